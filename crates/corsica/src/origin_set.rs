@@ -1,0 +1,233 @@
+//! A compiled origin allowlist: exact origins in a hash set, patterns in
+//! label-aware matchers. Matching works on the raw `Origin` bytes and never
+//! allocates.
+
+use std::collections::HashSet;
+
+use crate::origin::{parse_serialized, OriginParts};
+use crate::pattern::OriginEntry;
+
+/// Below this many exact origins a linear scan beats hashing.
+const LINEAR_SCAN_MAX: usize = 8;
+
+/// A set of allowed origins compiled from validated entries.
+#[derive(Debug, Clone, Default)]
+pub struct OriginSet {
+    any: bool,
+    null: bool,
+    exact_small: Vec<Box<[u8]>>,
+    exact_large: HashSet<Box<[u8]>>,
+    subdomains: Vec<SubdomainRule>,
+    any_ports: Vec<AnyPortRule>,
+    /// The entries as written, for "nearest allowed" hints.
+    display: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct SubdomainRule {
+    scheme: Box<str>,
+    /// The base with its leading dot, `.example.com`, so a suffix match is
+    /// always at a label boundary.
+    dotted_base: Box<str>,
+    port: Option<u16>,
+}
+
+#[derive(Debug, Clone)]
+struct AnyPortRule {
+    scheme: Box<str>,
+    host: Box<str>,
+}
+
+impl OriginSet {
+    /// Compiles validated entries. Callers validate first; this never fails.
+    pub fn new<'a>(entries: impl IntoIterator<Item = &'a OriginEntry>) -> Self {
+        let mut set = OriginSet::default();
+        let mut exact = Vec::new();
+        for entry in entries {
+            match entry {
+                OriginEntry::Any => {
+                    set.any = true;
+                    set.display.push("*".into());
+                }
+                OriginEntry::Null => {
+                    set.null = true;
+                    set.display.push("null".into());
+                }
+                OriginEntry::Exact { origin, .. } => {
+                    exact.push(origin.as_bytes().to_vec().into_boxed_slice());
+                    set.display.push(origin.clone());
+                }
+                OriginEntry::Subdomain { scheme, base, port } => {
+                    set.subdomains.push(SubdomainRule {
+                        scheme: scheme.as_str().into(),
+                        dotted_base: format!(".{base}").into(),
+                        port: *port,
+                    });
+                    set.display.push(match port {
+                        Some(p) => format!("{scheme}://*.{base}:{p}"),
+                        None => format!("{scheme}://*.{base}"),
+                    });
+                }
+                OriginEntry::AnyPort { scheme, host } => {
+                    set.any_ports.push(AnyPortRule {
+                        scheme: scheme.as_str().into(),
+                        host: host.as_str().into(),
+                    });
+                    set.display.push(format!("{scheme}://{host}:*"));
+                }
+            }
+        }
+        if exact.len() <= LINEAR_SCAN_MAX {
+            set.exact_small = exact;
+        } else {
+            set.exact_large = exact.into_iter().collect();
+        }
+        set
+    }
+
+    /// Whether the set allows every origin (`*`).
+    pub fn is_any(&self) -> bool {
+        self.any
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.display.is_empty()
+    }
+
+    /// Whether `origin` (the raw `Origin` header value) is allowed.
+    pub fn matches(&self, origin: &[u8]) -> bool {
+        if self.any {
+            return true;
+        }
+        if origin == b"null" {
+            return self.null;
+        }
+        if self.exact_small.iter().any(|o| **o == *origin) || self.exact_large.contains(origin) {
+            return true;
+        }
+        if self.subdomains.is_empty() && self.any_ports.is_empty() {
+            return false;
+        }
+        match parse_serialized(origin) {
+            Some(parts) => self.matches_pattern(&parts),
+            None => false,
+        }
+    }
+
+    fn matches_pattern(&self, o: &OriginParts<'_>) -> bool {
+        self.subdomains.iter().any(|rule| {
+            *rule.scheme == *o.scheme
+                && rule.port == o.port
+                && o.host.len() > rule.dotted_base.len()
+                && o.host.ends_with(&*rule.dotted_base)
+        }) || self
+            .any_ports
+            .iter()
+            .any(|rule| *rule.scheme == *o.scheme && *rule.host == *o.host)
+    }
+
+    /// The allowed entry most similar to `origin`, for debug messages.
+    pub fn nearest(&self, origin: &str) -> Option<&str> {
+        self.display
+            .iter()
+            .map(|entry| (edit_distance(entry, origin), entry))
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, e)| e.as_str())
+    }
+
+    /// The entries as written.
+    pub fn entries(&self) -> &[String] {
+        &self.display
+    }
+}
+
+/// Levenshtein distance over bytes, bounded to keep hostile input cheap.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), &b.as_bytes()[..b.len().min(300)]);
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, &ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pattern::parse_entry;
+
+    fn set(entries: &[&str]) -> OriginSet {
+        let parsed: Vec<_> = entries.iter().map(|e| parse_entry(e).unwrap()).collect();
+        OriginSet::new(&parsed)
+    }
+
+    #[test]
+    fn exact_origins_match_byte_for_byte() {
+        let s = set(&["https://app.example.com"]);
+        assert!(s.matches(b"https://app.example.com"));
+        assert!(!s.matches(b"https://app.example.com/"));
+        assert!(!s.matches(b"https://APP.example.com"));
+        assert!(!s.matches(b"http://app.example.com"));
+        assert!(!s.matches(b"https://app.example.com.evil.com"));
+        assert!(!s.matches(b"null"));
+    }
+
+    #[test]
+    fn large_sets_use_the_hash_path() {
+        let owned: Vec<String> = (0..100)
+            .map(|i| format!("https://a{i}.example.com"))
+            .collect();
+        let entries: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let s = set(&entries);
+        assert!(s.matches(b"https://a99.example.com"));
+        assert!(!s.matches(b"https://a100.example.com"));
+    }
+
+    #[test]
+    fn subdomain_patterns_match_at_a_label_boundary() {
+        let s = set(&["https://*.example.com"]);
+        assert!(s.matches(b"https://a.example.com"));
+        assert!(s.matches(b"https://a.b.example.com"));
+        assert!(!s.matches(b"https://example.com"));
+        assert!(!s.matches(b"https://evilexample.com"));
+        assert!(!s.matches(b"https://a.example.com.evil.com"));
+        assert!(!s.matches(b"http://a.example.com"));
+        assert!(!s.matches(b"https://a.example.com:8443"));
+        assert!(!s.matches(b"https://.example.com"));
+        assert!(!s.matches(b"https://a_b%60.example.com"));
+        assert!(!s.matches(b"https://A.example.com"));
+    }
+
+    #[test]
+    fn port_patterns_match_every_port_of_one_host() {
+        let s = set(&["http://localhost:*"]);
+        assert!(s.matches(b"http://localhost:3000"));
+        assert!(s.matches(b"http://localhost"));
+        assert!(!s.matches(b"http://localhost.evil.com:3000"));
+        assert!(!s.matches(b"https://localhost:3000"));
+        assert!(!s.matches(b"http://localhost:03000"));
+    }
+
+    #[test]
+    fn null_and_any() {
+        assert!(set(&["null"]).matches(b"null"));
+        assert!(set(&["*"]).matches(b"https://whatever.example"));
+    }
+
+    #[test]
+    fn nearest_entry_is_the_most_similar() {
+        let s = set(&["https://app.example.com", "https://admin.example.org"]);
+        assert_eq!(
+            s.nearest("https://app.example.co"),
+            Some("https://app.example.com")
+        );
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

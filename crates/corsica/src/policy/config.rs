@@ -1,0 +1,171 @@
+//! The policy as written: TOML (through serde) or the Rust builder. Every
+//! value remembers where it came from so diagnostics can point at it.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::diagnostic::{ConfigError, Diagnostic};
+
+/// A value with the byte span it was read from, if it was read from text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written, as a byte range into the source text.
+    pub span: Option<Range<usize>>,
+}
+
+impl<T> Located<T> {
+    /// A value that did not come from text (the builder).
+    pub fn new(value: T) -> Self {
+        Located { value, span: None }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spanned = toml::Spanned::<T>::deserialize(deserializer)?;
+        let span = spanned.span();
+        Ok(Located {
+            value: spanned.into_inner(),
+            span: Some(span),
+        })
+    }
+}
+
+/// A list of strings, each with its own span.
+pub type LocatedList = Located<Vec<Located<String>>>;
+
+/// A CORS policy as configured. The key names are a public contract:
+/// `origins`, `methods`, `request_headers`, `expose_headers`, `credentials`,
+/// `max_age`, and the `dangerously_*` opt-ins.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Allowed origins: exact, `*`, `https://*.example.com`, `http://localhost:*`, or `null`.
+    pub origins: Option<LocatedList>,
+    /// Methods allowed beyond the always-allowed `GET`, `HEAD` and `POST`; `*` for any.
+    pub methods: Option<LocatedList>,
+    /// Request headers a preflight may ask for; `*` for any.
+    pub request_headers: Option<LocatedList>,
+    /// Response headers scripts may read beyond the safelisted ones; `*` for all.
+    pub expose_headers: Option<LocatedList>,
+    /// Whether credentialed requests (cookies, HTTP auth) are allowed.
+    pub credentials: Option<Located<bool>>,
+    /// Seconds a browser may cache a preflight; `-1` disables caching.
+    pub max_age: Option<Located<i64>>,
+    /// Allows `http://` origins (other than loopback) together with credentials.
+    pub dangerously_allow_insecure_origins: Option<Located<bool>>,
+    /// Allows `*.` patterns over a public suffix (`https://*.github.io`) with credentials.
+    pub dangerously_allow_public_suffix_wildcards: Option<Located<bool>>,
+    /// Allows the `null` origin.
+    pub dangerously_allow_null_origin: Option<Located<bool>>,
+}
+
+/// The configuration keys of a policy, for "did you mean" hints.
+pub const POLICY_KEYS: [&str; 9] = [
+    "origins",
+    "methods",
+    "request_headers",
+    "expose_headers",
+    "credentials",
+    "max_age",
+    "dangerously_allow_insecure_origins",
+    "dangerously_allow_public_suffix_wildcards",
+    "dangerously_allow_null_origin",
+];
+
+impl PolicyConfig {
+    /// Parses a policy file whose top level holds the policy keys.
+    pub fn from_toml(source: &str) -> Result<PolicyConfig, ConfigError> {
+        toml::from_str(source).map_err(|e| ConfigError {
+            diagnostics: vec![toml_diagnostic(&e, &POLICY_KEYS)],
+        })
+    }
+}
+
+/// Turns a TOML or serde error into a diagnostic with a span, a reason and a fix.
+/// `known_keys` feeds the "did you mean" hint for unknown keys.
+pub fn toml_diagnostic(err: &toml::de::Error, known_keys: &[&str]) -> Diagnostic {
+    let message = err.message().trim().to_owned();
+    let (code, fix) = if let Some(rest) = message.strip_prefix("unknown field `") {
+        let key = rest.split('`').next().unwrap_or("");
+        let hint = match closest_key(key, known_keys) {
+            Some(k) => format!("did you mean `{k}`? "),
+            None => String::new(),
+        };
+        (
+            "unknown-key",
+            format!("{hint}valid keys here: {}", known_keys.join(", ")),
+        )
+    } else if message.starts_with("missing field") {
+        ("missing-key", "add the key".to_owned())
+    } else if message.starts_with("invalid type") || message.starts_with("invalid value") {
+        ("wrong-type", "write a value of the expected type (lists are [\"a\", \"b\"], booleans are true or false, numbers are bare)".to_owned())
+    } else {
+        (
+            "toml-syntax",
+            "fix the TOML syntax at this position".to_owned(),
+        )
+    };
+    Diagnostic::error(code, "", message, fix).at(err.span())
+}
+
+/// The known key closest to `key`, if it is close enough to be a typo.
+pub fn closest_key<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+    known
+        .iter()
+        .map(|k| (levenshtein(k, key), *k))
+        .filter(|(d, k)| *d <= (k.len() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_keep_their_spans() {
+        let src = "origins = [\"https://a.example\"]\ncredentials = true\n";
+        let cfg = PolicyConfig::from_toml(src).unwrap();
+        let origins = cfg.origins.unwrap();
+        let first = &origins.value[0];
+        assert_eq!(&src[first.span.clone().unwrap()], "\"https://a.example\"");
+        assert_eq!(&src[cfg.credentials.unwrap().span.unwrap()], "true");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_a_hint() {
+        let err = PolicyConfig::from_toml("orgins = [\"https://a.example\"]\n").unwrap_err();
+        let d = &err.diagnostics[0];
+        assert_eq!(d.code, "unknown-key");
+        assert!(d.fix.contains("did you mean `origins`?"), "{}", d.fix);
+        assert_eq!(d.span, Some(0..6));
+    }
+
+    #[test]
+    fn wrong_types_are_errors() {
+        let err =
+            PolicyConfig::from_toml("origins = [\"https://a.example\"]\ncredentials = \"yes\"\n")
+                .unwrap_err();
+        assert_eq!(err.diagnostics[0].code, "wrong-type");
+        assert!(err.diagnostics[0].span.is_some());
+    }
+}

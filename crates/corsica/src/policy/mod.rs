@@ -1,0 +1,351 @@
+//! A validated, compiled CORS policy.
+//!
+//! A [`Policy`] can only be obtained through validation ([`Policy::builder`],
+//! [`Policy::from_toml`], [`Policy::from_config`]), so holding one means
+//! every rule in [`validate`] passed. Compilation turns the lists into
+//! matchers and pre-rendered header values, so answering a request is
+//! lookups and reference-count bumps.
+
+mod builder;
+pub mod config;
+pub mod validate;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+pub use builder::PolicyBuilder;
+pub use config::{Located, PolicyConfig};
+pub use validate::ListRule;
+
+use crate::diagnostic::{ConfigError, Diagnostic};
+use crate::origin_set::OriginSet;
+use crate::pattern::{parse_entry, OriginEntry};
+use validate::Validated;
+
+/// The `Vary` value of every preflight response.
+pub(crate) const PREFLIGHT_VARY: HeaderValue = HeaderValue::from_static(
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+);
+
+/// A validated CORS policy, compiled for fast decisions.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub(crate) origins: OriginSet,
+    pub(crate) credentials: bool,
+    pub(crate) methods: ListRule,
+    pub(crate) request_headers: ListRule,
+    pub(crate) expose_headers: ListRule,
+    pub(crate) max_age: Option<i64>,
+    pub(crate) opt_ins: OptIns,
+    pub(crate) rendered: Rendered,
+    warnings: Vec<Diagnostic>,
+}
+
+/// The `dangerously_*` opt-ins a policy was built with, re-applied to
+/// origins that a dynamic source returns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct OptIns {
+    pub null: bool,
+    pub insecure: bool,
+    pub public_suffix: bool,
+}
+
+/// Header values rendered once when the policy is built.
+#[derive(Debug, Clone)]
+pub(crate) struct Rendered {
+    /// `Access-Control-Allow-Methods`, unless methods are `*` (then the
+    /// requested method is echoed) or no method beyond the safelisted ones is allowed.
+    pub allow_methods: Option<HeaderValue>,
+    /// `Access-Control-Allow-Headers` for an explicit list.
+    pub allow_headers: Option<HeaderValue>,
+    /// `Access-Control-Expose-Headers`.
+    pub expose_headers: Option<HeaderValue>,
+    /// Every header an allowed preflight carries. The per-request ones
+    /// (`Access-Control-Allow-Origin`, `-Allow-Headers`, and `-Allow-Methods`
+    /// when echoed) hold placeholders so that filling them in replaces a
+    /// value in place and never grows the map.
+    pub preflight_template: HeaderMap,
+    /// Whether the answer depends on the request's origin, which calls for
+    /// `Vary: Origin` on every response.
+    pub vary_on_origin: bool,
+}
+
+impl Policy {
+    /// Starts building a policy in Rust.
+    ///
+    /// ```
+    /// let policy = corsica::Policy::builder()
+    ///     .origins(["https://app.example.com"])
+    ///     .methods(["PUT", "DELETE"])
+    ///     .request_headers(["content-type"])
+    ///     .credentials(true)
+    ///     .build()
+    ///     .expect("a valid policy");
+    /// assert!(policy.allows_origin(b"https://app.example.com"));
+    /// ```
+    pub fn builder() -> PolicyBuilder {
+        PolicyBuilder::default()
+    }
+
+    /// Parses and validates a policy written in TOML, with the policy keys
+    /// at the top level.
+    ///
+    /// ```
+    /// let policy = corsica::Policy::from_toml(r#"origins = ["https://app.example.com"]"#).unwrap();
+    /// assert!(!policy.allows_origin(b"https://evil.example"));
+    /// ```
+    pub fn from_toml(source: &str) -> Result<Policy, ConfigError> {
+        Policy::from_config(&PolicyConfig::from_toml(source)?)
+    }
+
+    /// Validates and compiles a configuration, reporting every problem at once.
+    pub fn from_config(config: &PolicyConfig) -> Result<Policy, ConfigError> {
+        let (diagnostics, validated) = validate::validate(config);
+        match validated {
+            Some(v) => {
+                let opt_ins = OptIns {
+                    null: config
+                        .dangerously_allow_null_origin
+                        .as_ref()
+                        .is_some_and(|v| v.value),
+                    insecure: config
+                        .dangerously_allow_insecure_origins
+                        .as_ref()
+                        .is_some_and(|v| v.value),
+                    public_suffix: config
+                        .dangerously_allow_public_suffix_wildcards
+                        .as_ref()
+                        .is_some_and(|v| v.value),
+                };
+                Ok(Policy::compile(v, opt_ins, diagnostics))
+            }
+            None => Err(ConfigError { diagnostics }),
+        }
+    }
+
+    fn compile(v: Validated, opt_ins: OptIns, warnings: Vec<Diagnostic>) -> Policy {
+        let origins = OriginSet::new(&v.origins);
+        let vary_on_origin = !(origins.is_any() && !v.credentials);
+        let allow_methods = if v.methods.any || v.methods.items.is_empty() {
+            None
+        } else {
+            Some(join(&v.methods.items))
+        };
+        let allow_headers = if v.request_headers.any || v.request_headers.items.is_empty() {
+            None
+        } else {
+            Some(join(&v.request_headers.items))
+        };
+        let expose_headers = if v.expose_headers.any {
+            Some(HeaderValue::from_static("*"))
+        } else if v.expose_headers.items.is_empty() {
+            None
+        } else {
+            Some(join(&v.expose_headers.items))
+        };
+        // -1 means "do not cache": every engine reads a max-age of 0 that way.
+        let max_age = v.max_age.map(|n| HeaderValue::from(n.max(0)));
+
+        let mut template = HeaderMap::with_capacity(8);
+        template.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        if v.credentials {
+            template.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+        let methods_placeholder = allow_methods
+            .clone()
+            .unwrap_or(HeaderValue::from_static("*"));
+        template.insert(header::ACCESS_CONTROL_ALLOW_METHODS, methods_placeholder);
+        template.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            allow_headers
+                .clone()
+                .unwrap_or(HeaderValue::from_static("*")),
+        );
+        if let Some(max_age) = &max_age {
+            template.insert(header::ACCESS_CONTROL_MAX_AGE, max_age.clone());
+        }
+        template.insert(header::VARY, PREFLIGHT_VARY);
+
+        Policy {
+            origins,
+            credentials: v.credentials,
+            methods: v.methods,
+            request_headers: v.request_headers,
+            expose_headers: v.expose_headers,
+            max_age: v.max_age,
+            opt_ins,
+            rendered: Rendered {
+                allow_methods,
+                allow_headers,
+                expose_headers,
+                preflight_template: template,
+                vary_on_origin,
+            },
+            warnings,
+        }
+    }
+
+    /// Warnings found while validating: the policy works, but maybe not as meant.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
+    /// Whether `origin` (raw `Origin` header bytes) is allowed by the static allowlist.
+    pub fn allows_origin(&self, origin: &[u8]) -> bool {
+        self.origins.matches(origin)
+    }
+
+    /// Whether credentialed requests are allowed.
+    pub fn credentials(&self) -> bool {
+        self.credentials
+    }
+
+    /// Whether every origin is allowed (`*`).
+    pub fn allows_any_origin(&self) -> bool {
+        self.origins.is_any()
+    }
+
+    /// The origin entries as written, for display and export.
+    pub fn origin_entries(&self) -> &[String] {
+        self.origins.entries()
+    }
+
+    /// The allowed methods beyond `GET`, `HEAD` and `POST`.
+    pub fn methods(&self) -> &ListRule {
+        &self.methods
+    }
+
+    /// The allowed request headers (lower case).
+    pub fn request_headers(&self) -> &ListRule {
+        &self.request_headers
+    }
+
+    /// The exposed response headers (lower case).
+    pub fn expose_headers(&self) -> &ListRule {
+        &self.expose_headers
+    }
+
+    /// The configured `max_age`, if any (`-1` disables caching).
+    pub fn max_age(&self) -> Option<i64> {
+        self.max_age
+    }
+
+    /// Whether responses depend on the request's `Origin` (and so need `Vary: Origin`).
+    pub fn varies_on_origin(&self) -> bool {
+        self.rendered.vary_on_origin
+    }
+
+    /// The allowed origin entry most similar to `origin`, for hints.
+    pub fn nearest_origin(&self, origin: &str) -> Option<&str> {
+        self.origins.nearest(origin)
+    }
+
+    /// Validates origins returned by a dynamic source with the same rules as
+    /// configured ones (and the same opt-ins). `*` is always refused there:
+    /// a source must not be a way to allow every origin. Valid entries are
+    /// compiled; each refused entry yields a diagnostic.
+    pub fn compile_dynamic_origins<S: AsRef<str>>(
+        &self,
+        entries: &[S],
+    ) -> (OriginSet, Vec<Diagnostic>) {
+        let mut accepted = Vec::new();
+        let mut diagnostics = Vec::new();
+        for (i, raw) in entries.iter().enumerate() {
+            let raw = raw.as_ref();
+            if parse_entry(raw) == Ok(OriginEntry::Any) {
+                diagnostics.push(Diagnostic::error(
+                    "dynamic-wildcard",
+                    format!("dynamic origins[{i}]"),
+                    "a dynamic origin source returned \"*\", which would allow every origin",
+                    "return exact origins or patterns; put \"*\" in the static policy if the API is public",
+                ));
+                continue;
+            }
+            let single = builder::single_origin_config(raw, self.credentials, self.opt_ins);
+            let (diags, validated) = validate::validate(&single);
+            let errors: Vec<_> = diags
+                .into_iter()
+                .filter(Diagnostic::is_error)
+                .map(|d| d.within("dynamic "))
+                .collect();
+            match validated {
+                Some(v) if errors.is_empty() => accepted.extend(v.origins),
+                _ => diagnostics.extend(errors),
+            }
+        }
+        (OriginSet::new(&accepted), diagnostics)
+    }
+}
+
+/// Joins names into one comma-separated header value.
+fn join(items: &[String]) -> HeaderValue {
+    // Items are validated tokens, which are always valid header bytes.
+    HeaderValue::from_str(&items.join(", ")).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Names of the CORS response headers corsica owns; an application's own
+/// values for them are replaced, so there is one source of truth.
+pub const CORS_RESPONSE_HEADERS: [HeaderName; 6] = [
+    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+    header::ACCESS_CONTROL_EXPOSE_HEADERS,
+    header::ACCESS_CONTROL_ALLOW_METHODS,
+    header::ACCESS_CONTROL_ALLOW_HEADERS,
+    header::ACCESS_CONTROL_MAX_AGE,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiles_pre_rendered_values() {
+        let p = Policy::from_toml(
+            "origins = [\"https://a.example\"]\nmethods = [\"PUT\", \"PATCH\"]\nrequest_headers = [\"Content-Type\"]\nexpose_headers = [\"X-Id\"]\nmax_age = -1",
+        )
+        .unwrap();
+        assert_eq!(p.rendered.allow_methods.as_ref().unwrap(), "PUT, PATCH");
+        assert_eq!(p.rendered.allow_headers.as_ref().unwrap(), "content-type");
+        assert_eq!(p.rendered.expose_headers.as_ref().unwrap(), "x-id");
+        assert_eq!(
+            p.rendered.preflight_template[http::header::ACCESS_CONTROL_MAX_AGE],
+            "0"
+        );
+        assert!(p.varies_on_origin());
+    }
+
+    #[test]
+    fn a_public_api_does_not_vary() {
+        let p = Policy::from_toml("origins = [\"*\"]").unwrap();
+        assert!(!p.varies_on_origin());
+    }
+
+    #[test]
+    fn dynamic_origins_obey_the_same_rules() {
+        let p = Policy::from_toml("origins = [\"https://a.example\"]\ncredentials = true").unwrap();
+        let (set, diags) = p.compile_dynamic_origins(&[
+            "https://t1.example",
+            "*",
+            "null",
+            "http://t2.example",
+            "https://t3.example/",
+        ]);
+        assert!(set.matches(b"https://t1.example"));
+        assert!(!set.matches(b"http://t2.example"));
+        let codes: Vec<_> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(
+            codes,
+            [
+                "dynamic-wildcard",
+                "null-origin",
+                "insecure-origin-with-credentials",
+                "origin-trailing-slash"
+            ]
+        );
+    }
+}

@@ -1,0 +1,420 @@
+//! The server side: how a [`Policy`] answers a request.
+//!
+//! [`Policy::decide`] classifies the request exactly as the Fetch standard
+//! does and returns a [`Decision`]: either answer a preflight here, or
+//! forward the request and then apply CORS headers to the response. The
+//! decision borrows from the policy and the request and never allocates;
+//! allocation happens only when headers are written into a map.
+
+mod denial;
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Response, StatusCode};
+
+pub use denial::Denial;
+
+use crate::acrh;
+use crate::origin_set::OriginSet;
+use crate::policy::{Policy, CORS_RESPONSE_HEADERS};
+
+/// What kind of request this is, per the Fetch standard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestKind {
+    /// No `Origin` header: not a CORS request.
+    NonCors,
+    /// A CORS request the application answers (any method, including an
+    /// `OPTIONS` without `Access-Control-Request-Method`).
+    Actual,
+    /// `OPTIONS` with `Origin` and `Access-Control-Request-Method`.
+    Preflight,
+}
+
+impl RequestKind {
+    /// Classifies a request from its method and headers.
+    pub fn of(method: &Method, headers: &HeaderMap) -> RequestKind {
+        if !headers.contains_key(header::ORIGIN) {
+            RequestKind::NonCors
+        } else if method == Method::OPTIONS
+            && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        {
+            RequestKind::Preflight
+        } else {
+            RequestKind::Actual
+        }
+    }
+
+    /// A stable lower-case label for logs and metrics.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RequestKind::NonCors => "non_cors",
+            RequestKind::Actual => "actual",
+            RequestKind::Preflight => "preflight",
+        }
+    }
+}
+
+/// What the engine decided for one request.
+#[derive(Debug, Clone)]
+pub enum Decision<'a> {
+    /// Pass the request to the application, then call [`Forward::apply`]
+    /// on its response headers.
+    Forward(Forward<'a>),
+    /// Answer the preflight without calling the application.
+    Preflight(Preflight<'a>),
+}
+
+impl<'a> Decision<'a> {
+    /// The request's classification.
+    pub fn kind(&self) -> RequestKind {
+        match self {
+            Decision::Forward(f) => f.kind,
+            Decision::Preflight(_) => RequestKind::Preflight,
+        }
+    }
+
+    /// Why the request was refused, if it was.
+    pub fn denial(&self) -> Option<&Denial<'a>> {
+        match self {
+            Decision::Forward(f) => f.denial.as_ref(),
+            Decision::Preflight(p) => p.outcome.as_ref().err(),
+        }
+    }
+}
+
+/// The `Access-Control-Allow-Origin` value to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AllowOrigin<'a> {
+    /// `*`, for a policy that allows any origin without credentials.
+    Any,
+    /// The request's own `Origin`, byte for byte.
+    Echo(&'a HeaderValue),
+}
+
+impl AllowOrigin<'_> {
+    fn value(&self) -> HeaderValue {
+        match self {
+            AllowOrigin::Any => HeaderValue::from_static("*"),
+            AllowOrigin::Echo(v) => (*v).clone(),
+        }
+    }
+}
+
+/// A request to forward to the application, and the CORS headers its
+/// response needs.
+#[derive(Debug, Clone)]
+pub struct Forward<'a> {
+    policy: &'a Policy,
+    kind: RequestKind,
+    allow: Option<AllowOrigin<'a>>,
+    denial: Option<Denial<'a>>,
+    vary_on_origin: bool,
+}
+
+impl<'a> Forward<'a> {
+    /// Whether the response will carry `Access-Control-Allow-Origin`.
+    pub fn is_allowed(&self) -> bool {
+        self.allow.is_some()
+    }
+
+    /// The request's classification (non-CORS or actual).
+    pub fn kind(&self) -> RequestKind {
+        self.kind
+    }
+
+    /// Why an actual request's origin was not allowed.
+    pub fn denial(&self) -> Option<&Denial<'a>> {
+        self.denial.as_ref()
+    }
+
+    /// Writes the CORS headers into the application's response headers.
+    ///
+    /// The application's own CORS headers are replaced (there is never a
+    /// second `Access-Control-Allow-Origin`), and `Vary: Origin` is appended
+    /// to whatever `Vary` the application set, never replacing it.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        match self.allow {
+            Some(origin) => {
+                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.value());
+                if self.policy.credentials {
+                    headers.insert(
+                        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                        HeaderValue::from_static("true"),
+                    );
+                } else {
+                    headers.remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
+                }
+                match &self.policy.rendered.expose_headers {
+                    Some(expose) => {
+                        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, expose.clone());
+                    }
+                    None => {
+                        headers.remove(header::ACCESS_CONTROL_EXPOSE_HEADERS);
+                    }
+                }
+                for name in &CORS_RESPONSE_HEADERS[3..] {
+                    headers.remove(name);
+                }
+            }
+            None => strip_cors_headers(headers),
+        }
+        if self.vary_on_origin {
+            append_vary(headers, "origin", HeaderValue::from_static("Origin"));
+        }
+    }
+}
+
+/// Removes every CORS response header the application may have set.
+pub fn strip_cors_headers(headers: &mut HeaderMap) {
+    for name in &CORS_RESPONSE_HEADERS {
+        headers.remove(name);
+    }
+}
+
+/// Appends `value` to `Vary` unless a `Vary` value already lists `token`
+/// (case-insensitively) or is `*`. The application's `Vary` is kept.
+pub fn append_vary(headers: &mut HeaderMap, token: &str, value: HeaderValue) {
+    let already = headers.get_all(header::VARY).iter().any(|v| {
+        v.as_bytes().split(|&b| b == b',').any(|t| {
+            let t = crate::token::trim_ows(t);
+            t == b"*" || t.eq_ignore_ascii_case(token.as_bytes())
+        })
+    });
+    if !already {
+        headers.append(header::VARY, value);
+    }
+}
+
+/// The answer to a preflight request.
+#[derive(Debug, Clone)]
+pub struct Preflight<'a> {
+    policy: &'a Policy,
+    outcome: Result<Grant<'a>, Denial<'a>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Grant<'a> {
+    origin: AllowOrigin<'a>,
+    method: &'a HeaderValue,
+    request_headers: Option<&'a HeaderValue>,
+}
+
+impl<'a> Preflight<'a> {
+    /// Whether the preflight is allowed.
+    pub fn is_allowed(&self) -> bool {
+        self.outcome.is_ok()
+    }
+
+    /// Why the preflight was refused, if it was.
+    pub fn denial(&self) -> Option<&Denial<'a>> {
+        self.outcome.as_ref().err()
+    }
+
+    /// 204 when allowed, 403 when refused.
+    pub fn status(&self) -> StatusCode {
+        if self.is_allowed() {
+            StatusCode::NO_CONTENT
+        } else {
+            StatusCode::FORBIDDEN
+        }
+    }
+
+    /// The response headers: the full CORS set when allowed; when refused,
+    /// only `Vary`, so caches keep refusals per origin.
+    pub fn headers(&self) -> HeaderMap {
+        match &self.outcome {
+            Ok(grant) => {
+                let rendered = &self.policy.rendered;
+                let mut headers = rendered.preflight_template.clone();
+                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, grant.origin.value());
+                if rendered.allow_methods.is_none() {
+                    if self.policy.methods.any {
+                        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, grant.method.clone());
+                    } else {
+                        headers.remove(header::ACCESS_CONTROL_ALLOW_METHODS);
+                    }
+                }
+                match (grant.request_headers, &rendered.allow_headers) {
+                    (None, _) => {
+                        headers.remove(header::ACCESS_CONTROL_ALLOW_HEADERS);
+                    }
+                    // `*` policies echo the (validated) request: unlike a
+                    // literal `*`, that also covers `Authorization`.
+                    (Some(requested), None) => {
+                        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
+                    }
+                    (Some(_), Some(_)) => {}
+                }
+                headers
+            }
+            Err(_) => {
+                let mut headers = HeaderMap::with_capacity(1);
+                headers.insert(header::VARY, crate::policy::PREFLIGHT_VARY);
+                headers
+            }
+        }
+    }
+
+    /// The complete response, with an empty body.
+    pub fn into_response<B: Default>(self) -> Response<B> {
+        let mut response = Response::new(B::default());
+        *response.status_mut() = self.status();
+        *response.headers_mut() = self.headers();
+        response
+    }
+}
+
+impl Policy {
+    /// Decides how to answer a request, given its method and headers.
+    ///
+    /// ```
+    /// use http::{HeaderMap, Method, header};
+    /// let policy = corsica::Policy::builder().origins(["https://app.example"]).build().unwrap();
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert(header::ORIGIN, "https://app.example".parse().unwrap());
+    /// headers.insert(header::ACCESS_CONTROL_REQUEST_METHOD, "GET".parse().unwrap());
+    /// match policy.decide(&Method::OPTIONS, &headers) {
+    ///     corsica::Decision::Preflight(p) => assert_eq!(p.status(), 204),
+    ///     corsica::Decision::Forward(_) => unreachable!(),
+    /// }
+    /// ```
+    pub fn decide<'a>(&'a self, method: &Method, headers: &'a HeaderMap) -> Decision<'a> {
+        self.decide_with(method, headers, None)
+    }
+
+    /// Like [`Policy::decide`], also allowing the origins in `extra` (from a
+    /// dynamic source, validated by [`Policy::compile_dynamic_origins`]).
+    pub fn decide_with<'a>(
+        &'a self,
+        method: &Method,
+        headers: &'a HeaderMap,
+        extra: Option<&OriginSet>,
+    ) -> Decision<'a> {
+        let kind = RequestKind::of(method, headers);
+        let vary_on_origin = self.rendered.vary_on_origin || extra.is_some();
+        if kind == RequestKind::NonCors {
+            // A public API sends `*` on every response, so a cached
+            // non-CORS response also serves later CORS requests.
+            let allow = (!vary_on_origin).then_some(AllowOrigin::Any);
+            return Decision::Forward(Forward {
+                policy: self,
+                kind,
+                allow,
+                denial: None,
+                vary_on_origin,
+            });
+        }
+        let origin = match self.check_origin(headers, extra) {
+            Ok(origin) => origin,
+            Err(denial) => {
+                return match kind {
+                    RequestKind::Preflight => Decision::Preflight(Preflight {
+                        policy: self,
+                        outcome: Err(denial),
+                    }),
+                    _ => Decision::Forward(Forward {
+                        policy: self,
+                        kind,
+                        allow: None,
+                        denial: Some(denial),
+                        vary_on_origin,
+                    }),
+                };
+            }
+        };
+        if kind == RequestKind::Actual {
+            return Decision::Forward(Forward {
+                policy: self,
+                kind,
+                allow: Some(origin),
+                denial: None,
+                vary_on_origin,
+            });
+        }
+        Decision::Preflight(Preflight {
+            policy: self,
+            outcome: self.check_preflight(headers, origin),
+        })
+    }
+
+    fn check_origin<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        extra: Option<&OriginSet>,
+    ) -> Result<AllowOrigin<'a>, Denial<'a>> {
+        let mut values = headers.get_all(header::ORIGIN).iter();
+        let origin = values.next().ok_or(Denial::MalformedOrigin)?;
+        if values.next().is_some() {
+            return Err(Denial::MultipleOrigins);
+        }
+        let bytes = origin.as_bytes();
+        if self.origins.is_any() && !self.credentials {
+            return Ok(AllowOrigin::Any);
+        }
+        if self.origins.matches(bytes) || extra.is_some_and(|set| set.matches(bytes)) {
+            Ok(AllowOrigin::Echo(origin))
+        } else {
+            Err(Denial::OriginNotAllowed(origin))
+        }
+    }
+
+    fn check_preflight<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        origin: AllowOrigin<'a>,
+    ) -> Result<Grant<'a>, Denial<'a>> {
+        let mut methods = headers
+            .get_all(header::ACCESS_CONTROL_REQUEST_METHOD)
+            .iter();
+        let method = methods.next().ok_or(Denial::MalformedMethod)?;
+        if methods.next().is_some() {
+            return Err(Denial::MalformedMethod);
+        }
+        let name = method.to_str().map_err(|_| Denial::MalformedMethod)?;
+        if !crate::token::is_token(name.as_bytes()) {
+            return Err(Denial::MalformedMethod);
+        }
+        if crate::method::is_forbidden(name) {
+            return Err(Denial::MethodNotAllowed(name));
+        }
+        let allowed = crate::method::is_safelisted(name)
+            || self.methods.any
+            || self.methods.items.iter().any(|m| m == name);
+        if !allowed {
+            return Err(Denial::MethodNotAllowed(name));
+        }
+        let request_headers = self.check_request_headers(headers)?;
+        Ok(Grant {
+            origin,
+            method,
+            request_headers,
+        })
+    }
+
+    fn check_request_headers<'a>(
+        &self,
+        headers: &'a HeaderMap,
+    ) -> Result<Option<&'a HeaderValue>, Denial<'a>> {
+        let mut values = headers
+            .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .iter();
+        let Some(value) = values.next() else {
+            return Ok(None);
+        };
+        if values.next().is_some() {
+            return Err(Denial::RequestHeaders(acrh::AcrhError::NotAToken));
+        }
+        let rule = &self.request_headers;
+        let count = acrh::check(value.as_bytes(), |name| {
+            rule.any
+                || rule
+                    .items
+                    .iter()
+                    .any(|allowed| allowed.eq_ignore_ascii_case(name))
+        })
+        .map_err(Denial::RequestHeaders)?;
+        Ok((count > 0).then_some(value))
+    }
+}
+
+#[cfg(test)]
+mod tests;
