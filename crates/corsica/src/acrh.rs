@@ -31,11 +31,12 @@ pub enum AcrhError<'a> {
     NotAllowed(&'a str),
 }
 
-/// Checks every name in `value` with `allowed`, which receives each name as
-/// sent (callers compare case-insensitively). Returns the number of names.
+/// Checks every name in `value` with `allowed`, which receives each name's
+/// bytes as sent (callers compare case-insensitively). Returns the number
+/// of names.
 pub fn check<'a>(
     value: &'a [u8],
-    mut allowed: impl FnMut(&str) -> bool,
+    mut allowed: impl FnMut(&[u8]) -> bool,
 ) -> Result<usize, AcrhError<'a>> {
     if value.len() > MAX_ACRH_LEN {
         return Err(AcrhError::TooLong);
@@ -66,9 +67,10 @@ pub fn check<'a>(
                 return Err(AcrhError::TooManyEmptyElements);
             }
         } else {
-            // Token bytes are ASCII, so this cannot fail.
-            let name = std::str::from_utf8(&value[start..end]).map_err(|_| AcrhError::NotAToken)?;
+            let name = &value[start..end];
             if !allowed(name) {
+                // Token bytes are ASCII, so this cannot fail.
+                let name = std::str::from_utf8(name).map_err(|_| AcrhError::NotAToken)?;
                 return Err(AcrhError::NotAllowed(name));
             }
             names += 1;
@@ -84,8 +86,8 @@ pub fn check<'a>(
 mod tests {
     use super::*;
 
-    fn allow(list: &'static [&'static str]) -> impl FnMut(&str) -> bool {
-        move |name| list.iter().any(|a| a.eq_ignore_ascii_case(name))
+    fn allow(list: &'static [&'static str]) -> impl FnMut(&[u8]) -> bool {
+        move |name| list.iter().any(|a| a.as_bytes().eq_ignore_ascii_case(name))
     }
 
     #[test]

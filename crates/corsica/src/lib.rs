@@ -35,6 +35,7 @@
 pub mod acrh;
 pub mod diagnostic;
 pub mod header_names;
+mod intern;
 pub mod method;
 pub mod origin;
 pub mod origin_set;
@@ -44,6 +45,6 @@ pub mod server;
 pub mod token;
 
 pub use diagnostic::{ConfigError, Diagnostic, Severity};
-pub use origin_set::OriginSet;
+pub use origin_set::{OriginMatch, OriginSet};
 pub use policy::{Policy, PolicyBuilder, PolicyConfig};
-pub use server::{Decision, Denial, Forward, Preflight, RequestKind};
+pub use server::{Decision, Denial, Forward, ForwardPlan, Preflight, RequestKind};

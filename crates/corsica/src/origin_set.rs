@@ -2,7 +2,11 @@
 //! label-aware matchers. Matching works on the raw `Origin` bytes and never
 //! allocates.
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+
+use http::HeaderValue;
 
 use crate::origin::{parse_serialized, OriginParts};
 use crate::pattern::OriginEntry;
@@ -15,12 +19,49 @@ const LINEAR_SCAN_MAX: usize = 8;
 pub struct OriginSet {
     any: bool,
     null: bool,
-    exact_small: Vec<Box<[u8]>>,
-    exact_large: HashSet<Box<[u8]>>,
+    exact_small: Vec<ExactOrigin>,
+    exact_large: HashSet<ExactOrigin>,
     subdomains: Vec<SubdomainRule>,
     any_ports: Vec<AnyPortRule>,
     /// The entries as written, for "nearest allowed" hints.
     display: Vec<String>,
+}
+
+/// An exact origin, held as the header value to send back: interned, so
+/// answering with it never touches a reference count. Hashed and compared
+/// by its bytes.
+#[derive(Debug, Clone)]
+struct ExactOrigin(HeaderValue);
+
+impl PartialEq for ExactOrigin {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes() == other.0.as_bytes()
+    }
+}
+
+impl Eq for ExactOrigin {}
+
+impl Hash for ExactOrigin {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.as_bytes().hash(state)
+    }
+}
+
+impl Borrow<[u8]> for ExactOrigin {
+    fn borrow(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+/// How an origin matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OriginMatch<'a> {
+    /// `*`.
+    Any,
+    /// An exact entry; the value is the policy's own copy of the origin.
+    Exact(&'a HeaderValue),
+    /// `null` or a pattern: the answer must echo the request's bytes.
+    Pattern,
 }
 
 #[derive(Debug, Clone)]
@@ -54,7 +95,10 @@ impl OriginSet {
                     set.display.push("null".into());
                 }
                 OriginEntry::Exact { origin, .. } => {
-                    exact.push(origin.as_bytes().to_vec().into_boxed_slice());
+                    // Validated origins are visible ASCII, so this never falls through.
+                    if let Some(value) = crate::intern::header_value(origin) {
+                        exact.push(ExactOrigin(value));
+                    }
                     set.display.push(origin.clone());
                 }
                 OriginEntry::Subdomain { scheme, base, port } => {
@@ -97,22 +141,30 @@ impl OriginSet {
 
     /// Whether `origin` (the raw `Origin` header value) is allowed.
     pub fn matches(&self, origin: &[u8]) -> bool {
+        self.lookup(origin).is_some()
+    }
+
+    /// How `origin` (the raw `Origin` header value) is allowed, if it is.
+    pub fn lookup(&self, origin: &[u8]) -> Option<OriginMatch<'_>> {
         if self.any {
-            return true;
+            return Some(OriginMatch::Any);
         }
         if origin == b"null" {
-            return self.null;
+            return self.null.then_some(OriginMatch::Pattern);
         }
-        if self.exact_small.iter().any(|o| **o == *origin) || self.exact_large.contains(origin) {
-            return true;
+        let exact = if self.exact_large.is_empty() {
+            self.exact_small.iter().find(|o| o.0.as_bytes() == origin)
+        } else {
+            self.exact_large.get(origin)
+        };
+        if let Some(entry) = exact {
+            return Some(OriginMatch::Exact(&entry.0));
         }
         if self.subdomains.is_empty() && self.any_ports.is_empty() {
-            return false;
+            return None;
         }
-        match parse_serialized(origin) {
-            Some(parts) => self.matches_pattern(&parts),
-            None => false,
-        }
+        let parts = parse_serialized(origin)?;
+        self.matches_pattern(&parts).then_some(OriginMatch::Pattern)
     }
 
     fn matches_pattern(&self, o: &OriginParts<'_>) -> bool {

@@ -143,7 +143,9 @@ impl Policy {
             Some(join(&v.expose_headers.items))
         };
         // -1 means "do not cache": every engine reads a max-age of 0 that way.
-        let max_age = v.max_age.map(|n| HeaderValue::from(n.max(0)));
+        let max_age = v
+            .max_age
+            .and_then(|n| crate::intern::header_value(&n.max(0).to_string()));
 
         let mut template = HeaderMap::with_capacity(8);
         template.insert(
@@ -285,7 +287,7 @@ impl Policy {
 /// Joins names into one comma-separated header value.
 fn join(items: &[String]) -> HeaderValue {
     // Items are validated tokens, which are always valid header bytes.
-    HeaderValue::from_str(&items.join(", ")).unwrap_or_else(|_| HeaderValue::from_static(""))
+    crate::intern::header_value(&items.join(", ")).unwrap_or_else(|| HeaderValue::from_static(""))
 }
 
 /// Names of the CORS response headers corsica owns; an application's own

@@ -14,7 +14,7 @@ use http::{Method, Response, StatusCode};
 pub use denial::Denial;
 
 use crate::acrh;
-use crate::origin_set::OriginSet;
+use crate::origin_set::{OriginMatch, OriginSet};
 use crate::policy::{Policy, CORS_RESPONSE_HEADERS};
 
 /// What kind of request this is, per the Fetch standard.
@@ -132,35 +132,98 @@ impl<'a> Forward<'a> {
     /// second `Access-Control-Allow-Origin`), and `Vary: Origin` is appended
     /// to whatever `Vary` the application set, never replacing it.
     pub fn apply(&self, headers: &mut HeaderMap) {
-        match self.allow {
-            Some(origin) => {
-                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.value());
-                if self.policy.credentials {
-                    headers.insert(
-                        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                        HeaderValue::from_static("true"),
-                    );
-                } else {
-                    headers.remove(header::ACCESS_CONTROL_ALLOW_CREDENTIALS);
-                }
-                match &self.policy.rendered.expose_headers {
-                    Some(expose) => {
-                        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, expose.clone());
-                    }
-                    None => {
-                        headers.remove(header::ACCESS_CONTROL_EXPOSE_HEADERS);
-                    }
-                }
-                for name in &CORS_RESPONSE_HEADERS[3..] {
-                    headers.remove(name);
-                }
-            }
-            None => strip_cors_headers(headers),
-        }
-        if self.vary_on_origin {
-            append_vary(headers, "origin", HeaderValue::from_static("Origin"));
+        write_forward_headers(
+            headers,
+            self.allow.map(|a| a.value()).as_ref(),
+            self.policy.credentials,
+            self.policy.rendered.expose_headers.as_ref(),
+            self.vary_on_origin,
+        );
+    }
+
+    /// An owned copy of what [`Forward::apply`] needs, for middleware that
+    /// must hand the request to the application before it can write the
+    /// response. Copying is reference-count bumps, not allocation.
+    pub fn to_plan(&self) -> ForwardPlan {
+        ForwardPlan {
+            allow: self.allow.map(|a| a.value()),
+            credentials: self.policy.credentials,
+            expose: self.policy.rendered.expose_headers.clone(),
+            vary_on_origin: self.vary_on_origin,
         }
     }
+}
+
+/// An owned [`Forward`]: the CORS headers an application's response needs.
+#[derive(Debug, Clone)]
+pub struct ForwardPlan {
+    allow: Option<HeaderValue>,
+    credentials: bool,
+    expose: Option<HeaderValue>,
+    vary_on_origin: bool,
+}
+
+impl ForwardPlan {
+    /// A plan that refuses: it strips CORS headers and adds `Vary: Origin`.
+    pub fn deny() -> ForwardPlan {
+        ForwardPlan {
+            allow: None,
+            credentials: false,
+            expose: None,
+            vary_on_origin: true,
+        }
+    }
+
+    /// Whether the response will carry `Access-Control-Allow-Origin`.
+    pub fn is_allowed(&self) -> bool {
+        self.allow.is_some()
+    }
+
+    /// Writes the CORS headers, exactly as [`Forward::apply`] does.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        write_forward_headers(
+            headers,
+            self.allow.as_ref(),
+            self.credentials,
+            self.expose.as_ref(),
+            self.vary_on_origin,
+        );
+    }
+}
+
+fn write_forward_headers(
+    headers: &mut HeaderMap,
+    allow: Option<&HeaderValue>,
+    credentials: bool,
+    expose: Option<&HeaderValue>,
+    vary_on_origin: bool,
+) {
+    // Most applications set no CORS header; then there is nothing to remove.
+    if has_cors_headers(headers) {
+        strip_cors_headers(headers);
+    }
+    if let Some(origin) = allow {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        if credentials {
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+        if let Some(expose) = expose {
+            headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, expose.clone());
+        }
+    }
+    if vary_on_origin {
+        append_vary(headers, "origin", HeaderValue::from_static("Origin"));
+    }
+}
+
+/// Whether any `Access-Control-*` header is present.
+fn has_cors_headers(headers: &HeaderMap) -> bool {
+    headers
+        .keys()
+        .any(|name| name.as_str().starts_with("access-control-"))
 }
 
 /// Removes every CORS response header the application may have set.
@@ -289,96 +352,92 @@ impl Policy {
         headers: &'a HeaderMap,
         extra: Option<&OriginSet>,
     ) -> Decision<'a> {
-        let kind = RequestKind::of(method, headers);
         let vary_on_origin = self.rendered.vary_on_origin || extra.is_some();
-        if kind == RequestKind::NonCors {
+        // One lookup per header: this is the hot path of every request.
+        let mut origins = headers.get_all(header::ORIGIN).iter();
+        let Some(origin) = origins.next() else {
             // A public API sends `*` on every response, so a cached
             // non-CORS response also serves later CORS requests.
             let allow = (!vary_on_origin).then_some(AllowOrigin::Any);
             return Decision::Forward(Forward {
                 policy: self,
-                kind,
+                kind: RequestKind::NonCors,
                 allow,
                 denial: None,
                 vary_on_origin,
             });
-        }
-        let origin = match self.check_origin(headers, extra) {
-            Ok(origin) => origin,
-            Err(denial) => {
-                return match kind {
-                    RequestKind::Preflight => Decision::Preflight(Preflight {
-                        policy: self,
-                        outcome: Err(denial),
-                    }),
-                    _ => Decision::Forward(Forward {
-                        policy: self,
-                        kind,
-                        allow: None,
-                        denial: Some(denial),
-                        vary_on_origin,
-                    }),
-                };
-            }
         };
-        if kind == RequestKind::Actual {
+        let (request_method, repeated_method) = match method {
+            &Method::OPTIONS => {
+                let mut values = headers
+                    .get_all(header::ACCESS_CONTROL_REQUEST_METHOD)
+                    .iter();
+                (values.next(), values.next().is_some())
+            }
+            _ => (None, false),
+        };
+        let checked = match origins.next() {
+            Some(_) => Err(Denial::MultipleOrigins),
+            None => self.check_origin(origin, extra),
+        };
+        let Some(request_method) = request_method else {
+            let (allow, denial) = match checked {
+                Ok(allow) => (Some(allow), None),
+                Err(denial) => (None, Some(denial)),
+            };
             return Decision::Forward(Forward {
                 policy: self,
-                kind,
-                allow: Some(origin),
-                denial: None,
+                kind: RequestKind::Actual,
+                allow,
+                denial,
                 vary_on_origin,
             });
-        }
+        };
+        let outcome = checked.and_then(|origin| match repeated_method {
+            true => Err(Denial::MalformedMethod),
+            false => self.check_preflight(headers, request_method, origin),
+        });
         Decision::Preflight(Preflight {
             policy: self,
-            outcome: self.check_preflight(headers, origin),
+            outcome,
         })
     }
 
     fn check_origin<'a>(
-        &self,
-        headers: &'a HeaderMap,
+        &'a self,
+        origin: &'a HeaderValue,
         extra: Option<&OriginSet>,
     ) -> Result<AllowOrigin<'a>, Denial<'a>> {
-        let mut values = headers.get_all(header::ORIGIN).iter();
-        let origin = values.next().ok_or(Denial::MalformedOrigin)?;
-        if values.next().is_some() {
-            return Err(Denial::MultipleOrigins);
-        }
         let bytes = origin.as_bytes();
         if self.origins.is_any() && !self.credentials {
             return Ok(AllowOrigin::Any);
         }
-        if self.origins.matches(bytes) || extra.is_some_and(|set| set.matches(bytes)) {
-            Ok(AllowOrigin::Echo(origin))
-        } else {
-            Err(Denial::OriginNotAllowed(origin))
+        match self.origins.lookup(bytes) {
+            // The policy's interned copy: same bytes, no reference count.
+            Some(OriginMatch::Exact(own)) => Ok(AllowOrigin::Echo(own)),
+            Some(_) => Ok(AllowOrigin::Echo(origin)),
+            None if extra.is_some_and(|set| set.matches(bytes)) => Ok(AllowOrigin::Echo(origin)),
+            None => Err(Denial::OriginNotAllowed(origin)),
         }
     }
 
     fn check_preflight<'a>(
         &self,
         headers: &'a HeaderMap,
+        method: &'a HeaderValue,
         origin: AllowOrigin<'a>,
     ) -> Result<Grant<'a>, Denial<'a>> {
-        let mut methods = headers
-            .get_all(header::ACCESS_CONTROL_REQUEST_METHOD)
-            .iter();
-        let method = methods.next().ok_or(Denial::MalformedMethod)?;
-        if methods.next().is_some() {
+        let bytes = method.as_bytes();
+        if !crate::token::is_token(bytes) {
             return Err(Denial::MalformedMethod);
         }
-        let name = method.to_str().map_err(|_| Denial::MalformedMethod)?;
-        if !crate::token::is_token(name.as_bytes()) {
-            return Err(Denial::MalformedMethod);
-        }
-        if crate::method::is_forbidden(name) {
-            return Err(Denial::MethodNotAllowed(name));
-        }
+        // Tokens are ASCII, so this cannot fail.
+        let name = std::str::from_utf8(bytes).map_err(|_| Denial::MalformedMethod)?;
+        // Validation keeps forbidden methods out of the list, so only the
+        // wildcard needs the forbidden check.
         let allowed = crate::method::is_safelisted(name)
-            || self.methods.any
-            || self.methods.items.iter().any(|m| m == name);
+            || self.methods.items.iter().any(|m| m == name)
+            || (self.methods.any && !crate::method::is_forbidden(name));
         if !allowed {
             return Err(Denial::MethodNotAllowed(name));
         }
@@ -405,11 +464,12 @@ impl Policy {
         }
         let rule = &self.request_headers;
         let count = acrh::check(value.as_bytes(), |name| {
+            // Browsers send lower case, so an exact match is the fast path.
             rule.any
-                || rule
-                    .items
-                    .iter()
-                    .any(|allowed| allowed.eq_ignore_ascii_case(name))
+                || rule.items.iter().any(|allowed| {
+                    let allowed = allowed.as_bytes();
+                    allowed == name || allowed.eq_ignore_ascii_case(name)
+                })
         })
         .map_err(Denial::RequestHeaders)?;
         Ok((count > 0).then_some(value))

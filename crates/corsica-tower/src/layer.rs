@@ -1,0 +1,146 @@
+//! [`CorsLayer`]: configuration shared by every service it wraps, with an
+//! atomic swap for reconfiguration while serving.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use corsica::Policy;
+use tower_layer::Layer;
+
+use crate::observe::CorsObserver;
+use crate::service::Cors;
+use crate::source::OriginSource;
+
+/// The state every [`Cors`] service built from one layer shares.
+pub(crate) struct Shared {
+    pub policy: Arc<ArcSwap<Policy>>,
+    pub debug: AtomicBool,
+    pub report_only: bool,
+    pub source: Option<Arc<dyn OriginSource>>,
+    pub observer: Option<Arc<dyn CorsObserver>>,
+}
+
+/// A tower [`Layer`] that applies a validated [`Policy`].
+///
+/// ```
+/// use corsica::Policy;
+/// use corsica_tower::CorsLayer;
+///
+/// let policy = Policy::builder()
+///     .origins(["https://app.example.com"])
+///     .methods(["PUT", "DELETE"])
+///     .request_headers(["content-type"])
+///     .credentials(true)
+///     .build()?;
+/// let layer = CorsLayer::new(policy);
+/// // axum: Router::new().route(..).layer(layer)
+/// # Ok::<(), corsica::ConfigError>(())
+/// ```
+///
+/// Put it outside authentication and routing, so preflights (which never
+/// carry credentials) reach it, and use one CORS layer per route, never two
+/// stacked.
+#[derive(Clone)]
+pub struct CorsLayer {
+    shared: Arc<Shared>,
+}
+
+impl CorsLayer {
+    /// A layer enforcing `policy`.
+    pub fn new(policy: Policy) -> Self {
+        CorsLayer {
+            shared: Arc::new(Shared {
+                policy: Arc::new(ArcSwap::from_pointee(policy)),
+                debug: AtomicBool::new(false),
+                report_only: false,
+                source: None,
+                observer: None,
+            }),
+        }
+    }
+
+    fn edit(self, f: impl FnOnce(&mut Shared)) -> Self {
+        let mut shared = match Arc::try_unwrap(self.shared) {
+            Ok(shared) => shared,
+            Err(arc) => Shared {
+                policy: Arc::new(ArcSwap::new(arc.policy.load_full())),
+                debug: AtomicBool::new(arc.debug.load(Ordering::Relaxed)),
+                report_only: arc.report_only,
+                source: arc.source.clone(),
+                observer: arc.observer.clone(),
+            },
+        };
+        f(&mut shared);
+        CorsLayer {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// Consults `source` for origins the static policy does not allow. See
+    /// [`OriginSource`].
+    #[must_use]
+    pub fn with_origin_source(self, source: impl OriginSource) -> Self {
+        self.edit(|s| s.source = Some(Arc::new(source)))
+    }
+
+    /// Debug mode: a refused request's response carries an
+    /// `x-corsica-debug` header saying why, and a `tracing` event at INFO
+    /// level says the same. Off by default: the reason can reveal the
+    /// allowlist.
+    #[must_use]
+    pub fn debug(self, on: bool) -> Self {
+        self.shared.debug.store(on, Ordering::Relaxed);
+        self
+    }
+
+    /// Report-only mode: evaluate and report every decision (to the
+    /// observer and to `tracing`), but enforce nothing. Requests, preflights
+    /// included, go to the inner service and responses are left untouched.
+    /// For migrating a live API to a policy.
+    #[must_use]
+    pub fn report_only(self, on: bool) -> Self {
+        self.edit(|s| s.report_only = on)
+    }
+
+    /// Calls `observer` with every decision (for metrics).
+    #[must_use]
+    pub fn with_observer(self, observer: impl CorsObserver) -> Self {
+        self.edit(|s| s.observer = Some(Arc::new(observer)))
+    }
+
+    /// Swaps in a new policy atomically. Requests already being decided keep
+    /// the old one; every later request sees the new one.
+    pub fn reconfigure(&self, policy: Policy) {
+        self.shared.policy.store(Arc::new(policy));
+    }
+
+    /// Turns debug mode on or off while serving.
+    pub fn set_debug(&self, on: bool) {
+        self.shared.debug.store(on, Ordering::Relaxed);
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.shared.policy.load_full()
+    }
+}
+
+impl std::fmt::Debug for CorsLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CorsLayer")
+            .field("policy", &self.shared.policy.load())
+            .field("debug", &self.shared.debug.load(Ordering::Relaxed))
+            .field("report_only", &self.shared.report_only)
+            .field("origin_source", &self.shared.source.is_some())
+            .finish()
+    }
+}
+
+impl<S> Layer<S> for CorsLayer {
+    type Service = Cors<S>;
+
+    fn layer(&self, inner: S) -> Cors<S> {
+        Cors::new(inner, self.shared.clone())
+    }
+}
