@@ -1,1 +1,21 @@
-fn main() {}
+//! `corsica`: the CORS gateway, linter, browser explainer, live checker and
+//! auditor. A thin binary over the `corsica` engine and its faces.
+
+mod cli;
+mod cmd;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cmd::run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            output::error(&error);
+            ExitCode::from(2)
+        }
+    }
+}

@@ -136,35 +136,76 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
+/// Terminal styles for [`render`]: ANSI escape codes, or empty strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Palette {
+    /// Starts the "error" label.
+    pub error: &'static str,
+    /// Starts the "warning" label.
+    pub warning: &'static str,
+    /// Starts locations, gutters and carets.
+    pub accent: &'static str,
+    /// Ends any style.
+    pub reset: &'static str,
+}
+
+impl Palette {
+    /// No styling.
+    pub const PLAIN: Palette = Palette {
+        error: "",
+        warning: "",
+        accent: "",
+        reset: "",
+    };
+    /// Bold red errors, bold yellow warnings, blue locations.
+    pub const ANSI: Palette = Palette {
+        error: "\x1b[1;31m",
+        warning: "\x1b[1;33m",
+        accent: "\x1b[1;34m",
+        reset: "\x1b[0m",
+    };
+}
+
 /// Renders diagnostics against their source like a compiler does:
 ///
 /// ```text
-/// error[origin-trailing-slash]: origins[0]: "https://a.example/" ends with a slash…
+/// error[origin-trailing-slash]: "https://a.example/" ends with a slash…
 ///   --> corsica.toml:2:12
 ///    |
 ///  2 | origins = ["https://a.example/"]
 ///    |            ^^^^^^^^^^^^^^^^^^^^
+///    = key: origins[0]
 ///    = fix: write "https://a.example"
 /// ```
-pub fn render(diagnostics: &[Diagnostic], file: &str, source: Option<&str>) -> String {
+pub fn render(
+    diagnostics: &[Diagnostic],
+    file: &str,
+    source: Option<&str>,
+    palette: &Palette,
+) -> String {
     let mut out = String::new();
     for d in diagnostics {
-        render_one(&mut out, d, file, source);
+        render_one(&mut out, d, file, source, palette);
     }
     out
 }
 
-fn render_one(out: &mut String, d: &Diagnostic, file: &str, source: Option<&str>) {
+fn render_one(out: &mut String, d: &Diagnostic, file: &str, source: Option<&str>, p: &Palette) {
     use fmt::Write;
-    let level = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
+    let (level, color) = match d.severity {
+        Severity::Error => ("error", p.error),
+        Severity::Warning => ("warning", p.warning),
     };
-    let _ = writeln!(out, "{level}[{}]: {}", d.code, d.reason);
+    let (accent, reset) = (p.accent, p.reset);
+    let _ = writeln!(out, "{color}{level}[{}]{reset}: {}", d.code, d.reason);
     match (source, &d.span) {
         (Some(src), Some(span)) => {
             let start = line_col(src, span.start);
-            let _ = writeln!(out, "  --> {file}:{}:{}", start.line, start.col);
+            let _ = writeln!(
+                out,
+                "  {accent}-->{reset} {file}:{}:{}",
+                start.line, start.col
+            );
             let text = src.lines().nth(start.line - 1).unwrap_or("");
             let gutter = start.line.to_string().len();
             let end = line_col(src, span.end);
@@ -173,21 +214,31 @@ fn render_one(out: &mut String, d: &Diagnostic, file: &str, source: Option<&str>
             } else {
                 text.chars().count().saturating_sub(start.col - 1).max(1)
             };
-            let _ = writeln!(out, "{:gutter$} |", "");
-            let _ = writeln!(out, "{} | {text}", start.line);
+            let pad = " ".repeat(gutter);
+            let _ = writeln!(out, "{pad} {accent}|{reset}");
+            let _ = writeln!(out, "{accent}{}{reset} {accent}|{reset} {text}", start.line);
             let _ = writeln!(
                 out,
-                "{:gutter$} | {}{}",
-                "",
+                "{pad} {accent}|{reset} {}{color}{}{reset}",
                 " ".repeat(start.col - 1),
                 "^".repeat(width)
             );
-            let _ = writeln!(out, "{:gutter$} = key: {}", "", d.key);
-            let _ = writeln!(out, "{:gutter$} = fix: {}", "", d.fix);
+            if !d.key.is_empty() {
+                let _ = writeln!(out, "{pad} {accent}={reset} key: {}", d.key);
+            }
+            let _ = writeln!(out, "{pad} {accent}={reset} fix: {}", d.fix);
         }
         _ => {
-            let _ = writeln!(out, "  --> {file}: {}", d.key);
-            let _ = writeln!(out, "   = fix: {}", d.fix);
+            let _ = writeln!(
+                out,
+                "  {accent}-->{reset} {file}{}",
+                if d.key.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", d.key)
+                }
+            );
+            let _ = writeln!(out, "   {accent}={reset} fix: {}", d.fix);
         }
     }
     out.push('\n');
@@ -209,7 +260,7 @@ impl ConfigError {
 
     /// Renders every diagnostic against the source text it came from.
     pub fn render(&self, file: &str, source: Option<&str>) -> String {
-        render(&self.diagnostics, file, source)
+        render(&self.diagnostics, file, source, &Palette::PLAIN)
     }
 }
 
@@ -254,7 +305,7 @@ mod tests {
             "write \"https://a.example\"",
         )
         .at(Some(start..start + 20));
-        let text = render(&[d], "corsica.toml", Some(src));
+        let text = render(&[d], "corsica.toml", Some(src), &Palette::PLAIN);
         assert!(text.contains("--> corsica.toml:1:12"), "{text}");
         assert!(text.contains("^^^^^^^^^^^^^^^^^^^^"), "{text}");
         assert!(text.contains("fix: write \"https://a.example\""), "{text}");

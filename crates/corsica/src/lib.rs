@@ -44,7 +44,7 @@ pub mod policy;
 pub mod server;
 pub mod token;
 
-pub use diagnostic::{ConfigError, Diagnostic, Severity};
+pub use diagnostic::{ConfigError, Diagnostic, Palette, Severity};
 pub use origin_set::{OriginMatch, OriginSet};
 pub use policy::{Policy, PolicyBuilder, PolicyConfig};
 pub use server::{Decision, Denial, Forward, ForwardPlan, Preflight, RequestKind};

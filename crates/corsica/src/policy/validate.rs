@@ -348,7 +348,7 @@ fn list_items<'a>(
                     Diagnostic::error(
                         "wildcard-with-credentials",
                         key,
-                        format!("\"*\" in `{name}` means {what_star_means} only for requests without credentials; browsers read it as a literal name named \"*\" when credentials = true"),
+                        format!("\"*\" in `{name}` means {what_star_means} only for requests without credentials; browsers read it as a literal name \"*\" when credentials = true"),
                         format!("list the {name} explicitly"),
                     )
                     .at(item.span.clone()),

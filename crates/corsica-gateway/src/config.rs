@@ -1,0 +1,910 @@
+//! The gateway's configuration file: where to listen, where the API is, and
+//! the CORS policy per route. Parsing reports spans; validation reports
+//! every problem at once, with the same diagnostics as `corsica lint`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use corsica::policy::config::{toml_diagnostic, Located};
+use corsica::{ConfigError, Diagnostic, Policy, PolicyConfig};
+use http::Uri;
+use serde::Deserialize;
+
+/// The top-level keys of a gateway file, for "did you mean" hints.
+pub const GATEWAY_KEYS: [&str; 9] = [
+    "listen",
+    "upstream",
+    "admin_listen",
+    "tls",
+    "policy",
+    "routes",
+    "timeouts",
+    "limits",
+    "log",
+];
+
+/// The keys that mark a TOML file as a gateway file rather than a bare policy.
+pub const GATEWAY_MARKERS: [&str; 6] = [
+    "listen",
+    "upstream",
+    "admin_listen",
+    "tls",
+    "policy",
+    "routes",
+];
+
+/// The file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayFile {
+    /// Address the gateway listens on, e.g. `"127.0.0.1:8080"`.
+    pub listen: Option<Located<String>>,
+    /// The API behind the gateway, e.g. `"http://127.0.0.1:3000"`.
+    pub upstream: Option<Located<String>>,
+    /// Address of the admin listener (`/healthz`, `/metrics`).
+    pub admin_listen: Option<Located<String>>,
+    /// TLS termination.
+    pub tls: Option<Located<TlsFile>>,
+    /// The default policy.
+    pub policy: Option<Located<PolicyConfig>>,
+    /// Per-route settings; the most specific match wins.
+    #[serde(default)]
+    pub routes: Vec<Located<RouteFile>>,
+    /// Timeouts.
+    pub timeouts: Option<Located<TimeoutsFile>>,
+    /// Size limits.
+    pub limits: Option<Located<LimitsFile>>,
+    /// Logging and debug output.
+    pub log: Option<Located<LogFile>>,
+}
+
+/// `[tls]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFile {
+    /// PEM certificate chain.
+    pub cert: Located<String>,
+    /// PEM private key.
+    pub key: Located<String>,
+}
+
+/// One `[[routes]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteFile {
+    /// The path prefix this route covers; must start with `/`.
+    pub path_prefix: Located<String>,
+    /// Only requests for this `Host` (without port).
+    pub host: Option<Located<String>>,
+    /// This route's own policy.
+    pub policy: Option<Located<PolicyConfig>>,
+    /// `cors = false` passes requests through untouched.
+    pub cors: Option<Located<bool>>,
+    /// Send preflights to the upstream instead of answering them.
+    pub forward_preflight: Option<Located<bool>>,
+    /// `"enforce"` (default) or `"report-only"`.
+    pub mode: Option<Located<String>>,
+    /// A different upstream for this route.
+    pub upstream: Option<Located<String>>,
+}
+
+/// `[timeouts]`: durations such as `"5s"` or `"250ms"`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutsFile {
+    /// Connecting to the upstream.
+    pub connect: Option<Located<String>>,
+    /// Reading a client's request head.
+    pub header_read: Option<Located<String>>,
+    /// Waiting for the upstream's response head.
+    pub upstream_response: Option<Located<String>>,
+    /// Closing idle client connections.
+    pub idle: Option<Located<String>>,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    /// Largest request head a client may send.
+    pub max_header_bytes: Option<Located<i64>>,
+    /// Largest request body a client may send.
+    pub max_body_bytes: Option<Located<i64>>,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogFile {
+    /// `"text"` or `"json"`.
+    pub format: Option<Located<String>>,
+    /// Debug mode: refused requests carry `x-corsica-debug` with the reason.
+    pub debug: Option<Located<bool>>,
+}
+
+/// Whether a route enforces its policy or only reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Refuse what the policy refuses.
+    Enforce,
+    /// Evaluate, log and count, but let everything through unchanged.
+    ReportOnly,
+}
+
+/// What a route does with CORS.
+#[derive(Debug, Clone)]
+pub enum RouteCors {
+    /// Apply this policy.
+    Policy {
+        /// The route's policy.
+        policy: Box<Policy>,
+        /// Enforce or report only.
+        mode: Mode,
+        /// Send preflights to the upstream instead of answering them.
+        forward_preflight: bool,
+    },
+    /// Pass requests through untouched.
+    Off,
+}
+
+/// A validated route.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Host to match, lower case, without port.
+    pub host: Option<String>,
+    /// Path prefix to match.
+    pub path_prefix: String,
+    /// The upstream for this route.
+    pub upstream: Uri,
+    /// What to do with CORS.
+    pub cors: RouteCors,
+}
+
+/// Timeouts, with defaults filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Connecting to the upstream (default 5 s).
+    pub connect: Duration,
+    /// Reading a request head (default 10 s).
+    pub header_read: Duration,
+    /// Waiting for the upstream's response head (default 60 s).
+    pub upstream_response: Duration,
+    /// Idle client connections (default 90 s).
+    pub idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            header_read: Duration::from_secs(10),
+            upstream_response: Duration::from_secs(60),
+            idle: Duration::from_secs(90),
+        }
+    }
+}
+
+/// Size limits, with defaults filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request head (default 64 KiB).
+    pub max_header_bytes: usize,
+    /// Largest request body (default 10 MiB).
+    pub max_body_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_header_bytes: 64 * 1024,
+            max_body_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// TLS files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    /// Certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Private key (PEM).
+    pub key: PathBuf,
+}
+
+/// A validated gateway configuration.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The default upstream.
+    pub upstream: Uri,
+    /// The admin listener, if any.
+    pub admin_listen: Option<SocketAddr>,
+    /// TLS termination, if any.
+    pub tls: Option<Tls>,
+    /// Routes, most specific first; the last one is the default.
+    pub routes: Vec<Route>,
+    /// Timeouts.
+    pub timeouts: Timeouts,
+    /// Limits.
+    pub limits: Limits,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Debug mode.
+    pub debug: bool,
+    /// Warnings found while validating.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Whether a TOML document is a gateway file (it has a gateway key) rather
+/// than a bare policy.
+pub fn is_gateway_file(source: &str) -> bool {
+    match source.parse::<toml::Table>() {
+        Ok(table) => GATEWAY_MARKERS.iter().any(|k| table.contains_key(*k)),
+        Err(_) => GATEWAY_MARKERS
+            .iter()
+            .any(|k| source.lines().any(|l| l.trim_start().starts_with(k))),
+    }
+}
+
+/// Parses and validates a gateway file, reporting every problem at once.
+pub fn load_str(source: &str) -> Result<GatewayConfig, ConfigError> {
+    let file: GatewayFile = toml::from_str(source).map_err(|e| ConfigError {
+        diagnostics: vec![toml_diagnostic(&e, &context_keys(&e))],
+    })?;
+    validate(&file)
+}
+
+/// The keys valid where a TOML error points, for "did you mean" hints.
+fn context_keys(err: &toml::de::Error) -> Vec<&'static str> {
+    let message = err.message();
+    let expected = |keys: &[&'static str]| keys.iter().any(|k| message.contains(&format!("`{k}`")));
+    if expected(&["path_prefix", "forward_preflight"]) {
+        vec![
+            "path_prefix",
+            "host",
+            "policy",
+            "cors",
+            "forward_preflight",
+            "mode",
+            "upstream",
+        ]
+    } else if expected(&corsica::policy::config::POLICY_KEYS[..3]) {
+        corsica::policy::config::POLICY_KEYS.to_vec()
+    } else if expected(&["upstream_response"]) {
+        vec!["connect", "header_read", "upstream_response", "idle"]
+    } else if expected(&["max_body_bytes"]) {
+        vec!["max_header_bytes", "max_body_bytes"]
+    } else if expected(&["cert"]) {
+        vec!["cert", "key"]
+    } else if expected(&["debug"]) {
+        vec!["format", "debug"]
+    } else {
+        GATEWAY_KEYS.to_vec()
+    }
+}
+
+fn validate(file: &GatewayFile) -> Result<GatewayConfig, ConfigError> {
+    let mut diags = Vec::new();
+    let listen = required_addr(
+        &file.listen,
+        "listen",
+        "listen = \"127.0.0.1:8080\"",
+        &mut diags,
+    );
+    let admin_listen = file
+        .admin_listen
+        .as_ref()
+        .and_then(|a| parse_addr(a, "admin_listen", &mut diags));
+    let upstream = match &file.upstream {
+        Some(u) => parse_upstream(u, "upstream", &mut diags),
+        None => {
+            diags.push(Diagnostic::error(
+                "upstream-missing",
+                "upstream",
+                "the gateway has no `upstream`, so it has nothing to forward requests to",
+                "add upstream = \"http://127.0.0.1:3000\" (the API's address)",
+            ));
+            None
+        }
+    };
+    let default_policy = file
+        .policy
+        .as_ref()
+        .and_then(|p| compile_policy(p, "policy.", &mut diags));
+
+    let mut routes = Vec::new();
+    let mut seen = Vec::new();
+    for (i, route) in file.routes.iter().enumerate() {
+        let key = format!("routes[{i}].");
+        let r = &route.value;
+        let prefix = &r.path_prefix.value;
+        if !prefix.starts_with('/') {
+            diags.push(
+                Diagnostic::error(
+                    "route-path-prefix",
+                    format!("{key}path_prefix"),
+                    format!("path_prefix \"{prefix}\" does not start with '/'"),
+                    format!("write \"/{}\"", prefix.trim_start_matches('/')),
+                )
+                .at(r.path_prefix.span.clone()),
+            );
+        }
+        let host = r.host.as_ref().map(|h| h.value.to_ascii_lowercase());
+        if seen.contains(&(host.clone(), prefix.clone())) {
+            diags.push(
+                Diagnostic::error(
+                    "duplicate-route",
+                    format!("{key}path_prefix"),
+                    format!(
+                        "another route already covers host {host:?} and path_prefix \"{prefix}\""
+                    ),
+                    "merge the two routes",
+                )
+                .at(r.path_prefix.span.clone()),
+            );
+        }
+        seen.push((host.clone(), prefix.clone()));
+        let cors_off = r.cors.as_ref().is_some_and(|c| !c.value);
+        let mode = match r.mode.as_ref().map(|m| m.value.as_str()) {
+            None | Some("enforce") => Mode::Enforce,
+            Some("report-only") => Mode::ReportOnly,
+            Some(other) => {
+                diags.push(
+                    Diagnostic::error(
+                        "route-mode",
+                        format!("{key}mode"),
+                        format!("mode \"{other}\" is not a mode"),
+                        "write mode = \"enforce\" or mode = \"report-only\"",
+                    )
+                    .at(r.mode.as_ref().and_then(|m| m.span.clone())),
+                );
+                Mode::Enforce
+            }
+        };
+        let forward_preflight = r.forward_preflight.as_ref().is_some_and(|f| f.value);
+        let route_upstream = match &r.upstream {
+            Some(u) => parse_upstream(u, &format!("{key}upstream"), &mut diags),
+            None => upstream.clone(),
+        };
+        let cors = if cors_off {
+            if let Some(p) = &r.policy {
+                diags.push(
+                    Diagnostic::error(
+                        "route-policy-and-cors-off",
+                        format!("{key}cors"),
+                        "the route has both its own policy and cors = false",
+                        "keep one: the policy table, or cors = false for untouched pass-through",
+                    )
+                    .at(p.span.clone()),
+                );
+            }
+            for (set, name) in [
+                (r.mode.is_some(), "mode"),
+                (r.forward_preflight.is_some(), "forward_preflight"),
+            ] {
+                if set {
+                    diags.push(
+                        Diagnostic::warning(
+                            "route-setting-unused",
+                            format!("{key}{name}"),
+                            format!("`{name}` has no effect on a route with cors = false"),
+                            format!("remove `{name}`"),
+                        )
+                        .at(r.cors.as_ref().and_then(|c| c.span.clone())),
+                    );
+                }
+            }
+            Some(RouteCors::Off)
+        } else {
+            let policy = match &r.policy {
+                Some(p) => compile_policy(p, &format!("{key}policy."), &mut diags),
+                None if file.policy.is_none() => {
+                    diags.push(
+                        Diagnostic::error(
+                            "route-without-policy",
+                            format!("{key}policy"),
+                            "the route has no policy and there is no default [policy]",
+                            "add a [routes.policy] table, a default [policy], or cors = false",
+                        )
+                        .at(route.span.clone()),
+                    );
+                    None
+                }
+                None => default_policy.clone(),
+            };
+            policy.map(|policy| RouteCors::Policy {
+                policy: Box::new(policy),
+                mode,
+                forward_preflight,
+            })
+        };
+        if let (Some(cors), Some(upstream)) = (cors, route_upstream) {
+            routes.push(Route {
+                host,
+                path_prefix: prefix.clone(),
+                upstream,
+                cors,
+            });
+        }
+    }
+    let catch_all = file
+        .routes
+        .iter()
+        .any(|r| r.value.host.is_none() && r.value.path_prefix.value == "/");
+    if file.policy.is_none() && !catch_all {
+        diags.push(Diagnostic::error(
+            "policy-missing",
+            "policy",
+            "there is no default [policy], so requests that match no route would get no CORS handling",
+            "add a [policy] table with origins = [...], or a route with path_prefix = \"/\"",
+        ));
+    }
+    if let (Some(policy), Some(upstream)) = (default_policy, upstream.clone()) {
+        routes.push(Route {
+            host: None,
+            path_prefix: "/".into(),
+            upstream,
+            cors: RouteCors::Policy {
+                policy: Box::new(policy),
+                mode: Mode::Enforce,
+                forward_preflight: false,
+            },
+        });
+    }
+    // Most specific first: a host beats no host, then the longest prefix.
+    routes.sort_by(|a, b| {
+        b.host
+            .is_some()
+            .cmp(&a.host.is_some())
+            .then(b.path_prefix.len().cmp(&a.path_prefix.len()))
+    });
+
+    let tls = file.tls.as_ref().map(|t| Tls {
+        cert: PathBuf::from(&t.value.cert.value),
+        key: PathBuf::from(&t.value.key.value),
+    });
+    let timeouts = timeouts(file.timeouts.as_ref(), &mut diags);
+    let limits = limits(file.limits.as_ref(), &mut diags);
+    let (log_format, debug) = log(file.log.as_ref(), &mut diags);
+
+    diags.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(ConfigError { diagnostics: diags });
+    }
+    let (Some(listen), Some(upstream)) = (listen, upstream) else {
+        return Err(ConfigError { diagnostics: diags });
+    };
+    Ok(GatewayConfig {
+        listen,
+        upstream,
+        admin_listen,
+        tls,
+        routes,
+        timeouts,
+        limits,
+        log_format,
+        debug,
+        warnings: diags,
+    })
+}
+
+fn compile_policy(
+    p: &Located<PolicyConfig>,
+    prefix: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Policy> {
+    match Policy::from_config(&p.value) {
+        Ok(policy) => {
+            diags.extend(
+                policy
+                    .warnings()
+                    .iter()
+                    .cloned()
+                    .map(|d| with_table_span(d.within(prefix), p)),
+            );
+            Some(policy)
+        }
+        Err(e) => {
+            diags.extend(
+                e.diagnostics
+                    .into_iter()
+                    .map(|d| with_table_span(d.within(prefix), p)),
+            );
+            None
+        }
+    }
+}
+
+/// Diagnostics about a missing key point at the table itself.
+fn with_table_span(mut d: Diagnostic, table: &Located<PolicyConfig>) -> Diagnostic {
+    if d.span.is_none() {
+        d.span = table.span.clone();
+    }
+    d
+}
+
+fn required_addr(
+    value: &Option<Located<String>>,
+    key: &str,
+    example: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<SocketAddr> {
+    match value {
+        Some(v) => parse_addr(v, key, diags),
+        None => {
+            diags.push(Diagnostic::error(
+                "listen-missing",
+                key,
+                format!("`{key}` is required"),
+                format!("add {example}"),
+            ));
+            None
+        }
+    }
+}
+
+fn parse_addr(
+    value: &Located<String>,
+    key: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<SocketAddr> {
+    match value.value.parse::<SocketAddr>() {
+        Ok(addr) => Some(addr),
+        Err(_) => {
+            let hint = if value.value.starts_with("localhost") {
+                format!(
+                    "write \"127.0.0.1{}\"",
+                    value.value.trim_start_matches("localhost")
+                )
+            } else {
+                "write an IP address and port, e.g. \"127.0.0.1:8080\" or \"[::]:8443\"".to_owned()
+            };
+            diags.push(
+                Diagnostic::error(
+                    "bad-address",
+                    key,
+                    format!("\"{}\" is not an IP address and port", value.value),
+                    hint,
+                )
+                .at(value.span.clone()),
+            );
+            None
+        }
+    }
+}
+
+fn parse_upstream(value: &Located<String>, key: &str, diags: &mut Vec<Diagnostic>) -> Option<Uri> {
+    let bad = |reason: String, fix: &str, diags: &mut Vec<Diagnostic>| {
+        diags.push(Diagnostic::error("bad-upstream", key, reason, fix).at(value.span.clone()));
+        None
+    };
+    let uri = match value.value.parse::<Uri>() {
+        Ok(uri) => uri,
+        Err(e) => {
+            return bad(
+                format!("\"{}\" is not a URL: {e}", value.value),
+                "write a URL such as \"http://127.0.0.1:3000\"",
+                diags,
+            )
+        }
+    };
+    match uri.scheme_str() {
+        Some("http") | Some("https") => {}
+        _ => {
+            return bad(
+                format!("\"{}\" has no http:// or https:// scheme", value.value),
+                "write a URL such as \"http://127.0.0.1:3000\"",
+                diags,
+            )
+        }
+    }
+    if uri.host().is_none() {
+        return bad(
+            format!("\"{}\" has no host", value.value),
+            "write a URL such as \"http://127.0.0.1:3000\"",
+            diags,
+        );
+    }
+    if uri.query().is_some() {
+        return bad(
+            format!("\"{}\" has a query string", value.value),
+            "remove the query; the client's query is forwarded as is",
+            diags,
+        );
+    }
+    Some(uri)
+}
+
+/// Parses `"250ms"`, `"5s"`, `"2m"`, `"1h"`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    match unit.trim() {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => n.checked_mul(60).map(Duration::from_secs),
+        "h" => n.checked_mul(3600).map(Duration::from_secs),
+        _ => None,
+    }
+}
+
+fn timeouts(file: Option<&Located<TimeoutsFile>>, diags: &mut Vec<Diagnostic>) -> Timeouts {
+    let mut t = Timeouts::default();
+    let Some(file) = file else { return t };
+    let f = &file.value;
+    for (value, slot, name) in [
+        (&f.connect, &mut t.connect, "connect"),
+        (&f.header_read, &mut t.header_read, "header_read"),
+        (
+            &f.upstream_response,
+            &mut t.upstream_response,
+            "upstream_response",
+        ),
+        (&f.idle, &mut t.idle, "idle"),
+    ] {
+        if let Some(v) = value {
+            match parse_duration(&v.value) {
+                Some(d) if !d.is_zero() => *slot = d,
+                _ => diags.push(
+                    Diagnostic::error(
+                        "bad-duration",
+                        format!("timeouts.{name}"),
+                        format!("\"{}\" is not a duration", v.value),
+                        "write a positive duration such as \"250ms\", \"5s\" or \"2m\"",
+                    )
+                    .at(v.span.clone()),
+                ),
+            }
+        }
+    }
+    t
+}
+
+fn limits(file: Option<&Located<LimitsFile>>, diags: &mut Vec<Diagnostic>) -> Limits {
+    let mut l = Limits::default();
+    let Some(file) = file else { return l };
+    if let Some(v) = &file.value.max_header_bytes {
+        match usize::try_from(v.value) {
+            Ok(n) if (1024..=1024 * 1024).contains(&n) => l.max_header_bytes = n,
+            _ => diags.push(
+                Diagnostic::error(
+                    "bad-limit",
+                    "limits.max_header_bytes",
+                    format!("{} is outside 1024..=1048576", v.value),
+                    "use a size in bytes such as 65536",
+                )
+                .at(v.span.clone()),
+            ),
+        }
+    }
+    if let Some(v) = &file.value.max_body_bytes {
+        match u64::try_from(v.value) {
+            Ok(n) if n > 0 => l.max_body_bytes = n,
+            _ => diags.push(
+                Diagnostic::error(
+                    "bad-limit",
+                    "limits.max_body_bytes",
+                    format!("{} is not a positive size", v.value),
+                    "use a size in bytes such as 10485760",
+                )
+                .at(v.span.clone()),
+            ),
+        }
+    }
+    l
+}
+
+fn log(file: Option<&Located<LogFile>>, diags: &mut Vec<Diagnostic>) -> (LogFormat, bool) {
+    let Some(file) = file else {
+        return (LogFormat::Text, false);
+    };
+    let format = match file
+        .value
+        .format
+        .as_ref()
+        .map(|f| (f.value.as_str(), f.span.clone()))
+    {
+        None | Some(("text", _)) => LogFormat::Text,
+        Some(("json", _)) => LogFormat::Json,
+        Some((other, span)) => {
+            diags.push(
+                Diagnostic::error(
+                    "bad-log-format",
+                    "log.format",
+                    format!("\"{other}\" is not a log format"),
+                    "write format = \"text\" or format = \"json\"",
+                )
+                .at(span),
+            );
+            LogFormat::Text
+        }
+    };
+    (format, file.value.debug.as_ref().is_some_and(|d| d.value))
+}
+
+impl GatewayConfig {
+    /// The route for a request's host and path: the most specific match.
+    pub fn route(&self, host: Option<&str>, path: &str) -> Option<&Route> {
+        route_for(&self.routes, host, path)
+    }
+}
+
+/// Finds the most specific route (`routes` is sorted most specific first).
+pub fn route_for<'r>(routes: &'r [Route], host: Option<&str>, path: &str) -> Option<&'r Route> {
+    routes.iter().find(|r| {
+        r.host
+            .as_deref()
+            .is_none_or(|h| host.is_some_and(|rh| rh.eq_ignore_ascii_case(h)))
+            && prefix_matches(&r.path_prefix, path)
+    })
+}
+
+/// `/api` matches `/api`, `/api/x` and `/api?q`, but not `/apix`.
+fn prefix_matches(prefix: &str, path: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+listen = "127.0.0.1:8080"
+upstream = "http://127.0.0.1:3000"
+admin_listen = "127.0.0.1:9090"
+
+[policy]
+origins = ["https://app.example.com"]
+credentials = true
+
+[[routes]]
+path_prefix = "/public"
+[routes.policy]
+origins = ["*"]
+
+[[routes]]
+path_prefix = "/internal"
+cors = false
+
+[[routes]]
+path_prefix = "/legacy"
+mode = "report-only"
+forward_preflight = true
+"#;
+
+    #[test]
+    fn a_good_file_loads_with_routes_most_specific_first() {
+        let cfg = load_str(GOOD).unwrap();
+        assert_eq!(cfg.listen.to_string(), "127.0.0.1:8080");
+        let public = cfg.route(None, "/public/items").unwrap();
+        assert!(
+            matches!(&public.cors, RouteCors::Policy { policy, .. } if policy.allows_any_origin())
+        );
+        assert!(matches!(
+            cfg.route(None, "/internal").unwrap().cors,
+            RouteCors::Off
+        ));
+        assert!(matches!(
+            cfg.route(None, "/legacy/x").unwrap().cors,
+            RouteCors::Policy {
+                mode: Mode::ReportOnly,
+                forward_preflight: true,
+                ..
+            }
+        ));
+        let default = cfg.route(None, "/publicity").unwrap();
+        assert_eq!(default.path_prefix, "/");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_a_span() {
+        let src = r#"
+listen = "localhost:8080"
+upstream = "ftp://x"
+
+[policy]
+origins = ["https://a.example/"]
+credentials = true
+methods = ["TRACE"]
+
+[[routes]]
+path_prefix = "api"
+cors = false
+[routes.policy]
+origins = ["*"]
+"#;
+        let err = load_str(src).unwrap_err();
+        let codes: Vec<_> = err.diagnostics.iter().map(|d| d.code).collect();
+        for code in [
+            "bad-address",
+            "bad-upstream",
+            "origin-trailing-slash",
+            "method-forbidden",
+            "route-path-prefix",
+            "route-policy-and-cors-off",
+        ] {
+            assert!(codes.contains(&code), "{code} missing from {codes:?}");
+        }
+        assert!(
+            err.diagnostics.iter().all(|d| d.span.is_some()),
+            "{:?}",
+            err.diagnostics
+        );
+        let trailing = err
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "origin-trailing-slash")
+            .unwrap();
+        assert_eq!(trailing.key, "policy.origins[0]");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let err = load_str("listen = \"127.0.0.1:1\"\nupstream = \"http://a\"\nupstrem = 1\n")
+            .unwrap_err();
+        assert_eq!(err.diagnostics[0].code, "unknown-key");
+        assert!(
+            err.diagnostics[0].fix.contains("`upstream`"),
+            "{}",
+            err.diagnostics[0].fix
+        );
+        let err = load_str(
+            "listen = \"127.0.0.1:1\"\nupstream = \"http://a\"\n[policy]\norigin = [\"*\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.diagnostics[0].fix.contains("`origins`"),
+            "{}",
+            err.diagnostics[0].fix
+        );
+    }
+
+    #[test]
+    fn a_missing_default_policy_is_an_error_unless_a_route_catches_all() {
+        let err = load_str("listen = \"127.0.0.1:1\"\nupstream = \"http://a\"\n").unwrap_err();
+        assert_eq!(err.diagnostics[0].code, "policy-missing");
+        let ok = load_str("listen = \"127.0.0.1:1\"\nupstream = \"http://a\"\n[[routes]]\npath_prefix = \"/\"\ncors = false\n");
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn prefixes_match_at_segment_boundaries() {
+        assert!(prefix_matches("/api", "/api"));
+        assert!(prefix_matches("/api", "/api/v1"));
+        assert!(!prefix_matches("/api", "/apiv1"));
+        assert!(prefix_matches("/", "/anything"));
+        assert!(prefix_matches("/api/", "/api/x"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("s"), None);
+    }
+
+    #[test]
+    fn gateway_files_are_recognised() {
+        assert!(is_gateway_file(GOOD));
+        assert!(!is_gateway_file("origins = [\"*\"]"));
+    }
+}

@@ -1,0 +1,112 @@
+//! `corsica lint FILE.toml`: every problem in a policy or gateway file.
+
+use std::process::ExitCode;
+
+use corsica::diagnostic::line_col;
+use corsica::{ConfigError, Diagnostic, Policy, Severity};
+use corsica_gateway::config as gateway;
+
+use super::CmdError;
+use crate::cli::{Format, LintArgs};
+use crate::output;
+
+/// What kind of file was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    Policy,
+    Gateway,
+}
+
+/// Checks a file's text, returning its kind and every diagnostic.
+fn check(source: &str) -> (Kind, Vec<Diagnostic>) {
+    if gateway::is_gateway_file(source) {
+        let diags = match gateway::load_str(source) {
+            Ok(cfg) => cfg.warnings,
+            Err(ConfigError { diagnostics }) => diagnostics,
+        };
+        (Kind::Gateway, diags)
+    } else {
+        let diags = match Policy::from_toml(source) {
+            Ok(policy) => policy.warnings().to_vec(),
+            Err(ConfigError { diagnostics }) => diagnostics,
+        };
+        (Kind::Policy, diags)
+    }
+}
+
+pub fn run(args: &LintArgs) -> Result<ExitCode, CmdError> {
+    let name = args.file.display().to_string();
+    let source =
+        std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let (kind, diagnostics) = check(&source);
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = diagnostics.len() - errors;
+    match args.format {
+        Format::Text => {
+            let mut out =
+                corsica::diagnostic::render(&diagnostics, &name, Some(&source), &output::palette());
+            let verdict = if errors == 0 { "valid" } else { "invalid" };
+            out.push_str(&format!(
+                "{name}: {verdict} {kind} ({errors} error{}, {warnings} warning{})\n",
+                plural(errors),
+                plural(warnings),
+                kind = if kind == Kind::Gateway {
+                    "gateway config"
+                } else {
+                    "policy"
+                },
+            ));
+            if errors > 0 {
+                eprint!("{out}");
+            } else {
+                print!("{out}");
+            }
+        }
+        Format::Json => {
+            let report = serde_json::json!({
+                "file": name,
+                "kind": kind,
+                "valid": errors == 0,
+                "errors": errors,
+                "warnings": warnings,
+                "diagnostics": diagnostics.iter().map(|d| json_diagnostic(d, &source)).collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+    }
+    Ok(if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn json_diagnostic(d: &Diagnostic, source: &str) -> serde_json::Value {
+    let (start, end) = match &d.span {
+        Some(span) => (
+            Some(line_col(source, span.start)),
+            Some(line_col(source, span.end)),
+        ),
+        None => (None, None),
+    };
+    serde_json::json!({
+        "severity": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
+        "code": d.code,
+        "key": d.key,
+        "reason": d.reason,
+        "fix": d.fix,
+        "line": start.map(|p| p.line),
+        "column": start.map(|p| p.col),
+        "end_line": end.map(|p| p.line),
+        "end_column": end.map(|p| p.col),
+    })
+}

@@ -1,0 +1,17 @@
+//! One module per subcommand.
+
+mod lint;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+/// A failure that stops a command: printed on stderr, exit status 2.
+pub type CmdError = Box<dyn std::error::Error>;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode, CmdError> {
+    match cli.command {
+        Command::Lint(args) => lint::run(&args),
+    }
+}
