@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 pub mod acrh;
+pub mod browser;
 pub mod diagnostic;
 pub mod header_names;
 mod intern;

@@ -124,7 +124,8 @@ impl Policy {
 
     fn compile(v: Validated, opt_ins: OptIns, warnings: Vec<Diagnostic>) -> Policy {
         let origins = OriginSet::new(&v.origins);
-        let vary_on_origin = !(origins.is_any() && !v.credentials);
+        // Only a credential-free `*` answers every origin the same way.
+        let vary_on_origin = !origins.is_any() || v.credentials;
         let allow_methods = if v.methods.any || v.methods.items.is_empty() {
             None
         } else {

@@ -1,0 +1,122 @@
+//! The browser side: a user-agent CORS simulator that decides what Chromium
+//! does with a `fetch()`, down to its error name and console message.
+//!
+//! [`simulate`] runs a scripted [`Case`]; [`Simulation`] is the same logic
+//! as a sans-IO state machine for callers that talk to real servers.
+//!
+//! ```
+//! use corsica::browser::{simulate, parse_cases, Profile};
+//! let case = &parse_cases(r#"{
+//!   "id": "put", "origin": "https://app.example",
+//!   "request": {"url": "https://api.example/items", "method": "PUT"},
+//!   "preflight_response": {"status": 204, "headers": [["access-control-allow-origin", "https://app.example"]]}
+//! }"#)?[0];
+//! let verdict = simulate(case, Profile::Chromium)?;
+//! assert!(!verdict.allowed);
+//! assert_eq!(verdict.cors_error.unwrap().name(), "MethodDisallowedByPreflightResponse");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod cache;
+pub mod case;
+pub mod check;
+pub mod error;
+pub mod expose;
+pub mod fix;
+pub mod headers;
+pub mod preflight;
+pub mod profile;
+pub mod request;
+pub mod safelist;
+pub mod sim;
+pub mod verdict;
+
+pub use case::{parse_cases, Case, Credentials, HopSpec, RequestSpec, ResponseSpec};
+pub use error::CorsError;
+pub use fix::Fix;
+pub use headers::ResponseHeaders;
+pub use profile::Profile;
+pub use sim::{Incoming, Outgoing, Simulation, Step};
+pub use verdict::{Leg, SentRequest, Stage, TraceEvent, Verdict};
+
+/// A case that cannot be simulated as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseError {
+    /// The case's id.
+    pub id: String,
+    /// What is missing or wrong.
+    pub reason: String,
+}
+
+impl std::fmt::Display for CaseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "case {}: {}", self.id, self.reason)
+    }
+}
+
+impl std::error::Error for CaseError {}
+
+impl From<&ResponseSpec> for Incoming {
+    fn from(spec: &ResponseSpec) -> Incoming {
+        Incoming {
+            status: spec.status,
+            headers: ResponseHeaders::from_text(&spec.headers),
+        }
+    }
+}
+
+/// Runs a case against its scripted responses.
+pub fn simulate(case: &Case, profile: Profile) -> Result<Verdict, CaseError> {
+    let mut sim = Simulation::new(&case.id, &case.origin, &case.request, profile);
+    let mut step = sim.start();
+    let mut hop = 0usize;
+    let mut last_leg = None;
+    while let Step::Send(out) = step {
+        // Any request after an actual response follows a redirect: it
+        // (and its preflight) belong to the next hop's responses.
+        if last_leg == Some(Leg::Actual) {
+            hop += 1;
+        }
+        let (preflight, response) = match hop {
+            0 => (case.preflight_response.as_ref(), case.response.as_ref()),
+            n => match case.redirects.get(n - 1) {
+                Some(h) => (h.preflight_response.as_ref(), Some(&h.response)),
+                None => {
+                    return Err(CaseError {
+                        id: case.id.clone(),
+                        reason: format!(
+                            "the response redirects to {}, but `redirects` has no entry {}",
+                            out.request.url,
+                            n - 1
+                        ),
+                    })
+                }
+            },
+        };
+        let scripted = match out.request.leg {
+            Leg::Preflight => preflight,
+            Leg::Actual => response,
+        };
+        let Some(scripted) = scripted else {
+            let which = match (out.request.leg, hop) {
+                (Leg::Preflight, 0) => "preflight_response".to_owned(),
+                (Leg::Actual, 0) => "response".to_owned(),
+                (Leg::Preflight, n) => format!("redirects[{}].preflight_response", n - 1),
+                (Leg::Actual, n) => format!("redirects[{}].response", n - 1),
+            };
+            return Err(CaseError {
+                id: case.id.clone(),
+                reason: format!(
+                    "the browser sends {} {}, but the case has no `{which}`",
+                    out.request.method, out.request.url
+                ),
+            });
+        };
+        last_leg = Some(out.request.leg);
+        step = sim.on_response(scripted.into());
+    }
+    Ok(sim.finish())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,726 @@
+//! The browser as a sans-IO state machine: it says which request to send
+//! next, is fed each response, and ends with a [`Verdict`].
+//!
+//! `explain` feeds it scripted responses; `check` and `audit` feed it real
+//! ones from the network. Either way the rules are the same code.
+
+use std::collections::BTreeMap;
+
+use url::Url;
+
+use super::cache::PreflightCache;
+use super::case::{Credentials, RequestSpec};
+use super::check::{cors_check, Failure};
+use super::error::{escape_hint, failed_parameter, CorsError};
+use super::expose::readable_headers;
+use super::fix::{fix, FixInput};
+use super::headers::{latin1, ResponseHeaders};
+use super::preflight::PreflightResult;
+use super::profile::Profile;
+use super::request::{prepare, request_headers_value, unsafe_headers, UnsafeHeader};
+use super::verdict::{Leg, SentRequest, Stage, TraceEvent, Verdict};
+
+/// The most redirects a fetch follows.
+pub const MAX_REDIRECTS: u32 = 20;
+
+/// A request the browser sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The CORS-relevant summary.
+    pub request: SentRequest,
+    /// Every header to put on the wire, in order.
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+/// A response received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    /// Its status code.
+    pub status: u16,
+    /// Its headers.
+    pub headers: ResponseHeaders,
+}
+
+/// What the browser does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Send this request and call [`Simulation::on_response`] with the answer.
+    Send(Outgoing),
+    /// The fetch is over; call [`Simulation::finish`].
+    Done,
+}
+
+#[derive(Debug, Clone)]
+enum Outcome {
+    Allowed(BTreeMap<String, Option<String>>),
+    Blocked(Failure),
+    Script(String),
+    Network(String),
+}
+
+/// One `fetch()` in progress.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    profile: Profile,
+    id: String,
+    page_origin: String,
+    spec: RequestSpec,
+    url: Option<Url>,
+    initial_url: String,
+    method: String,
+    headers: Vec<(String, Vec<u8>)>,
+    unsafe_names: Vec<UnsafeHeader>,
+    cors_flag: bool,
+    tainted: bool,
+    redirects: u32,
+    awaiting: Option<Leg>,
+    outcome: Option<Outcome>,
+    requests: Vec<SentRequest>,
+    trace: Vec<TraceEvent>,
+    cache: PreflightCache,
+    now: u64,
+}
+
+impl Simulation {
+    /// A fetch of `spec` from a page whose origin is `page_origin`, with an
+    /// empty preflight cache.
+    pub fn new(id: &str, page_origin: &str, spec: &RequestSpec, profile: Profile) -> Self {
+        Simulation::with_cache(id, page_origin, spec, profile, PreflightCache::new(), 0)
+    }
+
+    /// Like [`Simulation::new`], with an existing preflight cache and the
+    /// current time in seconds (for repeated fetches).
+    pub fn with_cache(
+        id: &str,
+        page_origin: &str,
+        spec: &RequestSpec,
+        profile: Profile,
+        cache: PreflightCache,
+        now: u64,
+    ) -> Self {
+        Simulation {
+            profile,
+            id: id.to_owned(),
+            page_origin: page_origin.to_owned(),
+            spec: spec.clone(),
+            url: None,
+            initial_url: spec.url.clone(),
+            method: String::new(),
+            headers: Vec::new(),
+            unsafe_names: Vec::new(),
+            cors_flag: false,
+            tainted: false,
+            redirects: 0,
+            awaiting: None,
+            outcome: None,
+            requests: Vec::new(),
+            trace: Vec::new(),
+            cache,
+            now,
+        }
+    }
+
+    fn note(&mut self, stage: Stage, ok: Option<bool>, text: impl Into<String>) {
+        self.trace.push(TraceEvent {
+            stage,
+            ok,
+            text: text.into(),
+        });
+    }
+
+    /// The origin the server sees: the page's, or `null` after a redirect
+    /// tainted the request.
+    fn request_origin(&self) -> &str {
+        if self.tainted {
+            "null"
+        } else {
+            &self.page_origin
+        }
+    }
+
+    fn current_url(&self) -> String {
+        self.url
+            .as_ref()
+            .map(Url::to_string)
+            .unwrap_or_else(|| self.spec.url.clone())
+    }
+
+    /// Starts the fetch: validates the script's input, then sends the first request.
+    pub fn start(&mut self) -> Step {
+        let summary = describe_call(&self.spec, &self.page_origin);
+        self.note(Stage::Request, None, summary);
+        let url = match Url::parse(&self.spec.url) {
+            Ok(url) => url,
+            Err(_) => {
+                return self.script_error(format!(
+                    "Failed to execute 'fetch' on 'Window': Failed to parse URL from {}",
+                    self.spec.url
+                ))
+            }
+        };
+        if !url.username().is_empty() || url.password().is_some() {
+            return self.script_error(format!(
+                "Failed to execute 'fetch' on 'Window': Request cannot be constructed from a URL that includes credentials: {}",
+                self.spec.url
+            ));
+        }
+        if !matches!(url.scheme(), "http" | "https") {
+            return self.network_error(format!(
+                "Fetch API cannot load {}. URL scheme \"{}\" is not supported.",
+                url,
+                url.scheme()
+            ));
+        }
+        let prepared = match prepare(&self.spec.method, &self.spec.headers, self.profile) {
+            Ok(p) => p,
+            Err(e) => return self.script_error(e.0),
+        };
+        if !prepared.dropped.is_empty() {
+            let dropped = prepared.dropped.join(", ");
+            self.note(
+                Stage::Request,
+                None,
+                format!(
+                    "the browser silently drops forbidden headers set by the script: {dropped}"
+                ),
+            );
+        }
+        if prepared.method != self.spec.method {
+            let m = prepared.method.clone();
+            self.note(
+                Stage::Request,
+                None,
+                format!("the method is normalized to {m}"),
+            );
+        }
+        self.initial_url = url.to_string();
+        self.method = prepared.method;
+        self.headers = prepared.headers;
+        self.cors_flag = !same_origin(&self.page_origin, &url);
+        self.url = Some(url);
+        self.begin_hop()
+    }
+
+    /// Decides between a preflight and the request itself for the current URL.
+    fn begin_hop(&mut self) -> Step {
+        let url = self.current_url();
+        self.unsafe_names = unsafe_headers(&self.headers, self.profile);
+        if !self.cors_flag {
+            self.note(
+                Stage::Classify,
+                None,
+                format!("{url} is same-origin with the page: no CORS checks apply"),
+            );
+            return self.send_actual();
+        }
+        let mut reasons = Vec::new();
+        if self.spec.force_preflight {
+            reasons.push(
+                "the request forces a preflight (streaming body or upload listener)".to_owned(),
+            );
+        }
+        if !crate::method::is_safelisted(&self.method.to_ascii_uppercase()) {
+            reasons.push(format!(
+                "method {} is not CORS-safelisted (only GET, HEAD and POST are)",
+                self.method
+            ));
+        }
+        for u in &self.unsafe_names {
+            let why = match &u.reason {
+                super::safelist::Unsafe::Name => "is not a CORS-safelisted header".to_owned(),
+                super::safelist::Unsafe::TooLong => "has a value longer than 128 bytes".to_owned(),
+                super::safelist::Unsafe::Value(why) => format!("has a value that {why}"),
+            };
+            reasons.push(format!("header {} {why}", u.name));
+        }
+        if reasons.is_empty() {
+            self.note(
+                Stage::Classify,
+                None,
+                format!(
+                    "cross-origin request from {}: a simple request, sent without a preflight",
+                    self.request_origin()
+                ),
+            );
+            return self.send_actual();
+        }
+        let origin = self.request_origin().to_owned();
+        self.note(
+            Stage::Classify,
+            None,
+            format!(
+                "cross-origin request from {origin} that needs a preflight: {}",
+                reasons.join("; ")
+            ),
+        );
+        if self.cache.allows(
+            &origin,
+            &url,
+            &self.method,
+            &self.unsafe_names,
+            self.spec.credentials,
+            self.now,
+        ) {
+            self.note(
+                Stage::Cache,
+                Some(true),
+                "a cached preflight result covers this request: no preflight is sent",
+            );
+            return self.send_actual();
+        }
+        self.send_preflight()
+    }
+
+    fn send_preflight(&mut self) -> Step {
+        let url = self.current_url();
+        let origin = self.request_origin().to_owned();
+        let acrh = request_headers_value(&self.unsafe_names);
+        let mut headers = vec![
+            ("Accept".to_owned(), b"*/*".to_vec()),
+            (
+                "Access-Control-Request-Method".to_owned(),
+                self.method.clone().into_bytes(),
+            ),
+        ];
+        if let Some(acrh) = &acrh {
+            headers.push((
+                "Access-Control-Request-Headers".to_owned(),
+                acrh.clone().into_bytes(),
+            ));
+        }
+        headers.push(("Origin".to_owned(), origin.clone().into_bytes()));
+        let request = SentRequest {
+            leg: Leg::Preflight,
+            method: "OPTIONS".into(),
+            url: url.clone(),
+            origin: Some(origin.clone()),
+            request_method: Some(self.method.clone()),
+            request_headers: acrh.clone(),
+            credentials: false,
+        };
+        let mut text = format!(
+            "OPTIONS {url}\n  Origin: {origin}\n  Access-Control-Request-Method: {}",
+            self.method
+        );
+        if let Some(acrh) = &acrh {
+            text.push_str(&format!("\n  Access-Control-Request-Headers: {acrh}"));
+        }
+        text.push_str("\n  (no cookies: preflights never carry credentials)");
+        self.note(Stage::Preflight, None, text);
+        self.requests.push(request.clone());
+        self.awaiting = Some(Leg::Preflight);
+        Step::Send(Outgoing { request, headers })
+    }
+
+    fn send_actual(&mut self) -> Step {
+        let url = self.current_url();
+        let credentials = match self.spec.credentials {
+            Credentials::Include => true,
+            Credentials::Omit => false,
+            Credentials::SameOrigin => !self.cors_flag,
+        };
+        // Fetch adds `Origin` to every CORS request and to same-origin
+        // requests other than GET and HEAD.
+        let origin = (self.cors_flag || !matches!(self.method.as_str(), "GET" | "HEAD"))
+            .then(|| self.request_origin().to_owned());
+        let mut headers = self.headers.clone();
+        if let Some(origin) = &origin {
+            headers.push(("Origin".to_owned(), origin.clone().into_bytes()));
+        }
+        let request = SentRequest {
+            leg: Leg::Actual,
+            method: self.method.clone(),
+            url: url.clone(),
+            origin: origin.clone(),
+            request_method: None,
+            request_headers: None,
+            credentials,
+        };
+        let mut text = format!("{} {url}", self.method);
+        if let Some(origin) = &origin {
+            text.push_str(&format!("\n  Origin: {origin}"));
+        }
+        for (n, v) in &self.headers {
+            text.push_str(&format!("\n  {n}: {}", latin1(v)));
+        }
+        if credentials {
+            text.push_str("\n  (with cookies and HTTP authentication)");
+        }
+        self.note(Stage::Actual, None, text);
+        self.requests.push(request.clone());
+        self.awaiting = Some(Leg::Actual);
+        Step::Send(Outgoing { request, headers })
+    }
+
+    /// Feeds the response to the request last returned by [`Step::Send`].
+    pub fn on_response(&mut self, response: Incoming) -> Step {
+        match self.awaiting.take() {
+            Some(Leg::Preflight) => self.on_preflight_response(response),
+            Some(Leg::Actual) => self.on_actual_response(response),
+            None => Step::Done,
+        }
+    }
+
+    /// The request failed at the network level (connection refused, TLS,
+    /// timeout): the fetch rejects without a CORS error.
+    pub fn on_network_error(&mut self, error: &str) -> Step {
+        self.awaiting = None;
+        self.network_error(error.to_owned())
+    }
+
+    fn on_preflight_response(&mut self, response: Incoming) -> Step {
+        let h = &response.headers;
+        self.note(
+            Stage::PreflightResponse,
+            None,
+            describe_response(&response, true),
+        );
+        if is_redirect(&response) {
+            return self.block(
+                Stage::PreflightResponse,
+                Failure::bare(CorsError::PreflightDisallowedRedirect),
+            );
+        }
+        let origin = self.request_origin().to_owned();
+        if let Err(f) = cors_check(h, &origin, self.spec.credentials) {
+            return self.block(
+                Stage::PreflightResponse,
+                Failure {
+                    error: f.error.for_preflight(),
+                    hint: f.hint,
+                },
+            );
+        }
+        self.note(
+            Stage::PreflightResponse,
+            Some(true),
+            allow_origin_passed(h, &origin, self.spec.credentials),
+        );
+        if !(200..=299).contains(&response.status) {
+            return self.block(
+                Stage::PreflightResponse,
+                Failure::bare(CorsError::PreflightInvalidStatus),
+            );
+        }
+        let max_age = self
+            .profile
+            .cache_seconds(h.get("access-control-max-age").as_deref());
+        let result = match PreflightResult::parse(h, self.spec.credentials, max_age) {
+            Ok(r) => r,
+            Err(f) => return self.block(Stage::PreflightResponse, f),
+        };
+        if let Err(f) = result.check_method(&self.method) {
+            return self.block(Stage::PreflightResponse, f);
+        }
+        if let Err(f) = result.check_headers(&self.unsafe_names) {
+            return self.block(Stage::PreflightResponse, f);
+        }
+        let mut allowed = format!("the preflight allows {}", self.method);
+        if !self.unsafe_names.is_empty() {
+            let names: Vec<&str> = self.unsafe_names.iter().map(|u| u.name.as_str()).collect();
+            allowed.push_str(&format!(" with {}", names.join(", ")));
+        }
+        allowed.push_str(&format!(
+            "; the browser caches this for {max_age} s ({} caps at {} s)",
+            self.profile.as_str(),
+            self.profile.max_age_cap()
+        ));
+        self.note(Stage::PreflightResponse, Some(true), allowed);
+        let url = self.current_url();
+        self.cache.store(&origin, &url, result, self.now);
+        self.send_actual()
+    }
+
+    fn on_actual_response(&mut self, response: Incoming) -> Step {
+        self.note(Stage::Response, None, describe_response(&response, false));
+        let origin = self.request_origin().to_owned();
+        if is_redirect(&response) {
+            if self.cors_flag {
+                if let Err(f) = cors_check(&response.headers, &origin, self.spec.credentials) {
+                    return self.block(Stage::Redirect, f);
+                }
+                self.note(
+                    Stage::Redirect,
+                    Some(true),
+                    "the redirect response itself passes the CORS check",
+                );
+            }
+            return self.follow_redirect(&response);
+        }
+        if self.cors_flag {
+            if let Err(f) = cors_check(&response.headers, &origin, self.spec.credentials) {
+                return self.block(Stage::Response, f);
+            }
+            self.note(
+                Stage::Response,
+                Some(true),
+                allow_origin_passed(&response.headers, &origin, self.spec.credentials),
+            );
+        }
+        let readable = readable_headers(
+            &self.spec.read_headers,
+            &response.headers,
+            self.spec.credentials,
+            self.cors_flag,
+        );
+        for (name, value) in &readable {
+            let text = match value {
+                Some(v) => format!("response.headers.get('{name}') returns '{v}'"),
+                None if response.headers.contains(name) => format!("response.headers.get('{name}') returns null: the header is not exposed (Access-Control-Expose-Headers)"),
+                None => format!("response.headers.get('{name}') returns null: the response has no such header"),
+            };
+            self.note(
+                Stage::Response,
+                Some(value.is_some() || !response.headers.contains(name)),
+                text,
+            );
+        }
+        self.outcome = Some(Outcome::Allowed(readable));
+        self.note(
+            Stage::Verdict,
+            Some(true),
+            "allowed: the script receives the response",
+        );
+        Step::Done
+    }
+
+    fn follow_redirect(&mut self, response: &Incoming) -> Step {
+        let Some(current) = self.url.clone() else {
+            return self.network_error("net::ERR_FAILED".into());
+        };
+        if self.redirects == MAX_REDIRECTS {
+            return self.network_error("net::ERR_TOO_MANY_REDIRECTS".into());
+        }
+        self.redirects += 1;
+        let location = response.headers.get("location").unwrap_or_default();
+        let Ok(next) = current.join(&latin1(&location)) else {
+            return self.network_error("net::ERR_INVALID_REDIRECT".into());
+        };
+        if !matches!(next.scheme(), "http" | "https") {
+            return self.network_error("net::ERR_UNSAFE_REDIRECT".into());
+        }
+        let has_credentials = !next.username().is_empty() || next.password().is_some();
+        if has_credentials
+            && (self.tainted || !same_origin(&self.page_origin, &next) || self.cors_flag)
+        {
+            return self.block(
+                Stage::Redirect,
+                Failure::bare(CorsError::RedirectContainsCredentials),
+            );
+        }
+        let status = response.status;
+        let old_method = self.method.clone();
+        if (status == 303 && !matches!(self.method.as_str(), "GET" | "HEAD"))
+            || (matches!(status, 301 | 302) && self.method == "POST")
+        {
+            self.method = "GET".to_owned();
+            self.headers.retain(|(n, _)| {
+                ![
+                    "content-encoding",
+                    "content-language",
+                    "content-location",
+                    "content-type",
+                ]
+                .iter()
+                .any(|b| b.eq_ignore_ascii_case(n))
+            });
+        }
+        if next.origin() != current.origin() {
+            self.headers
+                .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
+        }
+        if next.origin() != current.origin() && !same_origin(&self.page_origin, &current) {
+            self.tainted = true;
+        }
+        let mut text = format!("{status} redirect to {next}");
+        if self.method != old_method {
+            text.push_str(&format!("; the method becomes {}", self.method));
+        }
+        if self.tainted {
+            text.push_str("; the redirect crossed origins from a cross-origin URL, so the request's origin is now `null`");
+        }
+        self.note(Stage::Redirect, None, text);
+        self.cors_flag = self.cors_flag || !same_origin(&self.page_origin, &next);
+        self.url = Some(next);
+        self.begin_hop()
+    }
+
+    fn block(&mut self, stage: Stage, failure: Failure) -> Step {
+        let url = self.current_url();
+        let origin = self.request_origin().to_owned();
+        self.cache.clear(&origin, &url);
+        let detail = failure.error.detail(&escape_hint(&failure.hint));
+        self.note(
+            stage,
+            Some(false),
+            format!("{}: {detail}", failure.error.name()),
+        );
+        self.outcome = Some(Outcome::Blocked(failure));
+        self.note(
+            Stage::Verdict,
+            Some(false),
+            "blocked: fetch() rejects with TypeError: Failed to fetch",
+        );
+        Step::Done
+    }
+
+    fn script_error(&mut self, message: String) -> Step {
+        self.note(
+            Stage::Verdict,
+            Some(false),
+            format!("fetch() throws before sending anything: TypeError: {message}"),
+        );
+        self.outcome = Some(Outcome::Script(message));
+        Step::Done
+    }
+
+    fn network_error(&mut self, message: String) -> Step {
+        self.note(
+            Stage::Verdict,
+            Some(false),
+            format!("the fetch fails with a network error: {message}"),
+        );
+        self.outcome = Some(Outcome::Network(message));
+        Step::Done
+    }
+
+    /// The preflight cache, to carry into a later fetch.
+    pub fn cache(&self) -> &PreflightCache {
+        &self.cache
+    }
+
+    /// The verdict. Call after [`Step::Done`].
+    pub fn finish(self) -> Verdict {
+        let origin = self.request_origin().to_owned();
+        let blank: BTreeMap<String, Option<String>> = self
+            .spec
+            .read_headers
+            .iter()
+            .map(|n| (n.clone(), None))
+            .collect();
+        let (allowed, error, readable, js_error, network_error) = match &self.outcome {
+            Some(Outcome::Allowed(r)) => (true, None, r.clone(), None, None),
+            Some(Outcome::Blocked(f)) => (false, Some(f.clone()), blank, None, None),
+            Some(Outcome::Script(m)) => (false, None, blank, Some(m.clone()), None),
+            Some(Outcome::Network(m)) => (false, None, blank, None, Some(m.clone())),
+            None => (
+                false,
+                None,
+                blank,
+                None,
+                Some("the fetch did not finish".to_owned()),
+            ),
+        };
+        let redirected = (self.redirects > 0).then_some(self.initial_url.as_str());
+        let console_message = error.as_ref().map(|f| {
+            f.error
+                .console_message(&self.current_url(), redirected, &self.page_origin, &f.hint)
+        });
+        let hidden: Vec<String> = readable
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let fix_input = FixInput {
+            origin: &origin,
+            method: if self.method.is_empty() {
+                &self.spec.method
+            } else {
+                &self.method
+            },
+            needs_preflight: self.spec.force_preflight
+                || !crate::method::is_safelisted(&self.method.to_ascii_uppercase())
+                || !self.unsafe_names.is_empty(),
+            unsafe_headers: {
+                let mut names: Vec<String> =
+                    self.unsafe_names.iter().map(|u| u.name.clone()).collect();
+                names.sort();
+                names.dedup();
+                names
+            },
+            credentials: self.spec.credentials,
+            read_headers: &self.spec.read_headers,
+            hidden_headers: if allowed && self.cors_flag {
+                hidden
+            } else {
+                Vec::new()
+            },
+        };
+        let fix = fix(&fix_input, error.as_ref().map(|f| f.error));
+        Verdict {
+            id: self.id,
+            preflight: self.requests.iter().any(|r| r.leg == Leg::Preflight),
+            actual_sent: self.requests.iter().any(|r| r.leg == Leg::Actual),
+            allowed,
+            cors_error: error.as_ref().map(|f| f.error),
+            failed_parameter: error.as_ref().map(|f| failed_parameter(&f.hint)),
+            console_message,
+            readable_headers: readable,
+            fix,
+            js_error,
+            network_error,
+            requests: self.requests,
+            trace: self.trace,
+        }
+    }
+}
+
+/// Whether a response is a redirect the browser follows.
+fn is_redirect(response: &Incoming) -> bool {
+    matches!(response.status, 301 | 302 | 303 | 307 | 308) && response.headers.contains("location")
+}
+
+/// Whether a serialized page origin is the origin of `url`.
+fn same_origin(page_origin: &str, url: &Url) -> bool {
+    let origin = url.origin();
+    origin.is_tuple() && origin.ascii_serialization() == page_origin
+}
+
+fn describe_call(spec: &RequestSpec, origin: &str) -> String {
+    let mut init = vec![format!("method: '{}'", spec.method)];
+    if !spec.headers.is_empty() {
+        let h: Vec<String> = spec
+            .headers
+            .iter()
+            .map(|(n, v)| format!("'{n}': '{v}'"))
+            .collect();
+        init.push(format!("headers: {{{}}}", h.join(", ")));
+    }
+    init.push(format!("credentials: '{}'", spec.credentials.as_str()));
+    format!(
+        "a page on {origin} calls fetch('{}', {{{}}})",
+        spec.url,
+        init.join(", ")
+    )
+}
+
+fn describe_response(response: &Incoming, preflight: bool) -> String {
+    let mut text = format!(
+        "{} {}",
+        if preflight {
+            "preflight response"
+        } else {
+            "response"
+        },
+        response.status
+    );
+    for (n, v) in response.headers.iter() {
+        let lower = n.to_ascii_lowercase();
+        if lower.starts_with("access-control-") || lower == "location" || lower == "vary" {
+            text.push_str(&format!("\n  {n}: {}", latin1(v)));
+        }
+    }
+    text
+}
+
+fn allow_origin_passed(h: &ResponseHeaders, origin: &str, credentials: Credentials) -> String {
+    let value = h
+        .get("access-control-allow-origin")
+        .map(|v| latin1(&v))
+        .unwrap_or_default();
+    let mut text = format!("Access-Control-Allow-Origin: {value} matches {origin}");
+    if credentials == Credentials::Include {
+        text.push_str(", and Access-Control-Allow-Credentials is true");
+    }
+    text
+}

@@ -1,0 +1,103 @@
+//! What the browser did, step by step, and what it decided.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::error::CorsError;
+use super::fix::Fix;
+
+/// The outcome of one simulated `fetch()`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// The scenario's id.
+    pub id: String,
+    /// Whether a preflight was sent (for any URL of a redirect chain).
+    pub preflight: bool,
+    /// Whether the request itself reached the server.
+    pub actual_sent: bool,
+    /// Whether the script gets the response.
+    pub allowed: bool,
+    /// Chromium's error name, when blocked by CORS.
+    pub cors_error: Option<CorsError>,
+    /// The value that failed the check (empty when Chromium names none).
+    pub failed_parameter: Option<String>,
+    /// The message Chromium prints in the console.
+    pub console_message: Option<String>,
+    /// What `response.headers.get(name)` returns for each name read.
+    pub readable_headers: BTreeMap<String, Option<String>>,
+    /// What to change on the server, and the corsica policy that does it.
+    pub fix: Fix,
+    /// The `TypeError` `fetch()` throws before sending anything.
+    pub js_error: Option<String>,
+    /// A network error that is not a CORS error (e.g. too many redirects).
+    pub network_error: Option<String>,
+    /// The requests that reached the server, in order.
+    pub requests: Vec<SentRequest>,
+    /// The step-by-step reasoning.
+    pub trace: Vec<TraceEvent>,
+}
+
+/// Whether a request was the preflight or the request itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Leg {
+    /// The `OPTIONS` preflight.
+    Preflight,
+    /// The request the script made.
+    Actual,
+}
+
+/// A request as it reached the server (the CORS-relevant parts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SentRequest {
+    /// Preflight or actual.
+    pub leg: Leg,
+    /// The method on the wire.
+    pub method: String,
+    /// The URL.
+    pub url: String,
+    /// The `Origin` header, if sent.
+    pub origin: Option<String>,
+    /// `Access-Control-Request-Method` (preflights).
+    pub request_method: Option<String>,
+    /// `Access-Control-Request-Headers` (preflights).
+    pub request_headers: Option<String>,
+    /// Whether cookies and HTTP authentication would be attached.
+    pub credentials: bool,
+}
+
+/// The stage of a trace event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    /// The script's call.
+    Request,
+    /// Same-origin or CORS, preflight or not.
+    Classify,
+    /// The preflight cache.
+    Cache,
+    /// The preflight request.
+    Preflight,
+    /// The preflight response and its checks.
+    PreflightResponse,
+    /// The request itself.
+    Actual,
+    /// The response and its checks.
+    Response,
+    /// A redirect.
+    Redirect,
+    /// The outcome.
+    Verdict,
+}
+
+/// One line of reasoning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TraceEvent {
+    /// Where in the fetch this happened.
+    pub stage: Stage,
+    /// `Some(true)` for a passed check, `Some(false)` for a failed one.
+    pub ok: Option<bool>,
+    /// What happened.
+    pub text: String,
+}
