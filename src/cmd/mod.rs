@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod explain;
 mod lint;
 
 use std::process::ExitCode;
@@ -13,5 +14,6 @@ pub type CmdError = Box<dyn std::error::Error>;
 pub fn run(cli: Cli) -> Result<ExitCode, CmdError> {
     match cli.command {
         Command::Lint(args) => lint::run(&args),
+        Command::Explain(args) => explain::run(&args),
     }
 }

@@ -37,6 +37,7 @@ pub mod browser;
 pub mod diagnostic;
 pub mod header_names;
 mod intern;
+pub mod loopback;
 pub mod method;
 pub mod origin;
 pub mod origin_set;
