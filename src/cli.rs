@@ -22,6 +22,43 @@ pub enum Command {
     /// Predict, offline, what the browser does with a request: preflight or not, blocked or not, why, and the fix.
     #[command(after_help = EXPLAIN_HELP)]
     Explain(ExplainArgs),
+    /// Try a live server as a browser would: send the preflight and the request, judge each response like Chromium.
+    #[command(after_help = CHECK_HELP)]
+    Check(CheckArgs),
+    /// Scan live URLs for exploitable CORS misconfigurations with attacker origins derived from the trusted one.
+    #[command(after_help = AUDIT_HELP)]
+    Audit(AuditArgs),
+    /// Run the CORS gateway: a reverse proxy that applies a validated policy in front of any HTTP API.
+    #[command(after_help = SERVE_HELP)]
+    Serve(ServeArgs),
+}
+
+const SERVE_HELP: &str = "Examples:
+  corsica serve                                  # a self-contained demo on 127.0.0.1:8080
+  corsica serve --config corsica.toml
+  corsica serve --config corsica.toml --listen 0.0.0.0:8443
+
+A minimal corsica.toml:
+  listen = \"127.0.0.1:8080\"
+  upstream = \"http://127.0.0.1:3000\"
+  admin_listen = \"127.0.0.1:9090\"     # /healthz and /metrics
+  [policy]
+  origins = [\"https://app.example.com\"]
+  methods = [\"PUT\", \"DELETE\"]
+
+SIGHUP or saving the file reloads it (an invalid file is refused and the running
+configuration stays); SIGTERM or Ctrl-C stops accepting and drains requests in flight.
+
+Exit status: 0 stopped cleanly, 2 the configuration is invalid or a listener could not be bound.";
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The gateway configuration (TOML). Without it, a demo API and policy are served.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Listen on this address instead of the configuration's `listen` (e.g. 127.0.0.1:9000).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// Output formats shared by the diagnostic commands.
@@ -147,4 +184,105 @@ pub struct ExplainArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+const CHECK_HELP: &str = "Examples:
+  corsica check https://api.example.com/items --origin https://app.example.com
+  corsica check https://api.example.com/items --origin https://app.example.com \\
+      --method PUT -H 'content-type: application/json' --credentials include
+  corsica check http://127.0.0.1:8080/api/items --origin http://localhost:5173 --format json
+
+check sends real requests, including the actual request when the preflight allows it
+(a DELETE is really sent). Redirects are followed as the browser follows them.
+
+Exit status: 0 allowed, 1 blocked by CORS, 2 usage or network error (DNS, TLS, timeout,
+refused connection, a reply that is not HTTP).";
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The URL the page fetches.
+    pub url: String,
+    /// The page's origin, e.g. https://app.example.com.
+    #[arg(long)]
+    pub origin: String,
+    /// The method as the script writes it.
+    #[arg(long, default_value = "GET")]
+    pub method: String,
+    /// A request header the script sets, 'name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The fetch() credentials mode.
+    #[arg(long, value_enum, default_value_t = CredentialsMode::SameOrigin)]
+    pub credentials: CredentialsMode,
+    /// A response header the script reads (repeatable).
+    #[arg(long = "read", value_name = "NAME")]
+    pub read_headers: Vec<String>,
+    /// Accept any TLS certificate (self-signed test servers).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Time limit per request, e.g. 10s or 500ms.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// The browser engine to simulate.
+    #[arg(long, value_enum, default_value_t = BrowserProfile::Chromium)]
+    pub browser: BrowserProfile,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Parses `250ms`, `10s`, `2m`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    corsica_gateway::config::parse_duration(text).filter(|d| !d.is_zero()).ok_or_else(|| format!("{text:?} is not a duration such as 10s or 500ms"))
+}
+
+const AUDIT_HELP: &str = "Examples:
+  corsica audit https://api.example.com/me --trusted-origin https://app.example.com
+  corsica audit --urls-file urls.txt --trusted-origin https://app.example.com --format sarif > cors.sarif
+  corsica audit https://api.example.com/me --trusted-origin https://app.example.com --fail-on high
+
+Probes go only to the URLs given. Each URL gets a simple GET and an OPTIONS preflight
+for every probe origin: reflection, null, prefix/suffix/substring matches, an unescaped
+dot, http for https, any subdomain, special characters, third-party hosting. Responses
+are judged with the browser's exact-match rule. Severity: high when an attacker origin
+gets Access-Control-Allow-Origin with Access-Control-Allow-Credentials: true.
+
+Exit status: 0 no finding at or above --fail-on, 1 such a finding, 2 usage or network error.";
+
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// URLs to probe (and nothing else).
+    pub urls: Vec<String>,
+    /// The origin the API is meant to trust, e.g. https://app.example.com.
+    #[arg(long)]
+    pub trusted_origin: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
+    pub format: AuditFormat,
+    /// Exit 1 when a finding at or above this severity exists.
+    #[arg(long, value_enum, default_value_t = crate::audit::finding::Severity::Medium)]
+    pub fail_on: crate::audit::finding::Severity,
+    /// How many requests run at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// A file with one URL per line (blank lines and # comments ignored).
+    #[arg(long, value_name = "FILE")]
+    pub urls_file: Option<PathBuf>,
+    /// Accept any TLS certificate.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Time limit per request, e.g. 10s or 500ms.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+/// Audit output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// For people.
+    Text,
+    /// `[{"target", "findings": [...]}, ...]`.
+    Json,
+    /// SARIF 2.1.0 for GitHub code scanning.
+    Sarif,
 }

@@ -1,8 +1,10 @@
 //! `corsica`: the CORS gateway, linter, browser explainer, live checker and
 //! auditor. A thin binary over the `corsica` engine and its faces.
 
+mod audit;
 mod cli;
 mod cmd;
+mod net;
 mod output;
 mod render;
 

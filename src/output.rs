@@ -26,3 +26,9 @@ pub fn error(message: &dyn Display) {
     let mut err = anstream::stderr();
     let _ = writeln!(err, "{style}error{style:#}: {message}");
 }
+
+/// Whether stderr is a terminal (for progress bars).
+pub fn stderr_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}

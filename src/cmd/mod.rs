@@ -1,7 +1,10 @@
 //! One module per subcommand.
 
+mod audit;
+mod check;
 mod explain;
 mod lint;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -15,5 +18,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CmdError> {
     match cli.command {
         Command::Lint(args) => lint::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Check(args) => check::run(&args),
+        Command::Audit(args) => audit::run(&args),
+        Command::Serve(args) => serve::run(&args),
     }
 }

@@ -745,7 +745,13 @@ impl GatewayConfig {
 
 /// Finds the most specific route (`routes` is sorted most specific first).
 pub fn route_for<'r>(routes: &'r [Route], host: Option<&str>, path: &str) -> Option<&'r Route> {
-    routes.iter().find(|r| {
+    route_index(routes, host, path).map(|i| &routes[i])
+}
+
+/// The position of the most specific route in `routes`, for callers that
+/// keep per-route state in a parallel list.
+pub fn route_index(routes: &[Route], host: Option<&str>, path: &str) -> Option<usize> {
+    routes.iter().position(|r| {
         r.host
             .as_deref()
             .is_none_or(|h| host.is_some_and(|rh| rh.eq_ignore_ascii_case(h)))

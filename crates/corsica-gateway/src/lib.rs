@@ -1,9 +1,73 @@
 //! # corsica-gateway
 //!
-//! The library behind `corsica serve`: a reverse proxy on hyper that puts
-//! one validated CORS policy (per route) in front of any HTTP API. CORS is
-//! enforced by the `corsica-tower` layer, which asks the `corsica` engine;
-//! the gateway holds no CORS rule of its own.
+//! The library behind `corsica serve`: a reverse proxy on hyper that puts a
+//! validated CORS policy (per route) in front of any HTTP API. CORS is
+//! enforced by the `corsica-tower` layer, one per route, which asks the
+//! `corsica` engine; the gateway holds no CORS rule of its own.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use corsica_gateway::{config, Gateway, Options};
+//!
+//! let source = std::fs::read_to_string("corsica.toml")?;
+//! let config = config::load_str(&source)?;
+//! let options = Options {
+//!     config_path: Some("corsica.toml".into()),
+//!     watch_config: true,
+//!     handle_signals: true,
+//!     ..Options::default()
+//! };
+//! let gateway = Gateway::bind(config, options).await?;
+//! println!("listening on {}", gateway.local_addr());
+//! gateway.run().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## What the gateway does with CORS
+//!
+//! - **Preflights** are answered by the route's layer without touching the
+//!   upstream: 204 with the policy's headers, or 403 with none.
+//! - **Actual requests** go upstream; the response's own CORS headers are
+//!   removed and replaced by the policy's, and `Vary: Origin` is appended.
+//! - **Responses the gateway makes itself** (400, 413, 431, 502, 504) are
+//!   made inside the service the layer wraps, so an allowed origin's page
+//!   can read them: `{"error": "upstream_unavailable", "detail": "..."}`.
+//! - **`cors = false`** routes pass requests and responses through untouched.
+//! - **`mode = "report-only"`** routes evaluate, log and count every
+//!   decision (`report_only="true"` in the metrics) but enforce nothing.
+//! - **`forward_preflight = true`** routes send preflights upstream and
+//!   still write the policy's answer onto the upstream's response; see
+//!   the `preflight` module for why.
+//! - **WebSocket handshakes** from an origin the route's policy refuses get
+//!   403 (cross-site WebSocket hijacking); handshakes without `Origin`
+//!   (non-browser clients) pass, as non-CORS requests do.
+//!
+//! ## Modules
+//!
+//! `config` (the file) · `server` (listeners, connections, shutdown) ·
+//! `routes` (the per-route layers, swapped whole on reload) · `proxy`
+//! (one request upstream) · `preflight` (`forward_preflight`) · `headers`
+//! (hop-by-hop, `X-Forwarded-*`) · `body` (streaming, limits) · `timed_io`
+//! (header-read and idle timeouts) · `upstream` (the pooled client) ·
+//! `reload` (SIGHUP, file watch) · `metrics` and `admin` (`/metrics`,
+//! `/healthz`) · `tls` · `reply` (the gateway's own JSON errors) · `demo`.
 #![warn(missing_docs)]
 
+mod admin;
+mod body;
 pub mod config;
+mod conn;
+pub mod demo;
+mod headers;
+mod metrics;
+mod preflight;
+mod proxy;
+mod reload;
+mod reply;
+mod routes;
+mod server;
+mod timed_io;
+mod tls;
+mod upstream;
+
+pub use server::{Gateway, Handle, Options, ReloadOutcome, ReloadStatus, ServeError};

@@ -327,7 +327,9 @@ pub fn parse_entry(input: &str) -> Result<OriginEntry, OriginEntryError> {
     if rest.contains('@') {
         return Err(fail(MalformedOrigin::Userinfo));
     }
-    let (host, port) = split_authority(rest);
+    let Some((host, port)) = split_authority(rest) else {
+        return Err(fail(MalformedOrigin::BadHost));
+    };
     let any_port = port == Some("*");
     let port = match port {
         None | Some("*") => None,
@@ -412,19 +414,21 @@ impl OriginEntryError {
     }
 }
 
-/// Splits `host[:port]`, keeping IPv6 brackets on the host.
-fn split_authority(authority: &str) -> (&str, Option<&str>) {
+/// Splits `host[:port]`, keeping IPv6 brackets on the host. `None` when
+/// something other than `:port` follows a bracketed host.
+fn split_authority(authority: &str) -> Option<(&str, Option<&str>)> {
     if authority.starts_with('[') {
-        if let Some(end) = authority.find(']') {
-            let (host, rest) = authority.split_at(end + 1);
-            return (host, rest.strip_prefix(':'));
-        }
-        return (authority, None);
+        let Some(end) = authority.find(']') else { return Some((authority, None)) };
+        let (host, rest) = authority.split_at(end + 1);
+        return match rest {
+            "" => Some((host, None)),
+            _ => Some((host, Some(rest.strip_prefix(':')?))),
+        };
     }
-    match authority.rsplit_once(':') {
+    Some(match authority.rsplit_once(':') {
         Some((host, port)) => (host, Some(port)),
         None => (authority, None),
-    }
+    })
 }
 
 /// Derives the well-formed entry a user most likely meant: lower-case
@@ -442,7 +446,7 @@ pub fn suggest(input: &str) -> Option<String> {
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-    let (host, port) = split_authority(authority);
+    let (host, port) = split_authority(authority)?;
     let (prefix, host) = match host.strip_prefix("*.") {
         Some(base) => ("*.", base),
         None => ("", host),

@@ -31,6 +31,7 @@ pub mod safelist;
 pub mod sim;
 pub mod verdict;
 
+pub use cache::PreflightCache;
 pub use case::{parse_cases, Case, Credentials, HopSpec, RequestSpec, ResponseSpec};
 pub use error::CorsError;
 pub use fix::Fix;
@@ -67,7 +68,30 @@ impl From<&ResponseSpec> for Incoming {
 
 /// Runs a case against its scripted responses.
 pub fn simulate(case: &Case, profile: Profile) -> Result<Verdict, CaseError> {
-    let mut sim = Simulation::new(&case.id, &case.origin, &case.request, profile);
+    let sim = Simulation::new(&case.id, &case.origin, &case.request, profile);
+    Ok(drive(case, sim)?.finish())
+}
+
+/// Runs `request`, a fetch of the case's URL made after earlier fetches
+/// filled `cache`, against the case's scripted responses at time `now`
+/// (seconds). Returns the verdict and the cache as the fetch leaves it, to
+/// carry into the next fetch: this is how a page that fetches one URL twice
+/// is simulated.
+pub fn simulate_with_cache(
+    case: &Case,
+    request: &RequestSpec,
+    profile: Profile,
+    cache: PreflightCache,
+    now: u64,
+) -> Result<(Verdict, PreflightCache), CaseError> {
+    let sim = Simulation::with_cache(&case.id, &case.origin, request, profile, cache, now);
+    let sim = drive(case, sim)?;
+    let cache = sim.cache().clone();
+    Ok((sim.finish(), cache))
+}
+
+/// Feeds a simulation the case's scripted responses until it is done.
+fn drive(case: &Case, mut sim: Simulation) -> Result<Simulation, CaseError> {
     let mut step = sim.start();
     let mut hop = 0usize;
     let mut last_leg = None;
@@ -115,7 +139,7 @@ pub fn simulate(case: &Case, profile: Profile) -> Result<Verdict, CaseError> {
         last_leg = Some(out.request.leg);
         step = sim.on_response(scripted.into());
     }
-    Ok(sim.finish())
+    Ok(sim)
 }
 
 #[cfg(test)]

@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# The gateway benchmark: corsica against nginx with an equivalent CORS
+# policy, and against the upstream alone, all on 127.0.0.1.
+#
+#   bench/gateway.sh            # throughput and latency table (Markdown)
+#   bench/gateway.sh --memory   # plus a 60 s RSS flatness check under load
+#
+# Environment: DURATION (default 10s per run), CONNECTIONS (64), THREADS (2),
+# MODERATE_CONNECTIONS (4: the "moderate load" latency run).
+#
+# The same upstream (crates/corsica-gateway/examples/bench_upstream.rs)
+# stands behind both proxies. nginx gets worker_processes = cores and
+# keepalive upstream connections; corsica's runtime has one worker per core.
+# Every process shares the same cores as wrk, so absolute numbers are low on
+# a small machine; the ratios are what the table is for.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+THREADS="${THREADS:-2}"
+MODERATE_CONNECTIONS="${MODERATE_CONNECTIONS:-4}"
+MEMORY=0
+for arg in "$@"; do
+  case "$arg" in
+    --memory) MEMORY=1 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+UPSTREAM_PORT=18081
+CORSICA_PORT=18080
+NGINX_PORT=18082
+ORIGIN="https://app.example"
+CORES="$(nproc)"
+WORK="$(mktemp -d /tmp/corsica-bench.XXXXXX)"
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+log() { echo "bench: $*" >&2; }
+
+# --- tools -------------------------------------------------------------------
+if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
+  log "installing nginx and wrk from Debian packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y nginx wrk </dev/null >/dev/null 2>&1 || {
+    apt-get update -qq </dev/null >/dev/null
+    apt-get install -y nginx wrk </dev/null >/dev/null
+  }
+fi
+NGINX="$(command -v nginx)"
+
+# --- build -------------------------------------------------------------------
+log "building corsica and the bench upstream (release)"
+cd "$ROOT"
+cargo build --release --quiet -p corsica-cli --bin corsica
+cargo build --release --quiet -p corsica-gateway --example bench_upstream
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}/release"
+
+wait_port() {
+  local port="$1"
+  for _ in $(seq 1 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "nothing listens on port $port" >&2
+  exit 1
+}
+
+# --- upstream ----------------------------------------------------------------
+"$TARGET/examples/bench_upstream" "127.0.0.1:$UPSTREAM_PORT" >/dev/null &
+PIDS+=($!)
+wait_port "$UPSTREAM_PORT"
+
+# --- corsica -----------------------------------------------------------------
+cat >"$WORK/corsica.toml" <<EOF
+listen = "127.0.0.1:$CORSICA_PORT"
+upstream = "http://127.0.0.1:$UPSTREAM_PORT"
+
+[policy]
+origins = ["$ORIGIN"]
+methods = ["PUT", "DELETE"]
+request_headers = ["content-type"]
+max_age = 600
+
+[log]
+format = "text"
+EOF
+RUST_LOG=warn "$TARGET/corsica" serve --config "$WORK/corsica.toml" 2>"$WORK/corsica.log" &
+CORSICA_PID=$!
+PIDS+=("$CORSICA_PID")
+wait_port "$CORSICA_PORT"
+
+# --- nginx: the same policy, the usual way -----------------------------------
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx/nginx.conf" <<EOF
+worker_processes $CORES;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  keepalive_requests 100000;
+  upstream api {
+    server 127.0.0.1:$UPSTREAM_PORT;
+    keepalive 128;
+  }
+  # Exact-origin allowlist: anything else maps to "" and add_header skips it.
+  map \$http_origin \$cors_origin {
+    default "";
+    "$ORIGIN" \$http_origin;
+  }
+  map "\$request_method:\$http_origin:\$http_access_control_request_method" \$preflight {
+    default 0;
+    "~^OPTIONS:.+:.+\$" 1;
+  }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      if (\$preflight) {
+        add_header Access-Control-Allow-Origin \$cors_origin always;
+        add_header Access-Control-Allow-Methods "PUT, DELETE" always;
+        add_header Access-Control-Allow-Headers "content-type" always;
+        add_header Access-Control-Max-Age 600 always;
+        add_header Vary "Origin, Access-Control-Request-Method, Access-Control-Request-Headers" always;
+        return 204;
+      }
+      proxy_pass http://api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$http_host;
+      proxy_hide_header Access-Control-Allow-Origin;
+      proxy_hide_header Access-Control-Allow-Credentials;
+      proxy_hide_header Access-Control-Expose-Headers;
+      add_header Access-Control-Allow-Origin \$cors_origin always;
+      add_header Vary Origin always;
+    }
+  }
+}
+EOF
+"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>"$WORK/nginx/stderr.log" &
+PIDS+=($!)
+wait_port "$NGINX_PORT"
+
+# --- sanity: both proxies answer the same way ---------------------------------
+check() {
+  local name="$1" port="$2"
+  local pre
+  pre="$(curl -s -o /dev/null -w '%{http_code}' -X OPTIONS "http://127.0.0.1:$port/api/items" \
+    -H "Origin: $ORIGIN" -H 'Access-Control-Request-Method: PUT')"
+  local acao
+  acao="$(curl -s -D - -o /dev/null "http://127.0.0.1:$port/api/items" -H "Origin: $ORIGIN" \
+    | tr -d '\r' | awk -F': ' 'tolower($1)=="access-control-allow-origin"{print $2}')"
+  if [ "$pre" != 204 ] || [ "$acao" != "$ORIGIN" ]; then
+    echo "$name does not answer as expected (preflight $pre, allow-origin '$acao')" >&2
+    exit 1
+  fi
+}
+check corsica "$CORSICA_PORT"
+check nginx "$NGINX_PORT"
+
+# --- wrk ---------------------------------------------------------------------
+cat >"$WORK/preflight.lua" <<'EOF'
+wrk.method = "OPTIONS"
+wrk.headers["Origin"] = "https://app.example"
+wrk.headers["Access-Control-Request-Method"] = "PUT"
+wrk.headers["Access-Control-Request-Headers"] = "content-type"
+EOF
+cat >"$WORK/origin.lua" <<'EOF'
+wrk.method = "GET"
+wrk.headers["Origin"] = "https://app.example"
+EOF
+cat >"$WORK/plain.lua" <<'EOF'
+wrk.method = "GET"
+EOF
+
+# Converts wrk latency ("812.00us", "1.23ms", "1.02s") to milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0
+    if (v ~ /us$/) n = n / 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n = n * 1000
+    printf "%.3f", n
+  }'
+}
+
+# run NAME PORT SCRIPT CONNECTIONS THREADS -> sets RPS P50 P99
+run() {
+  local name="$1" port="$2" script="$3" conns="$4" threads="$5"
+  # A short warm-up fills connection pools and caches.
+  wrk -t"$threads" -c"$conns" -d2s -s "$WORK/$script" "http://127.0.0.1:$port/api/items" >/dev/null
+  local out
+  out="$(wrk -t"$threads" -c"$conns" -d"$DURATION" --latency -s "$WORK/$script" "http://127.0.0.1:$port/api/items")"
+  echo "$out" >"$WORK/wrk-$name.txt"
+  if echo "$out" | grep -q 'Non-2xx'; then
+    echo "$name: non-2xx responses:" >&2
+    echo "$out" >&2
+    exit 1
+  fi
+  RPS="$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')"
+  P50="$(to_ms "$(echo "$out" | awk '$1 == "50%" {print $2}')")"
+  P99="$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")"
+  log "$name: $RPS req/s, p50 $P50 ms, p99 $P99 ms"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+log "direct (upstream alone)"
+run direct "$UPSTREAM_PORT" plain.lua "$CONNECTIONS" "$THREADS"
+D_RPS=$RPS D_P50=$P50 D_P99=$P99
+
+ROWS=()
+for scenario in preflight origin plain; do
+  case "$scenario" in
+    preflight) label="Preflight (answered by the proxy)" ;;
+    origin) label="Proxied GET, allowed Origin" ;;
+    plain) label="Proxied GET, no Origin" ;;
+  esac
+  run "corsica-$scenario" "$CORSICA_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
+  C_RPS=$RPS C_P50=$P50 C_P99=$P99
+  run "nginx-$scenario" "$NGINX_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
+  N_RPS=$RPS N_P50=$P50 N_P99=$P99
+  ROWS+=("| $label | $C_RPS | $C_P50 | $C_P99 | $N_RPS | $N_P50 | $N_P99 | $(ratio "$C_RPS" "$N_RPS") | $(ratio "$C_RPS" "$D_RPS") |")
+done
+
+log "moderate load ($MODERATE_CONNECTIONS connections): gateway overhead over direct"
+run moderate-direct "$UPSTREAM_PORT" origin.lua "$MODERATE_CONNECTIONS" 1
+M_D_RPS=$RPS M_D_P50=$P50 M_D_P99=$P99
+run moderate-corsica "$CORSICA_PORT" origin.lua "$MODERATE_CONNECTIONS" 1
+M_C_RPS=$RPS M_C_P50=$P50 M_C_P99=$P99
+run moderate-nginx "$NGINX_PORT" origin.lua "$MODERATE_CONNECTIONS" 1
+M_N_RPS=$RPS M_N_P50=$P50 M_N_P99=$P99
+
+echo
+echo "Machine: $CORES cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(uname -sr)."
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, 127.0.0.1 only; nginx $("$NGINX" -v 2>&1 | cut -d/ -f2), worker_processes $CORES; corsica runtime workers $CORES."
+echo
+echo "| Scenario | corsica req/s | corsica p50 ms | corsica p99 ms | nginx req/s | nginx p50 ms | nginx p99 ms | corsica/nginx | corsica/direct |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for row in "${ROWS[@]}"; do echo "$row"; done
+echo "| Upstream alone (direct) | $D_RPS | $D_P50 | $D_P99 | | | | | 1.00 |"
+echo
+echo "Moderate load (wrk -t1 -c$MODERATE_CONNECTIONS, GET with allowed Origin):"
+echo
+echo "| Target | req/s | p50 ms | p99 ms | p99 overhead over direct ms |"
+echo "| --- | ---: | ---: | ---: | ---: |"
+echo "| direct | $M_D_RPS | $M_D_P50 | $M_D_P99 | |"
+echo "| corsica | $M_C_RPS | $M_C_P50 | $M_C_P99 | $(awk -v a="$M_C_P99" -v b="$M_D_P99" 'BEGIN { printf "%.3f", a - b }') |"
+echo "| nginx | $M_N_RPS | $M_N_P50 | $M_N_P99 | $(awk -v a="$M_N_P99" -v b="$M_D_P99" 'BEGIN { printf "%.3f", a - b }') |"
+
+# --- memory flatness ----------------------------------------------------------
+if [ "$MEMORY" = 1 ]; then
+  rss() { awk '/VmRSS/ {print $2}' "/proc/$CORSICA_PID/status"; }
+  log "memory: 60 s of load on corsica, RSS sampled every 5 s"
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d60s -s "$WORK/origin.lua" "http://127.0.0.1:$CORSICA_PORT/api/items" >"$WORK/wrk-memory.txt" &
+  WRK_PID=$!
+  SAMPLES=()
+  for _ in $(seq 1 12); do
+    SAMPLES+=("$(rss)")
+    sleep 5
+  done
+  wait "$WRK_PID"
+  SAMPLES+=("$(rss)")
+  echo
+  echo "Memory under 60 s of load (corsica RSS, KiB, every 5 s): ${SAMPLES[*]}"
+  echo "Start ${SAMPLES[0]} KiB, end ${SAMPLES[-1]} KiB, requests served: $(awk '/requests in/ {print $1}' "$WORK/wrk-memory.txt")."
+fi

@@ -1,0 +1,238 @@
+//! Comparing what the browser did with what the simulator predicted, field
+//! by field, with a readable line per disagreement.
+
+use std::collections::BTreeMap;
+
+use corsica::browser::{simulate_with_cache, Leg, PreflightCache, Profile, Verdict};
+use serde::Serialize;
+
+use crate::corpus::Scenario;
+use crate::driver::{FetchObservation, JobObservation, ScriptResult};
+use crate::server::Arrival;
+
+/// One field on which the browser and the simulator disagree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Disagreement {
+    /// Which fetch of the scenario (0 for the case itself).
+    pub fetch: usize,
+    /// The field (`cors_error`, `requests`, ...).
+    pub field: &'static str,
+    /// The simulator's value.
+    pub simulator: String,
+    /// The browser's value.
+    pub browser: String,
+}
+
+impl std::fmt::Display for Disagreement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "fetch #{} {}:\n      simulator: {}\n      browser:   {}",
+            self.fetch, self.field, self.simulator, self.browser
+        )
+    }
+}
+
+/// The simulator's verdicts for every fetch of a scenario, each later
+/// fetch seeing the preflight cache the earlier ones left (all at time 0:
+/// the fetches run back to back, well within any max-age).
+pub fn predict(scenario: &Scenario, profile: Profile) -> Result<Vec<Verdict>, String> {
+    let mut cache = PreflightCache::new();
+    let mut out = Vec::new();
+    for request in scenario.fetches() {
+        let (verdict, next) = simulate_with_cache(&scenario.case, &request, profile, cache, 0)
+            .map_err(|e| e.to_string())?;
+        cache = next;
+        out.push(verdict);
+    }
+    Ok(out)
+}
+
+/// A request as both sides describe it, for comparison.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Wire {
+    preflight: bool,
+    method: String,
+    url: String,
+    origin: Option<String>,
+    acrm: Option<String>,
+    acrh: Option<String>,
+}
+
+impl std::fmt::Display for Wire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}{} {} Origin={}",
+            if self.preflight { "preflight " } else { "" },
+            self.method,
+            self.url,
+            self.origin.as_deref().unwrap_or("-")
+        )?;
+        if self.preflight {
+            write!(
+                f,
+                " ACRM={} ACRH={}",
+                self.acrm.as_deref().unwrap_or("-"),
+                self.acrh.as_deref().unwrap_or("-")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn list(w: &[Wire]) -> String {
+    if w.is_empty() {
+        return "(none)".into();
+    }
+    w.iter().map(|x| format!("[{x}]")).collect::<Vec<_>>().join(" ")
+}
+
+fn show<T: std::fmt::Debug>(v: &T) -> String {
+    format!("{v:?}")
+}
+
+/// What the browser's outcome says about the fields a verdict carries.
+struct Seen {
+    allowed: bool,
+    cors_error: Option<String>,
+    failed_parameter: Option<String>,
+    console_message: Option<String>,
+    readable: BTreeMap<String, Option<String>>,
+    js_error: Option<String>,
+    network_error: Option<String>,
+}
+
+fn seen(obs: &FetchObservation, reads: &[String]) -> Result<Seen, String> {
+    let blank = || -> BTreeMap<String, Option<String>> { reads.iter().map(|n| (n.clone(), None)).collect() };
+    let script = obs
+        .script
+        .as_ref()
+        .ok_or("the browser did not report how fetch() settled")?;
+    if obs.cors.len() > 1 {
+        return Err(format!("more than one CORS error: {:?}", obs.cors));
+    }
+    if obs.console.len() > 1 {
+        return Err(format!("more than one CORS console message: {:?}", obs.console));
+    }
+    let cors = obs.cors.first();
+    let (allowed, readable, js_error) = match script {
+        ScriptResult::Resolved { headers, .. } => (true, headers.clone(), None),
+        ScriptResult::Rejected(e) if e == "TypeError: Failed to fetch" => (false, blank(), None),
+        ScriptResult::Rejected(e) => (
+            false,
+            blank(),
+            Some(e.strip_prefix("TypeError: ").unwrap_or(e).to_owned()),
+        ),
+    };
+    let network_error = (!allowed && cors.is_none() && js_error.is_none())
+        .then(|| {
+            obs.failures
+                .first()
+                .or(obs.preflight_failures.first())
+                .cloned()
+                .unwrap_or_else(|| "(no failure event)".into())
+        });
+    Ok(Seen {
+        allowed,
+        cors_error: cors.map(|c| c.error.clone()),
+        failed_parameter: cors.map(|c| c.parameter.clone()),
+        console_message: obs.console.first().cloned(),
+        readable,
+        js_error,
+        network_error,
+    })
+}
+
+/// Compares a scenario's verdicts with what the browser and the server
+/// saw. An empty result means full agreement.
+pub fn compare(verdicts: &[Verdict], observed: &JobObservation, arrivals: &[Arrival]) -> Vec<Disagreement> {
+    let mut out = Vec::new();
+    let mut push = |fetch: usize, field: &'static str, simulator: String, browser: String| {
+        out.push(Disagreement {
+            fetch,
+            field,
+            simulator,
+            browser,
+        });
+    };
+    if verdicts.len() != observed.fetches.len() {
+        push(
+            0,
+            "fetches",
+            verdicts.len().to_string(),
+            observed.fetches.len().to_string(),
+        );
+        return out;
+    }
+    // What reached the server, across all the scenario's fetches.
+    let predicted: Vec<Wire> = verdicts
+        .iter()
+        .flat_map(|v| v.requests.iter())
+        .map(|r| Wire {
+            preflight: r.leg == Leg::Preflight,
+            method: r.method.clone(),
+            url: r.url.clone(),
+            origin: r.origin.clone(),
+            acrm: r.request_method.clone(),
+            acrh: r.request_headers.clone(),
+        })
+        .collect();
+    let arrived: Vec<Wire> = arrivals
+        .iter()
+        .map(|a| Wire {
+            preflight: a.is_preflight(),
+            method: a.method.clone(),
+            url: a.url(),
+            origin: a.origin.clone(),
+            acrm: a.request_method.clone(),
+            acrh: a.request_headers.clone(),
+        })
+        .collect();
+    if predicted != arrived {
+        push(0, "requests", list(&predicted), list(&arrived));
+    }
+    if verdicts.len() == 1 {
+        let preflight = arrived.iter().any(|w| w.preflight);
+        let actual = arrived.iter().any(|w| !w.preflight);
+        if verdicts[0].preflight != preflight {
+            push(0, "preflight", show(&verdicts[0].preflight), show(&preflight));
+        }
+        if verdicts[0].actual_sent != actual {
+            push(0, "actual_sent", show(&verdicts[0].actual_sent), show(&actual));
+        }
+    }
+    for (i, (v, obs)) in verdicts.iter().zip(&observed.fetches).enumerate() {
+        let reads: Vec<String> = v.readable_headers.keys().cloned().collect();
+        let s = match seen(obs, &reads) {
+            Ok(s) => s,
+            Err(e) => {
+                push(i, "observation", "one outcome".into(), e);
+                continue;
+            }
+        };
+        if v.allowed != s.allowed {
+            push(i, "allowed", show(&v.allowed), show(&s.allowed));
+        }
+        let sim_error = v.cors_error.map(|e| e.name().to_owned());
+        if sim_error != s.cors_error {
+            push(i, "cors_error", show(&sim_error), show(&s.cors_error));
+        }
+        if v.failed_parameter != s.failed_parameter {
+            push(i, "failed_parameter", show(&v.failed_parameter), show(&s.failed_parameter));
+        }
+        if v.console_message != s.console_message {
+            push(i, "console_message", show(&v.console_message), show(&s.console_message));
+        }
+        if v.readable_headers != s.readable {
+            push(i, "readable_headers", show(&v.readable_headers), show(&s.readable));
+        }
+        if v.js_error != s.js_error {
+            push(i, "js_error", show(&v.js_error), show(&s.js_error));
+        }
+        if v.network_error != s.network_error {
+            push(i, "network_error", show(&v.network_error), show(&s.network_error));
+        }
+    }
+    out
+}

@@ -1,0 +1,177 @@
+//! The service hyper drives for one client connection: counts the request,
+//! picks its route in the current generation, and keeps the connection
+//! marked busy until the response body is sent.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{ready, Context, Poll};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use corsica::RequestKind;
+use http::{Request, Response};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use hyper::body::Incoming;
+use pin_project_lite::pin_project;
+
+use crate::body::Body;
+use crate::headers::{request_host, without_port};
+use crate::proxy::ClientInfo;
+use crate::reply::Failure;
+use crate::routes::{Generation, RouteFuture, RouteService};
+use crate::timed_io::InFlight;
+
+/// The route services of one connection, for one generation.
+struct ConnRoutes {
+    generation: Arc<Generation>,
+    services: Vec<RouteService>,
+}
+
+/// The per-connection service.
+pub(crate) struct ConnService {
+    current: Arc<ArcSwap<Generation>>,
+    client: Arc<ClientInfo>,
+    // Built on the first request and rebuilt when the generation changes.
+    // hyper calls the service from the connection's own task, so the lock
+    // is never contended; it is a Mutex only because the service must be Sync.
+    routes: Mutex<Option<ConnRoutes>>,
+}
+
+impl ConnService {
+    /// A service for a new connection.
+    pub(crate) fn new(current: Arc<ArcSwap<Generation>>, client: Arc<ClientInfo>) -> Self {
+        ConnService {
+            current,
+            client,
+            routes: Mutex::new(None),
+        }
+    }
+
+    fn route(&self, req: Request<Incoming>) -> RouteFuture {
+        let current = self.current.load();
+        let mut slot = match self.routes.lock() {
+            Ok(slot) => slot,
+            // A panic elsewhere while holding the lock: the cache is only a
+            // cache, so carry on with it.
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let stale = match &*slot {
+            Some(routes) => !Arc::ptr_eq(&routes.generation, &current),
+            None => true,
+        };
+        if stale {
+            *slot = Some(ConnRoutes {
+                generation: Arc::clone(&current),
+                services: current.services(&self.client),
+            });
+        }
+        let Some(routes) = slot.as_mut() else {
+            return no_route();
+        };
+        let host = request_host(&req).map(without_port);
+        // A target that is not a path (`CONNECT host:port`, `OPTIONS *`)
+        // goes to the catch-all route, whose proxy refuses it with a 400
+        // that carries that route's CORS headers.
+        let path = Some(req.uri().path())
+            .filter(|p| p.starts_with('/'))
+            .unwrap_or("/");
+        match routes.generation.route_index(host, path) {
+            Some(i) => match routes.services.get_mut(i) {
+                Some(service) => service.call(req),
+                None => no_route(),
+            },
+            None => no_route(),
+        }
+    }
+}
+
+fn no_route() -> RouteFuture {
+    RouteFuture::Proxy {
+        inner: Box::pin(async { Ok(Failure::NoRoute.into_response()) }),
+    }
+}
+
+impl hyper::service::Service<Request<Incoming>> for ConnService {
+    type Response = Response<GuardedBody>;
+    type Error = Infallible;
+    type Future = ConnFuture;
+
+    fn call(&self, req: Request<Incoming>) -> ConnFuture {
+        let start = Instant::now();
+        let guard = InFlight::request(&self.client.conn);
+        guard
+            .state()
+            .metrics
+            .request(RequestKind::of(req.method(), req.headers()));
+        ConnFuture {
+            inner: self.route(req),
+            start,
+            guard: Some(guard),
+        }
+    }
+}
+
+pin_project! {
+    /// A request's response future: times it and attaches the busy guard
+    /// to the response body.
+    pub(crate) struct ConnFuture {
+        #[pin]
+        inner: RouteFuture,
+        start: Instant,
+        guard: Option<InFlight>,
+    }
+}
+
+impl Future for ConnFuture {
+    type Output = Result<Response<GuardedBody>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = match ready!(this.inner.poll(cx)) {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let guard = this.guard.take();
+        if let Some(guard) = &guard {
+            guard
+                .state()
+                .metrics
+                .duration(this.start.elapsed().as_secs_f64());
+        }
+        Poll::Ready(Ok(response.map(|body| GuardedBody {
+            inner: body,
+            _guard: guard,
+        })))
+    }
+}
+
+/// A response body that keeps its connection marked busy until it is
+/// sent (or dropped), so a long download is never taken for idleness.
+#[derive(Debug)]
+pub(crate) struct GuardedBody {
+    inner: Body,
+    _guard: Option<InFlight>,
+}
+
+impl HttpBody for GuardedBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

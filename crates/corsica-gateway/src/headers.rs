@@ -1,0 +1,259 @@
+//! Header rewriting between the client and the upstream: hop-by-hop headers
+//! removed, `X-Forwarded-*` added, WebSocket upgrades recognised.
+//!
+//! Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the
+//! message, so a proxy must not pass them on: `Connection` and every header
+//! it names, `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Transfer-Encoding`
+//! and `Upgrade`. The one exception is a WebSocket handshake, whose
+//! `Upgrade: websocket` must reach the upstream for the tunnel to exist.
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Version};
+
+/// `X-Forwarded-For`: the client addresses seen so far.
+pub(crate) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+/// `X-Forwarded-Proto`: the scheme the client used.
+pub(crate) const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+/// `X-Forwarded-Host`: the `Host` the client asked for.
+pub(crate) const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// The fixed hop-by-hop headers (those `Connection` names come on top).
+const HOP_BY_HOP: [HeaderName; 6] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
+/// Removes hop-by-hop headers. With `websocket`, the handshake's
+/// `Upgrade` survives and `Connection` is set to `upgrade` alone.
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, websocket: bool) {
+    // Headers named by `Connection` are hop-by-hop too. Collecting them
+    // allocates only when a `Connection` header names something.
+    if headers.contains_key(header::CONNECTION) {
+        let named: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+            .filter_map(|token| HeaderName::from_bytes(trim(token)).ok())
+            .collect();
+        for name in named {
+            if !(websocket && name == header::UPGRADE) {
+                headers.remove(&name);
+            }
+        }
+    }
+    for name in &HOP_BY_HOP {
+        if !(websocket && name == header::UPGRADE) {
+            headers.remove(name);
+        }
+    }
+    if headers.keys().any(|k| k.as_str().starts_with("proxy-")) {
+        let proxy: Vec<HeaderName> = headers
+            .keys()
+            .filter(|k| k.as_str().starts_with("proxy-"))
+            .cloned()
+            .collect();
+        for name in proxy {
+            headers.remove(&name);
+        }
+    }
+    if websocket {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
+}
+
+/// Adds `X-Forwarded-For` (appending the client to any earlier hops, as
+/// proxies in a chain do), and sets `X-Forwarded-Proto` and
+/// `X-Forwarded-Host`, replacing what the client sent: the gateway is the
+/// one that knows the scheme and host the client used, and an application
+/// that builds URLs from a client-supplied `X-Forwarded-Host` is open to
+/// host-header injection.
+pub(crate) fn add_forwarded(
+    headers: &mut HeaderMap,
+    client_ip: &HeaderValue,
+    proto: HeaderValue,
+    host: Option<HeaderValue>,
+) {
+    let earlier = headers.get_all(&X_FORWARDED_FOR).iter().count();
+    if earlier == 0 {
+        headers.insert(X_FORWARDED_FOR, client_ip.clone());
+    } else {
+        let mut joined = Vec::with_capacity(64);
+        for value in headers.get_all(&X_FORWARDED_FOR) {
+            joined.extend_from_slice(value.as_bytes());
+            joined.extend_from_slice(b", ");
+        }
+        joined.extend_from_slice(client_ip.as_bytes());
+        // Both halves are valid header bytes, so the join is too; if it
+        // somehow is not, the client's own hops are dropped, not ours.
+        let value = HeaderValue::from_bytes(&joined).unwrap_or_else(|_| client_ip.clone());
+        headers.insert(X_FORWARDED_FOR, value);
+    }
+    headers.insert(X_FORWARDED_PROTO, proto);
+    match host {
+        Some(host) => {
+            headers.insert(X_FORWARDED_HOST, host);
+        }
+        None => {
+            headers.remove(X_FORWARDED_HOST);
+        }
+    }
+}
+
+/// Whether a request is a WebSocket handshake: an HTTP/1.1 `GET` with
+/// `Connection: upgrade` and `Upgrade: websocket`.
+pub(crate) fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {
+    req.version() == Version::HTTP_11
+        && req.method() == Method::GET
+        && has_token(req.headers(), header::CONNECTION, b"upgrade")
+        && has_token(req.headers(), header::UPGRADE, b"websocket")
+}
+
+/// Whether any value of `name` lists `token` (case-insensitively).
+fn has_token(headers: &HeaderMap, name: HeaderName, token: &[u8]) -> bool {
+    headers.get_all(name).iter().any(|v| {
+        v.as_bytes()
+            .split(|&b| b == b',')
+            .any(|t| trim(t).eq_ignore_ascii_case(token))
+    })
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    &bytes[start..end]
+}
+
+/// The host a request is for, from `Host` or (HTTP/2) the URI's authority,
+/// exactly as sent, port included.
+pub(crate) fn request_host<B>(req: &Request<B>) -> Option<&str> {
+    match req.headers().get(header::HOST) {
+        Some(value) => value.to_str().ok(),
+        None => req.uri().authority().map(|a| a.as_str()),
+    }
+}
+
+/// `host[:port]` without the port; IPv6 literals keep their brackets.
+pub(crate) fn without_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return match host.find(']') {
+            Some(end) => &host[..=end],
+            None => host,
+        };
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+/// The size of a request head as sent on the wire, near enough: what
+/// `limits.max_header_bytes` bounds.
+pub(crate) fn head_size<B>(req: &Request<B>) -> usize {
+    let line = req.method().as_str().len() + req.uri().path().len() + 16;
+    let query = req.uri().query().map_or(0, |q| q.len() + 1);
+    req.headers()
+        .iter()
+        .fold(line + query, |n, (k, v)| n + k.as_str().len() + v.len() + 4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (k, v) in pairs {
+            headers.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        headers
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_names_are_removed() {
+        let mut h = map(&[
+            ("connection", "keep-alive, x-secret"),
+            ("keep-alive", "timeout=5"),
+            ("x-secret", "1"),
+            ("te", "trailers"),
+            ("trailer", "x-sum"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "h2c"),
+            ("proxy-authorization", "Basic x"),
+            ("proxy-connection", "keep-alive"),
+            ("content-type", "text/plain"),
+        ]);
+        strip_hop_by_hop(&mut h, false);
+        let left: Vec<_> = h.keys().map(|k| k.as_str()).collect();
+        assert_eq!(left, ["content-type"]);
+    }
+
+    #[test]
+    fn a_websocket_handshake_keeps_its_upgrade() {
+        let mut h = map(&[
+            ("connection", "Upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-key", "abc"),
+        ]);
+        strip_hop_by_hop(&mut h, true);
+        assert_eq!(h[header::UPGRADE], "websocket");
+        assert_eq!(h[header::CONNECTION], "upgrade");
+        assert_eq!(h["sec-websocket-key"], "abc");
+    }
+
+    #[test]
+    fn forwarded_for_appends_and_the_rest_replace() {
+        let mut h = map(&[
+            ("x-forwarded-for", "10.0.0.1"),
+            ("x-forwarded-proto", "gopher"),
+            ("x-forwarded-host", "evil.example"),
+        ]);
+        add_forwarded(
+            &mut h,
+            &HeaderValue::from_static("127.0.0.1"),
+            HeaderValue::from_static("https"),
+            Some(HeaderValue::from_static("api.example:8443")),
+        );
+        assert_eq!(h[X_FORWARDED_FOR], "10.0.0.1, 127.0.0.1");
+        assert_eq!(h[X_FORWARDED_PROTO], "https");
+        assert_eq!(h[X_FORWARDED_HOST], "api.example:8443");
+    }
+
+    #[test]
+    fn websocket_handshakes_are_recognised() {
+        let req = Request::get("/ws")
+            .header("connection", "keep-alive, Upgrade")
+            .header("upgrade", "WebSocket")
+            .body(())
+            .unwrap();
+        assert!(is_websocket_upgrade(&req));
+        let req = Request::post("/ws")
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .body(())
+            .unwrap();
+        assert!(!is_websocket_upgrade(&req));
+        let req = Request::get("/ws").header("upgrade", "websocket").body(()).unwrap();
+        assert!(!is_websocket_upgrade(&req));
+    }
+
+    #[test]
+    fn ports_are_stripped_from_hosts() {
+        assert_eq!(without_port("api.example:8080"), "api.example");
+        assert_eq!(without_port("api.example"), "api.example");
+        assert_eq!(without_port("[::1]:8080"), "[::1]");
+        assert_eq!(without_port("[::1]"), "[::1]");
+    }
+}

@@ -1,0 +1,273 @@
+//! The proxy service: one request to the upstream, its response back.
+//!
+//! This is the service a route's `CorsLayer` wraps. Everything it answers
+//! by itself (400, 413, 431, 502, 504, and 403 for a WebSocket handshake
+//! from a refused origin) it answers *inside* the layer, so those responses
+//! get the route's CORS headers like any other.
+//!
+//! WebSocket handshakes are proxied (both sides upgraded, bytes copied both
+//! ways). Browsers do not apply CORS to WebSockets, so a page from any
+//! origin could open one with the user's cookies (cross-site WebSocket
+//! hijacking); the gateway therefore checks the handshake's `Origin`
+//! against the route's policy with the engine's own decision and answers
+//! 403 to any origin the policy would refuse. A handshake without `Origin`
+//! comes from a non-browser client, which no browser policy concerns, and
+//! is let through, as a non-CORS request is. Report-only routes log the
+//! refusal and let the handshake through.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use corsica_tower::CorsLayer;
+use http::header::{self, HeaderValue};
+use http::uri::Authority;
+use http::{Method, Request, Response, StatusCode, Version};
+use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+use tower_service::Service;
+
+use crate::body::{Body, UpstreamBody};
+use crate::config::Limits;
+use crate::headers::{add_forwarded, head_size, is_websocket_upgrade, strip_hop_by_hop};
+use crate::metrics::{Metrics, UpstreamError};
+use crate::reply::Failure;
+use crate::timed_io::{ConnState, InFlight};
+use crate::upstream::{chain, classify, Failed, HttpClient, Upstream};
+
+/// The future of a proxied request.
+pub(crate) type ProxyFuture =
+    Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+/// What a route's proxy needs; shared by every connection.
+pub(crate) struct RouteProxy {
+    /// Where requests go.
+    pub(crate) upstream: Upstream,
+    /// The pooled client.
+    pub(crate) client: HttpClient,
+    /// How long to wait for the upstream's response head.
+    pub(crate) upstream_response: Duration,
+    /// Header and body limits.
+    pub(crate) limits: Limits,
+    /// Counters.
+    pub(crate) metrics: Arc<Metrics>,
+    /// The route's CORS layer (for WebSocket origins) and whether it only reports.
+    pub(crate) websocket_policy: Option<(CorsLayer, bool)>,
+}
+
+/// What the proxy knows about the client connection.
+#[derive(Debug)]
+pub(crate) struct ClientInfo {
+    /// The client's IP address, for `X-Forwarded-For`.
+    pub(crate) ip: HeaderValue,
+    /// `http` or `https`, for `X-Forwarded-Proto`.
+    pub(crate) proto: HeaderValue,
+    /// The connection's state, held busy while a WebSocket tunnel is open.
+    pub(crate) conn: Arc<ConnState>,
+}
+
+/// The proxy for one route on one connection.
+#[derive(Clone)]
+pub(crate) struct Proxy {
+    route: Arc<RouteProxy>,
+    client: Arc<ClientInfo>,
+}
+
+impl Proxy {
+    /// A proxy for `route`, serving the connection `client`.
+    pub(crate) fn new(route: Arc<RouteProxy>, client: Arc<ClientInfo>) -> Self {
+        Proxy { route, client }
+    }
+}
+
+impl Service<Request<Incoming>> for Proxy {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = ProxyFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Always ready: the pooled client queues internally.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Incoming>) -> ProxyFuture {
+        let route = self.route.clone();
+        let client = self.client.clone();
+        Box::pin(async move {
+            Ok(forward(&route, &client, req)
+                .await
+                .unwrap_or_else(Failure::into_response))
+        })
+    }
+}
+
+/// Sends one request upstream and returns the upstream's response.
+async fn forward(
+    route: &RouteProxy,
+    client: &ClientInfo,
+    mut req: Request<Incoming>,
+) -> Result<Response<Body>, Failure> {
+    check_request(&req, &route.limits)?;
+    let websocket = is_websocket_upgrade(&req);
+    if websocket {
+        check_websocket_origin(route, &req)?;
+    }
+    let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
+    let upstream_req = upstream_request(route, client, req, websocket)?;
+    let pending = route.client.request(upstream_req);
+    let mut response = match tokio::time::timeout(route.upstream_response, pending).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(error)) => return Err(failed(route, &error)),
+        Err(_elapsed) => {
+            route.metrics.upstream_error(UpstreamError::Timeout);
+            tracing::warn!(target: "corsica::gateway", upstream = route.upstream.display(), timeout = ?route.upstream_response, "upstream did not answer in time");
+            return Err(Failure::UpstreamTimeout);
+        }
+    };
+    let upgraded = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+    if let (true, Some(client_upgrade)) = (upgraded, client_upgrade) {
+        let upstream_upgrade = hyper::upgrade::on(&mut response);
+        tunnel(client_upgrade, upstream_upgrade, &client.conn);
+    }
+    let (mut parts, body) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers, upgraded && websocket);
+    // The client connection has its own version; hyper frames the answer.
+    parts.version = Version::HTTP_11;
+    Ok(Response::from_parts(parts, Body::Upstream(body)))
+}
+
+/// Refuses requests the gateway cannot or must not forward.
+fn check_request(req: &Request<Incoming>, limits: &Limits) -> Result<(), Failure> {
+    if req.method() == Method::CONNECT {
+        return Err(Failure::BadRequest(
+            "CONNECT is not supported: the gateway is a reverse proxy, not a tunnel",
+        ));
+    }
+    if !req.uri().path().starts_with('/') {
+        return Err(Failure::BadRequest(
+            "the request target must be a path such as /items",
+        ));
+    }
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (Some(_), Some(_)) => {
+            return Err(Failure::BadRequest("the request has more than one Host header"))
+        }
+        (Some(host), None) => {
+            if Authority::try_from(host.as_bytes()).is_err() {
+                return Err(Failure::BadRequest(
+                    "the Host header is not a valid host[:port]",
+                ));
+            }
+        }
+        (None, _) => {
+            if req.version() == Version::HTTP_11 && req.uri().authority().is_none() {
+                return Err(Failure::BadRequest("the request has no Host header"));
+            }
+        }
+    }
+    if head_size(req) > limits.max_header_bytes {
+        return Err(Failure::HeadersTooLarge);
+    }
+    // A declared length over the limit is refused before reading a byte.
+    if http_body::Body::size_hint(req.body()).lower() > limits.max_body_bytes {
+        return Err(Failure::BodyTooLarge {
+            limit: limits.max_body_bytes,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a WebSocket handshake from an origin the route's policy refuses.
+fn check_websocket_origin(route: &RouteProxy, req: &Request<Incoming>) -> Result<(), Failure> {
+    let Some((layer, report_only)) = &route.websocket_policy else {
+        return Ok(());
+    };
+    let policy = layer.policy();
+    let decision = policy.decide(req.method(), req.headers());
+    let Some(denial) = decision.denial() else {
+        return Ok(());
+    };
+    if *report_only {
+        tracing::warn!(target: "corsica", reason = denial.code(), detail = %denial.explain(&policy), "WebSocket handshake would be refused (report-only)");
+        return Ok(());
+    }
+    tracing::info!(target: "corsica", reason = denial.code(), detail = %denial.explain(&policy), "WebSocket handshake refused");
+    Err(Failure::WebSocketOrigin)
+}
+
+/// Rewrites the client's request for the upstream.
+fn upstream_request(
+    route: &RouteProxy,
+    client: &ClientInfo,
+    req: Request<Incoming>,
+    websocket: bool,
+) -> Result<Request<UpstreamBody>, Failure> {
+    let (mut parts, body) = req.into_parts();
+    let host = match parts.headers.get(header::HOST) {
+        Some(host) => Some(host.clone()),
+        None => parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
+    };
+    strip_hop_by_hop(&mut parts.headers, websocket);
+    // The client sets `Host` from the upstream URL, so name-based upstreams
+    // (and TLS SNI) see their own name; the client's is in X-Forwarded-Host.
+    parts.headers.remove(header::HOST);
+    // The gateway already answered any `Expect: 100-continue` itself.
+    parts.headers.remove(header::EXPECT);
+    add_forwarded(&mut parts.headers, &client.ip, client.proto.clone(), host);
+    parts.uri = route
+        .upstream
+        .uri_for(parts.uri.path_and_query())
+        .map_err(|_| Failure::BadRequest("the request path cannot be forwarded"))?;
+    // The pooled client picks HTTP/1.1 or HTTP/2 per upstream connection.
+    parts.version = Version::HTTP_11;
+    Ok(Request::from_parts(
+        parts,
+        UpstreamBody::new(body, route.limits.max_body_bytes),
+    ))
+}
+
+/// Turns a client error into the client's answer, counting upstream faults.
+fn failed(route: &RouteProxy, error: &hyper_util::client::legacy::Error) -> Failure {
+    match classify(error) {
+        Failed::BodyTooLarge(limit) => Failure::BodyTooLarge { limit },
+        Failed::ClientBody => Failure::BadRequest("the request body could not be read"),
+        Failed::Upstream(kind) => {
+            route.metrics.upstream_error(kind);
+            tracing::warn!(target: "corsica::gateway", upstream = route.upstream.display(), error = %chain(error), "upstream request failed");
+            match kind {
+                UpstreamError::Connect => Failure::UpstreamUnavailable,
+                UpstreamError::Timeout => Failure::UpstreamTimeout,
+                UpstreamError::Protocol => Failure::UpstreamProtocol,
+            }
+        }
+    }
+}
+
+/// Copies bytes both ways once both sides have switched protocols. The
+/// tunnel keeps the client connection busy, so it is never closed as idle.
+fn tunnel(client: OnUpgrade, upstream: OnUpgrade, conn: &Arc<ConnState>) {
+    let busy = InFlight::hold(conn);
+    tokio::spawn(async move {
+        let _busy = busy;
+        let (client, upstream) = match tokio::try_join!(client, upstream) {
+            Ok(both) => both,
+            Err(error) => {
+                tracing::debug!(target: "corsica::gateway", %error, "WebSocket upgrade failed");
+                return;
+            }
+        };
+        let mut client = TokioIo::new(client);
+        let mut upstream = TokioIo::new(upstream);
+        if let Err(error) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
+            tracing::debug!(target: "corsica::gateway", %error, "WebSocket tunnel closed");
+        }
+    });
+}

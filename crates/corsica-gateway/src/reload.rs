@@ -1,0 +1,244 @@
+//! Hot reload: on SIGHUP, on a change to the configuration file, or on
+//! [`Handle::reload`](crate::Handle::reload).
+//!
+//! A valid file becomes a new route table that is swapped in atomically;
+//! requests in flight finish on the table they started with, so a reload
+//! under load fails no request. An invalid file is refused with every
+//! problem logged (file:line:col) and the running configuration stays.
+//! Listener addresses, turning TLS on or off, and the log format are fixed
+//! at start: changing them logs that a restart is needed. Everything else
+//! (routes, policies, upstreams, timeouts, limits, debug, and the TLS
+//! certificate itself) applies to the next request or connection.
+
+use std::path::Path;
+use std::time::Duration;
+
+use notify::{EventKind, RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+
+use crate::config::{load_str, GatewayConfig};
+use crate::routes::Generation;
+use crate::server::{Control, Inner, ReloadOutcome};
+use crate::{tls, upstream};
+
+/// Editors write a file in several steps; a reload waits this long after
+/// the last change.
+const DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// Re-reads the configuration file and applies it, or refuses it.
+pub(crate) fn reload(inner: &Inner) {
+    let outcome = match &inner.options.config_path {
+        Some(path) => load_and_apply(inner, path),
+        None => ReloadOutcome::Rejected {
+            errors: "there is no configuration file to reload (the gateway was started without --config)".into(),
+        },
+    };
+    match &outcome {
+        ReloadOutcome::Applied {
+            generation,
+            warnings,
+        } => {
+            for warning in warnings {
+                tracing::warn!(target: "corsica::gateway", "{warning}");
+            }
+            tracing::info!(target: "corsica::gateway", generation, "configuration reloaded");
+        }
+        ReloadOutcome::Rejected { errors } => {
+            tracing::error!(target: "corsica::gateway", "configuration refused; the previous one keeps serving:\n{errors}");
+        }
+    }
+    inner.status.send_modify(|status| {
+        status.attempts += 1;
+        status.last = Some(outcome);
+    });
+}
+
+fn load_and_apply(inner: &Inner, path: &Path) -> ReloadOutcome {
+    let name = path.display().to_string();
+    let source = match std::fs::read_to_string(path) {
+        Ok(source) => source,
+        Err(e) => {
+            return ReloadOutcome::Rejected {
+                errors: format!("cannot read {name}: {e}"),
+            }
+        }
+    };
+    let config = match load_str(&source) {
+        Ok(config) => config,
+        Err(error) => {
+            return ReloadOutcome::Rejected {
+                errors: error.render(&name, Some(&source)),
+            }
+        }
+    };
+    let mut warnings = restart_needed(inner, &config);
+    if !config.warnings.is_empty() {
+        let rendered = corsica::diagnostic::render(
+            &config.warnings,
+            &name,
+            Some(&source),
+            &corsica::Palette::PLAIN,
+        );
+        warnings.push(rendered);
+    }
+    match apply(inner, config) {
+        Ok(generation) => ReloadOutcome::Applied {
+            generation,
+            warnings,
+        },
+        Err(errors) => ReloadOutcome::Rejected { errors },
+    }
+}
+
+/// What the new file changes that only a restart can apply.
+fn restart_needed(inner: &Inner, config: &GatewayConfig) -> Vec<String> {
+    let started = &inner.started;
+    let mut notes = Vec::new();
+    if config.listen != started.listen && inner.options.listen_override.is_none() {
+        notes.push(format!(
+            "`listen` changed from {} to {}: restart the gateway to listen on the new address",
+            started.listen, config.listen
+        ));
+    }
+    if config.admin_listen != started.admin_listen {
+        notes.push(
+            "`admin_listen` changed: restart the gateway to move the admin listener".to_owned(),
+        );
+    }
+    if config.tls.is_some() != started.tls {
+        notes.push(
+            "[tls] was added or removed: restart the gateway to switch between HTTP and HTTPS"
+                .to_owned(),
+        );
+    }
+    if config.log_format != started.log_format {
+        notes.push("[log] format changed: restart the gateway to switch log formats".to_owned());
+    }
+    notes
+}
+
+/// Builds the new generation and swaps it in.
+fn apply(inner: &Inner, config: GatewayConfig) -> Result<u64, String> {
+    let old = inner.current.load_full();
+    // TLS can be re-keyed live (new certificate files), not switched on or off.
+    let tls = match (&config.tls, inner.started.tls) {
+        (Some(files), true) => Some(tls::acceptor(files)?),
+        _ => old.tls.clone(),
+    };
+    // Keep pooled upstream connections unless the connect timeout changed.
+    let client = if config.timeouts.connect == old.config.timeouts.connect {
+        old.client.clone()
+    } else {
+        upstream::client(config.timeouts.connect, &inner.options.upstream_ca)
+            .map_err(|e| e.to_string())?
+    };
+    let id = old.id + 1;
+    let generation = Generation::build(id, config, client, tls, &inner.metrics)?;
+    inner.current.store(std::sync::Arc::new(generation));
+    Ok(id)
+}
+
+/// Watches the configuration file and asks for a reload, debounced, when
+/// it changes. The returned watcher must be kept alive.
+pub(crate) fn watch_file(
+    path: &Path,
+    control: mpsc::UnboundedSender<Control>,
+) -> Result<notify::RecommendedWatcher, String> {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_owned())
+        .ok_or_else(|| format!("{} is not a file", path.display()))?;
+    // Watch the directory: editors often replace the file (write a copy,
+    // rename it over), which a watch on the file itself would lose.
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let Ok(event) = event else { return };
+        // Reads (our own reload opening the file) must not trigger a reload.
+        let change = matches!(
+            event.kind,
+            EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
+        );
+        if change
+            && event
+                .paths
+                .iter()
+                .any(|p| p.file_name() == Some(file_name.as_os_str()))
+        {
+            let _ = tx.send(());
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    watcher
+        .watch(&dir, RecursiveMode::NonRecursive)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    tokio::spawn(async move {
+        while rx.recv().await.is_some() {
+            loop {
+                match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
+                    Ok(Some(())) => continue,
+                    Ok(None) => return,
+                    Err(_quiet) => break,
+                }
+            }
+            if control.send(Control::Reload).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(watcher)
+}
+
+/// SIGHUP reloads; SIGTERM and Ctrl-C shut down gracefully.
+///
+/// The handlers are registered before this returns, so a signal sent once
+/// the gateway serves is never met by the default action (which for SIGHUP
+/// and SIGTERM is to die on the spot).
+pub(crate) fn spawn_signal_handler(control: mpsc::UnboundedSender<Control>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (mut hangup, mut terminate) =
+            match (signal(SignalKind::hangup()), signal(SignalKind::terminate())) {
+                (Ok(h), Ok(t)) => (h, t),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(target: "corsica::gateway", error = %e, "cannot listen for SIGHUP and SIGTERM; Ctrl-C still stops the gateway");
+                    tokio::spawn(async move {
+                        let _ = tokio::signal::ctrl_c().await;
+                        let _ = control.send(Control::Shutdown);
+                    });
+                    return;
+                }
+            };
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = hangup.recv() => {
+                        tracing::info!(target: "corsica::gateway", "SIGHUP: reloading the configuration");
+                        if control.send(Control::Reload).is_err() {
+                            return;
+                        }
+                    }
+                    _ = terminate.recv() => {
+                        tracing::info!(target: "corsica::gateway", "SIGTERM: shutting down");
+                        let _ = control.send(Control::Shutdown);
+                        return;
+                    }
+                    _ = tokio::signal::ctrl_c() => {
+                        tracing::info!(target: "corsica::gateway", "Ctrl-C: shutting down");
+                        let _ = control.send(Control::Shutdown);
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = control.send(Control::Shutdown);
+    });
+}

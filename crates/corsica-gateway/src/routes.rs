@@ -1,0 +1,249 @@
+//! The route table: one `CorsLayer` per route, built from a validated
+//! configuration, and swapped whole on reload.
+//!
+//! A [`Generation`] is everything that one configuration produces: the
+//! routes with their layers and proxies, the HTTP server settings and the
+//! TLS acceptor. Reloading builds a new generation and swaps it in
+//! atomically; a request uses the generation it started on from start to
+//! end, so requests in flight finish on the old one and no request ever
+//! sees half of each.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use corsica::RequestKind;
+use corsica_tower::{Cors, CorsEvent, CorsLayer, ResponseFuture};
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::server::conn::auto;
+use pin_project_lite::pin_project;
+use tokio_rustls::TlsAcceptor;
+use tower::Layer;
+use tower_service::Service;
+
+use crate::body::Body;
+use crate::config::{self, GatewayConfig, Mode, RouteCors};
+use crate::metrics::Metrics;
+use crate::preflight;
+use crate::proxy::{ClientInfo, Proxy, ProxyFuture, RouteProxy};
+use crate::upstream::{HttpClient, Upstream};
+
+/// Everything one configuration produces.
+pub(crate) struct Generation {
+    /// Counts reloads; 0 is the configuration the gateway started with.
+    pub(crate) id: u64,
+    /// The configuration (its routes are parallel to `routes`).
+    pub(crate) config: GatewayConfig,
+    /// One entry per `config.routes`.
+    routes: Vec<RouteEntry>,
+    /// The pooled upstream client, kept across reloads when possible.
+    pub(crate) client: HttpClient,
+    /// TLS termination, when configured.
+    pub(crate) tls: Option<TlsAcceptor>,
+    /// Connection settings for new client connections.
+    pub(crate) http: auto::Builder<TokioExecutor>,
+}
+
+/// A route's proxy and CORS layer.
+struct RouteEntry {
+    proxy: Arc<RouteProxy>,
+    cors: RouteLayer,
+}
+
+enum RouteLayer {
+    /// `cors = false`: untouched pass-through.
+    Off,
+    /// The route's policy.
+    On {
+        layer: CorsLayer,
+        forward_preflight: bool,
+    },
+}
+
+impl Generation {
+    /// Builds the routes for `config`. Fails only if a validated upstream
+    /// URL lacks its scheme or host, which validation rules out.
+    pub(crate) fn build(
+        id: u64,
+        config: GatewayConfig,
+        client: HttpClient,
+        tls: Option<TlsAcceptor>,
+        metrics: &Arc<Metrics>,
+    ) -> Result<Generation, String> {
+        let mut routes = Vec::with_capacity(config.routes.len());
+        for route in &config.routes {
+            let upstream = Upstream::new(&route.upstream)
+                .ok_or_else(|| format!("upstream {} has no scheme or host", route.upstream))?;
+            let cors = match &route.cors {
+                RouteCors::Off => RouteLayer::Off,
+                RouteCors::Policy {
+                    policy,
+                    mode,
+                    forward_preflight,
+                } => {
+                    let counter = metrics.clone();
+                    let layer = CorsLayer::new((**policy).clone())
+                        .debug(config.debug)
+                        .report_only(*mode == Mode::ReportOnly)
+                        .with_observer(move |event: &CorsEvent<'_>| counter.observe(event));
+                    RouteLayer::On {
+                        layer,
+                        // Report-only already sends preflights upstream untouched.
+                        forward_preflight: *forward_preflight && *mode == Mode::Enforce,
+                    }
+                }
+            };
+            let websocket_policy = match (&cors, &route.cors) {
+                (RouteLayer::On { layer, .. }, RouteCors::Policy { mode, .. }) => {
+                    Some((layer.clone(), *mode == Mode::ReportOnly))
+                }
+                _ => None,
+            };
+            let proxy = Arc::new(RouteProxy {
+                upstream,
+                client: client.clone(),
+                upstream_response: config.timeouts.upstream_response,
+                limits: config.limits,
+                metrics: metrics.clone(),
+                websocket_policy,
+            });
+            routes.push(RouteEntry { proxy, cors });
+        }
+        let http = http_builder(&config);
+        Ok(Generation {
+            id,
+            config,
+            routes,
+            client,
+            tls,
+            http,
+        })
+    }
+
+    /// The index of the route for a host (without port) and path.
+    pub(crate) fn route_index(&self, host: Option<&str>, path: &str) -> Option<usize> {
+        config::route_index(&self.config.routes, host, path)
+    }
+
+    /// The route services for one client connection, parallel to the routes.
+    pub(crate) fn services(&self, client: &Arc<ClientInfo>) -> Vec<RouteService> {
+        self.routes
+            .iter()
+            .map(|entry| {
+                let proxy = Proxy::new(entry.proxy.clone(), client.clone());
+                match &entry.cors {
+                    RouteLayer::Off => RouteService::Plain(proxy),
+                    RouteLayer::On {
+                        layer,
+                        forward_preflight: false,
+                    } => RouteService::Cors(layer.layer(proxy)),
+                    RouteLayer::On {
+                        layer,
+                        forward_preflight: true,
+                    } => RouteService::ForwardPreflight {
+                        cors: layer.layer(proxy.clone()),
+                        proxy,
+                        layer: layer.clone(),
+                        debug: self.config.debug,
+                        metrics: entry.proxy.metrics.clone(),
+                    },
+                }
+            })
+            .collect()
+    }
+}
+
+/// The HTTP/1.1 and HTTP/2 server settings for client connections.
+fn http_builder(config: &GatewayConfig) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper's read buffer bounds a request head in memory; it cannot be
+    // smaller than 8 KiB. The exact configured limit is checked per request.
+    let buffer = config.limits.max_header_bytes.max(8 * 1024);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        // Header-read and idle timeouts are measured by `TimedIo`: hyper's
+        // would also close idle keep-alive connections after `header_read`.
+        .header_read_timeout(None)
+        .max_buf_size(buffer)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(config.limits.max_header_bytes).unwrap_or(u32::MAX));
+    builder
+}
+
+/// A route's service on one connection.
+pub(crate) enum RouteService {
+    /// `cors = false`.
+    Plain(Proxy),
+    /// The route's layer around the proxy.
+    Cors(Cors<Proxy>),
+    /// `forward_preflight = true`: preflights go to the proxy and get the
+    /// policy's headers; everything else goes through the layer.
+    ForwardPreflight {
+        cors: Cors<Proxy>,
+        proxy: Proxy,
+        layer: CorsLayer,
+        debug: bool,
+        metrics: Arc<Metrics>,
+    },
+}
+
+impl RouteService {
+    /// Handles one request. The services are always ready (`Proxy` is, and
+    /// `Cors` is when its inner service is), so `poll_ready` is not needed.
+    pub(crate) fn call(&mut self, req: Request<Incoming>) -> RouteFuture {
+        match self {
+            RouteService::Plain(proxy) => RouteFuture::Proxy {
+                inner: proxy.call(req),
+            },
+            RouteService::Cors(cors) => RouteFuture::Cors {
+                inner: cors.call(req),
+            },
+            RouteService::ForwardPreflight {
+                cors,
+                proxy,
+                layer,
+                debug,
+                metrics,
+            } => {
+                if RequestKind::of(req.method(), req.headers()) == RequestKind::Preflight {
+                    RouteFuture::Proxy {
+                        inner: preflight::forward(layer, *debug, metrics, proxy, req),
+                    }
+                } else {
+                    RouteFuture::Cors {
+                        inner: cors.call(req),
+                    }
+                }
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of a [`RouteService`].
+    #[project = RouteFutureProj]
+    pub(crate) enum RouteFuture {
+        /// Through a `CorsLayer`.
+        Cors { #[pin] inner: ResponseFuture<ProxyFuture, Body> },
+        /// Straight from the proxy.
+        Proxy { #[pin] inner: ProxyFuture },
+    }
+}
+
+impl Future for RouteFuture {
+    type Output = Result<Response<Body>, std::convert::Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            RouteFutureProj::Cors { inner } => inner.poll(cx),
+            RouteFutureProj::Proxy { inner } => inner.poll(cx),
+        }
+    }
+}

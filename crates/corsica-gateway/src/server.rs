@@ -1,0 +1,441 @@
+//! [`Gateway`]: binds the listeners, serves connections, reloads and shuts
+//! down gracefully.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use http::HeaderValue;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use rustls::pki_types::CertificateDer;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::{GatewayConfig, LogFormat};
+use crate::conn::ConnService;
+use crate::metrics::Metrics;
+use crate::proxy::ClientInfo;
+use crate::reload;
+use crate::routes::Generation;
+use crate::timed_io::{ConnState, TimedIo};
+use crate::{admin, tls, upstream};
+
+/// What the embedder (the CLI, a test) sets beyond the configuration file.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The file the configuration came from. Reloads re-read it; without
+    /// it there is nothing to reload (the built-in demo).
+    pub config_path: Option<PathBuf>,
+    /// Reload when `config_path` changes on disk (debounced).
+    pub watch_config: bool,
+    /// Shut down gracefully on SIGTERM and Ctrl-C, reload on SIGHUP.
+    pub handle_signals: bool,
+    /// Listen here instead of the file's `listen` (the CLI's `--listen`).
+    pub listen_override: Option<SocketAddr>,
+    /// How long a shutdown waits for requests in flight before it closes
+    /// their connections anyway.
+    pub drain_timeout: Duration,
+    /// CA certificates trusted for `https://` upstreams on top of the
+    /// webpki roots (an internal CA; a test's self-signed certificate).
+    pub upstream_ca: Vec<CertificateDer<'static>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            config_path: None,
+            watch_config: false,
+            handle_signals: false,
+            listen_override: None,
+            drain_timeout: Duration::from_secs(30),
+            upstream_ca: Vec::new(),
+        }
+    }
+}
+
+/// Why the gateway could not start.
+#[derive(Debug)]
+pub enum ServeError {
+    /// A listener could not be bound.
+    Bind {
+        /// `listen` or `admin_listen`.
+        what: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// The operating system's reason.
+        source: io::Error,
+    },
+    /// The TLS certificate or key could not be loaded.
+    Tls(String),
+    /// The upstream client could not be set up (an unusable extra CA).
+    Client(String),
+    /// The configuration file could not be watched.
+    Watch(String),
+}
+
+impl ServeError {
+    /// Whether the listen address is taken by another process.
+    pub fn is_addr_in_use(&self) -> bool {
+        matches!(self, ServeError::Bind { source, .. } if source.kind() == io::ErrorKind::AddrInUse)
+    }
+}
+
+impl fmt::Display for ServeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServeError::Bind { what, addr, source } => {
+                write!(f, "cannot listen on {addr} ({what}): {source}")
+            }
+            ServeError::Tls(message) => write!(f, "TLS: {message}"),
+            ServeError::Client(message) => write!(f, "upstream client: {message}"),
+            ServeError::Watch(message) => write!(f, "cannot watch the configuration file: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ServeError::Bind { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// The result of one reload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReloadOutcome {
+    /// The new configuration is serving. `warnings` lists what it could not
+    /// change without a restart, and the configuration's own warnings.
+    Applied {
+        /// The generation now serving.
+        generation: u64,
+        /// Settings that need a restart, and validation warnings.
+        warnings: Vec<String>,
+    },
+    /// The file was refused; the previous configuration keeps serving.
+    Rejected {
+        /// Every problem, rendered with file:line:col.
+        errors: String,
+    },
+}
+
+/// How many reloads were attempted, and how the last one went.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReloadStatus {
+    /// Reloads attempted so far.
+    pub attempts: u64,
+    /// The last reload's outcome.
+    pub last: Option<ReloadOutcome>,
+}
+
+/// Messages to the gateway's control loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Control {
+    Reload,
+    Shutdown,
+}
+
+/// What the accept loops, the reloader and the handles share.
+pub(crate) struct Inner {
+    pub(crate) current: Arc<ArcSwap<Generation>>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) options: Options,
+    pub(crate) control: mpsc::UnboundedSender<Control>,
+    pub(crate) status: watch::Sender<ReloadStatus>,
+    /// What was bound at start, which a reload cannot change.
+    pub(crate) started: Started,
+}
+
+/// The settings fixed at start.
+#[derive(Debug, Clone)]
+pub(crate) struct Started {
+    pub(crate) listen: std::net::SocketAddr,
+    pub(crate) admin_listen: Option<SocketAddr>,
+    pub(crate) tls: bool,
+    pub(crate) log_format: LogFormat,
+}
+
+/// Controls a running gateway from another task.
+#[derive(Clone)]
+pub struct Handle {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    /// Re-reads the configuration file, as SIGHUP does.
+    pub fn reload(&self) {
+        let _ = self.inner.control.send(Control::Reload);
+    }
+
+    /// Starts a graceful shutdown, as SIGTERM does: stop accepting, let
+    /// requests in flight finish, then [`Gateway::run`] returns.
+    pub fn shutdown(&self) {
+        let _ = self.inner.control.send(Control::Shutdown);
+    }
+
+    /// Reload outcomes, to wait on (`changed().await`).
+    pub fn reload_status(&self) -> watch::Receiver<ReloadStatus> {
+        self.inner.status.subscribe()
+    }
+
+    /// The generation serving now (0 until the first successful reload).
+    pub fn generation(&self) -> u64 {
+        self.inner.current.load().id
+    }
+
+    /// The metrics, as `/metrics` shows them.
+    pub fn metrics_text(&self) -> String {
+        self.inner.metrics.encode()
+    }
+}
+
+/// A bound gateway, ready to [`run`](Gateway::run).
+pub struct Gateway {
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    inner: Arc<Inner>,
+    control: mpsc::UnboundedReceiver<Control>,
+}
+
+impl fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gateway")
+            .field("listen", &self.listener.local_addr().ok())
+            .field("admin", &self.admin.as_ref().and_then(|a| a.local_addr().ok()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Binds the listeners and loads TLS, so that every startup problem is
+    /// reported before anything is served.
+    pub async fn bind(config: GatewayConfig, options: Options) -> Result<Gateway, ServeError> {
+        let listen = options.listen_override.unwrap_or(config.listen);
+        let listener = bind("listen", listen).await?;
+        let admin = match config.admin_listen {
+            Some(addr) => Some(bind("admin_listen", addr).await?),
+            None => None,
+        };
+        let tls = match &config.tls {
+            Some(files) => Some(tls::acceptor(files).map_err(ServeError::Tls)?),
+            None => None,
+        };
+        let client = upstream::client(config.timeouts.connect, &options.upstream_ca)
+            .map_err(|e| ServeError::Client(e.to_string()))?;
+        let metrics = Arc::new(Metrics::new());
+        let started = Started {
+            listen: config.listen,
+            admin_listen: config.admin_listen,
+            tls: config.tls.is_some(),
+            log_format: config.log_format,
+        };
+        let generation =
+            Generation::build(0, config, client, tls, &metrics).map_err(ServeError::Client)?;
+        let (control_tx, control) = mpsc::unbounded_channel();
+        let (status, _) = watch::channel(ReloadStatus::default());
+        let inner = Arc::new(Inner {
+            current: Arc::new(ArcSwap::from_pointee(generation)),
+            metrics,
+            options,
+            control: control_tx,
+            status,
+            started,
+        });
+        Ok(Gateway {
+            listener,
+            admin,
+            inner,
+            control,
+        })
+    }
+
+    /// The address the gateway listens on (with the port the OS chose, for `:0`).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or(self.inner.started.listen)
+    }
+
+    /// The admin listener's address, if there is one.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|a| a.local_addr().ok())
+    }
+
+    /// A handle to reload or stop the gateway once it runs.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// Serves until shut down (by a [`Handle`], or a signal with
+    /// [`Options::handle_signals`]), then drains requests in flight.
+    pub async fn run(self) -> Result<(), ServeError> {
+        let Gateway {
+            listener,
+            admin,
+            inner,
+            mut control,
+        } = self;
+        let (stop_tx, stop) = watch::channel(false);
+        let draining = Arc::new(AtomicBool::new(false));
+
+        // Set up everything that can fail before serving a single request.
+        let _watcher = match (&inner.options.config_path, inner.options.watch_config) {
+            (Some(path), true) => Some(
+                reload::watch_file(path, inner.control.clone()).map_err(ServeError::Watch)?,
+            ),
+            _ => None,
+        };
+        if inner.options.handle_signals {
+            reload::spawn_signal_handler(inner.control.clone());
+        }
+
+        let main = tokio::spawn(accept_loop(listener, inner.clone(), stop.clone()));
+        // The admin listener outlives the drain, so that `/healthz` can
+        // say "draining" while requests in flight finish.
+        let (admin_stop_tx, admin_stop) = watch::channel(false);
+        let admin = admin.map(|listener| {
+            tokio::spawn(admin::serve(
+                listener,
+                inner.metrics.clone(),
+                draining.clone(),
+                admin_stop,
+            ))
+        });
+
+        while let Some(message) = control.recv().await {
+            match message {
+                Control::Reload => reload::reload(&inner),
+                Control::Shutdown => break,
+            }
+        }
+        tracing::info!(target: "corsica::gateway", "shutting down: no new connections; draining requests in flight");
+        draining.store(true, Ordering::Relaxed);
+        let _ = stop_tx.send(true);
+        let _ = main.await;
+        let _ = admin_stop_tx.send(true);
+        if let Some(admin) = admin {
+            let _ = admin.await;
+        }
+        tracing::info!(target: "corsica::gateway", "stopped");
+        Ok(())
+    }
+}
+
+async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { what, addr, source })
+}
+
+/// Resolves once `stop` turns true (or its sender is gone). It returns
+/// nothing, so no borrow of the channel outlives it inside a `select!`.
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// Accepts client connections until `stop`, then drains them.
+async fn accept_loop(listener: TcpListener, inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
+    let graceful = GracefulShutdown::new();
+    loop {
+        let accepted = tokio::select! {
+            biased;
+            _ = stopped(&mut stop) => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => connection(stream, peer, &inner, graceful.watcher()),
+            Err(error) => {
+                // Out of file descriptors, typically: pause instead of spinning.
+                tracing::warn!(target: "corsica::gateway", %error, "could not accept a connection");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    drop(listener);
+    let open = graceful.count();
+    if tokio::time::timeout(inner.options.drain_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(target: "corsica::gateway", connections = open, timeout = ?inner.options.drain_timeout, "requests still in flight after the drain timeout; closing their connections");
+    }
+}
+
+/// Serves one client connection on its own task.
+fn connection(stream: TcpStream, peer: SocketAddr, inner: &Arc<Inner>, watcher: Watcher) {
+    // Responses are written whole by hyper; Nagle's delay would only add latency.
+    let _ = stream.set_nodelay(true);
+    let generation = inner.current.load_full();
+    let state = Arc::new(ConnState::new(inner.metrics.clone()));
+    let ip = peer.ip().to_canonical().to_string();
+    let client = Arc::new(ClientInfo {
+        ip: HeaderValue::from_str(&ip).unwrap_or(HeaderValue::from_static("unknown")),
+        proto: HeaderValue::from_static(if generation.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }),
+        conn: state.clone(),
+    });
+    let current = inner.current.clone();
+    tokio::spawn(async move {
+        let timeouts = generation.config.timeouts;
+        match &generation.tls {
+            Some(acceptor) => {
+                let handshake = acceptor.accept(stream);
+                let tls = match tokio::time::timeout(timeouts.header_read, handshake).await {
+                    Ok(Ok(tls)) => tls,
+                    Ok(Err(error)) => {
+                        tracing::debug!(target: "corsica::gateway", %peer, %error, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(target: "corsica::gateway", %peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+                let io = TimedIo::new(tls, state, timeouts.header_read, timeouts.idle);
+                serve(io, &generation, current, client, watcher).await;
+            }
+            None => {
+                let io = TimedIo::new(stream, state, timeouts.header_read, timeouts.idle);
+                serve(io, &generation, current, client, watcher).await;
+            }
+        }
+    });
+}
+
+async fn serve<S>(
+    io: TimedIo<S>,
+    generation: &Generation,
+    current: Arc<ArcSwap<Generation>>,
+    client: Arc<ClientInfo>,
+    watcher: Watcher,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = ConnService::new(current, client);
+    let conn = generation
+        .http
+        .serve_connection_with_upgrades(TokioIo::new(io), service);
+    if let Err(error) = watcher.watch(conn).await {
+        // Clients that go away mid-request are routine, not worth a warning.
+        tracing::debug!(target: "corsica::gateway", %error, "connection ended with an error");
+    }
+}

@@ -1,0 +1,191 @@
+//! The upstream side: where requests go, the pooled client that takes them
+//! there, and what a failure means.
+//!
+//! One client serves every route: `http://` upstreams speak HTTP/1.1 (no
+//! h2c), `https://` upstreams are verified against the webpki roots (plus
+//! any extra CA the embedder trusts) and negotiate HTTP/2 or HTTP/1.1 with
+//! ALPN. Connections are pooled and reused across requests and reloads.
+
+use std::error::Error as StdError;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::Uri;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rustls::pki_types::CertificateDer;
+
+use crate::body::{RequestBodyError, UpstreamBody};
+use crate::metrics::UpstreamError;
+
+/// The pooled client toward every upstream.
+pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, UpstreamBody>;
+
+/// How long an unused pooled connection is kept.
+const POOL_IDLE: Duration = Duration::from_secs(60);
+
+/// Builds the client. `extra_roots` are CA certificates trusted on top of
+/// the webpki roots (an internal CA, or a test's self-signed certificate).
+pub(crate) fn client(
+    connect_timeout: Duration,
+    extra_roots: &[CertificateDer<'static>],
+) -> Result<HttpClient, rustls::Error> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for cert in extra_roots {
+        roots.add(cert.clone())?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+
+    let mut http = HttpConnector::new();
+    // The HTTPS connector checks schemes; the plain one must let https through.
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(connect_timeout));
+    // Small request/response exchanges: Nagle's delay would only add latency.
+    http.set_nodelay(true);
+    http.set_keepalive(Some(Duration::from_secs(60)));
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http);
+
+    Ok(Client::builder(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .build(connector))
+}
+
+/// Where a route's requests go: scheme, authority and an optional base path
+/// that the request's path is appended to.
+#[derive(Debug, Clone)]
+pub(crate) struct Upstream {
+    scheme: Scheme,
+    authority: Authority,
+    /// The upstream URL's path without its trailing `/`; `None` for `/`.
+    base: Option<String>,
+    /// The upstream as written, for logs.
+    display: String,
+}
+
+impl Upstream {
+    /// The target for a validated upstream URL (config checked that it has
+    /// a scheme and a host).
+    pub(crate) fn new(uri: &Uri) -> Option<Upstream> {
+        let scheme = uri.scheme()?.clone();
+        let authority = uri.authority()?.clone();
+        let base = uri.path().trim_end_matches('/');
+        Some(Upstream {
+            scheme,
+            authority,
+            base: (!base.is_empty()).then(|| base.to_owned()),
+            display: uri.to_string(),
+        })
+    }
+
+    /// The upstream URL for a request's path and query. Without a base path
+    /// this reuses the request's own bytes and allocates nothing.
+    pub(crate) fn uri_for(&self, path_and_query: Option<&PathAndQuery>) -> Result<Uri, http::Error> {
+        let path_and_query = match (&self.base, path_and_query) {
+            (None, Some(pq)) => pq.clone(),
+            (None, None) => PathAndQuery::from_static("/"),
+            (Some(base), pq) => {
+                let rest = pq.map_or("/", |pq| pq.as_str());
+                PathAndQuery::try_from(format!("{base}{rest}"))?
+            }
+        };
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(path_and_query)
+            .build()
+    }
+
+    /// The upstream as configured, for logs.
+    pub(crate) fn display(&self) -> &str {
+        &self.display
+    }
+}
+
+/// What a failed upstream exchange means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failed {
+    /// The upstream is at fault (or unreachable).
+    Upstream(UpstreamError),
+    /// The client's body passed the limit.
+    BodyTooLarge(u64),
+    /// The client's body broke off.
+    ClientBody,
+}
+
+/// Classifies a client error by walking its source chain: the body errors
+/// the gateway raised itself are found by type, timeouts by I/O kind.
+pub(crate) fn classify(error: &hyper_util::client::legacy::Error) -> Failed {
+    let mut source: Option<&(dyn StdError + 'static)> = error.source();
+    let mut timed_out = false;
+    while let Some(e) = source {
+        if let Some(body) = e.downcast_ref::<RequestBodyError>() {
+            return match body {
+                RequestBodyError::TooLarge { limit } => Failed::BodyTooLarge(*limit),
+                RequestBodyError::Client(_) => Failed::ClientBody,
+            };
+        }
+        // HttpConnector reports its connect timeout as an I/O timeout.
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            timed_out |= io.kind() == std::io::ErrorKind::TimedOut;
+        }
+        source = e.source();
+    }
+    if timed_out {
+        Failed::Upstream(UpstreamError::Timeout)
+    } else if error.is_connect() {
+        Failed::Upstream(UpstreamError::Connect)
+    } else {
+        Failed::Upstream(UpstreamError::Protocol)
+    }
+}
+
+/// The whole error chain on one line, for logs.
+pub(crate) fn chain(error: &dyn StdError) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = e.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_join_the_base() {
+        let plain = Upstream::new(&"http://127.0.0.1:3000".parse().unwrap()).unwrap();
+        let pq = PathAndQuery::from_static("/items?x=1");
+        assert_eq!(
+            plain.uri_for(Some(&pq)).unwrap(),
+            "http://127.0.0.1:3000/items?x=1"
+        );
+        let based = Upstream::new(&"https://api.example/v1/".parse().unwrap()).unwrap();
+        assert_eq!(
+            based.uri_for(Some(&pq)).unwrap(),
+            "https://api.example/v1/items?x=1"
+        );
+        assert_eq!(based.uri_for(None).unwrap(), "https://api.example/v1/");
+    }
+}

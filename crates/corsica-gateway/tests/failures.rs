@@ -1,0 +1,271 @@
+//! When things go wrong: upstreams that are down, slow, rude or broken,
+//! and clients that send too much or nonsense. The gateway's own answers
+//! carry CORS headers for an allowed origin, and nothing crashes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use http::{Method, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Asserts a gateway-made error: status, JSON code, and CORS headers.
+fn assert_gateway_error(reply: &Reply, status: StatusCode, code: &str) {
+    assert_eq!(reply.status, status, "{:?}", reply.body);
+    assert_eq!(reply.json()["error"], code);
+    assert!(reply.json()["detail"].is_string());
+    assert_eq!(
+        reply.header("access-control-allow-origin"),
+        Some(APP),
+        "the page must be able to read the error"
+    );
+    assert_eq!(reply.header("access-control-allow-credentials"), Some("true"));
+    assert!(reply.joined("vary").contains("Origin"));
+}
+
+/// The gateway still answers normally after a failure.
+async fn still_serves(gw: &TestGateway) {
+    let pre = preflight(&gw.url("/after"), APP, "PUT", None).await;
+    assert_eq!(pre.status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn an_upstream_that_is_down_gives_502_with_cors_headers() {
+    let gw = gateway(&config_text(down_address().await, "")).await;
+    let reply = get(&gw.url("/items"), &[("origin", APP)]).await;
+    assert_gateway_error(&reply, StatusCode::BAD_GATEWAY, "upstream_unavailable");
+    let text = metrics(&gw).await;
+    assert_eq!(metric(&text, "corsica_upstream_errors_total{kind=\"connect\"}"), 1.0);
+    still_serves(&gw).await;
+}
+
+#[tokio::test]
+async fn a_slow_upstream_gives_504_with_cors_headers() {
+    let (upstream, _) = spawn_upstream(|_req| async {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        http::Response::new(http_body_util::Full::new(bytes::Bytes::new()))
+    })
+    .await;
+    let gw = gateway(&config_text(upstream, "[timeouts]\nupstream_response = \"300ms\"\n")).await;
+    let reply = get(&gw.url("/slow"), &[("origin", APP)]).await;
+    assert_gateway_error(&reply, StatusCode::GATEWAY_TIMEOUT, "upstream_timeout");
+    let text = metrics(&gw).await;
+    assert_eq!(metric(&text, "corsica_upstream_errors_total{kind=\"timeout\"}"), 1.0);
+    still_serves(&gw).await;
+}
+
+#[tokio::test]
+async fn an_upstream_that_resets_the_connection_gives_502() {
+    let upstream = raw_upstream(|stream: TcpStream| async move {
+        // Close with RST instead of FIN. (Deprecated because a non-zero
+        // linger blocks on drop; zero does not.)
+        #[allow(deprecated)]
+        let _ = stream.set_linger(Some(Duration::ZERO));
+        drop(stream);
+    })
+    .await;
+    let gw = gateway(&config_text(upstream, "")).await;
+    let reply = get(&gw.url("/reset"), &[("origin", APP)]).await;
+    assert_gateway_error(&reply, StatusCode::BAD_GATEWAY, "upstream_protocol_error");
+    let text = metrics(&gw).await;
+    assert_eq!(metric(&text, "corsica_upstream_errors_total{kind=\"protocol\"}"), 1.0);
+    still_serves(&gw).await;
+}
+
+#[tokio::test]
+async fn an_upstream_that_answers_garbage_gives_502() {
+    let upstream = raw_upstream(|mut stream: TcpStream| async move {
+        let _ = stream
+            .write_all(b"SSH-2.0-OpenSSH_9.6 this is not HTTP\r\n\r\n")
+            .await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+    let gw = gateway(&config_text(upstream, "")).await;
+    let reply = get(&gw.url("/garbage"), &[("origin", APP)]).await;
+    assert_gateway_error(&reply, StatusCode::BAD_GATEWAY, "upstream_protocol_error");
+    still_serves(&gw).await;
+}
+
+#[tokio::test]
+async fn a_declared_body_over_the_limit_gets_413_before_it_is_sent() {
+    let (upstream, calls) = echo_upstream().await;
+    let gw = gateway(&config_text(upstream, "[limits]\nmax_body_bytes = 1000\n")).await;
+    // Only the head is sent: the gateway must answer without reading on.
+    let head = format!(
+        "POST /upload HTTP/1.1\r\nhost: x\r\norigin: {APP}\r\ncontent-length: 5000\r\n\r\n"
+    );
+    let response = raw(gw.addr, head.as_bytes()).await;
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains("body_too_large"), "{response}");
+    assert!(
+        response.contains(&format!("access-control-allow-origin: {APP}")),
+        "{response}"
+    );
+    assert_eq!(calls.get(), 0);
+}
+
+#[tokio::test]
+async fn a_chunked_body_passing_the_limit_is_cut_off_with_413() {
+    let (upstream, _) = echo_upstream().await;
+    let gw = gateway(&config_text(upstream, "[limits]\nmax_body_bytes = 1000\n")).await;
+    let mut stream = TcpStream::connect(gw.addr).await.unwrap();
+    let head = format!(
+        "POST /upload HTTP/1.1\r\nhost: x\r\norigin: {APP}\r\ntransfer-encoding: chunked\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // 3 chunks of 400 bytes: the third passes the limit. No final chunk:
+    // the body never ends, so only the limit can stop it.
+    let chunk = format!("190\r\n{}\r\n", "y".repeat(400));
+    for _ in 0..3 {
+        stream.write_all(chunk.as_bytes()).await.unwrap();
+    }
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut out)).await;
+    let response = String::from_utf8_lossy(&out);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains(&format!("access-control-allow-origin: {APP}")), "{response}");
+    still_serves(&gw).await;
+}
+
+#[tokio::test]
+async fn a_body_within_the_limit_passes() {
+    let (upstream, _) = echo_upstream().await;
+    let gw = gateway(&config_text(upstream, "[limits]\nmax_body_bytes = 1000\n")).await;
+    let reply = send(&client(), Method::POST, &gw.url("/u"), &[("origin", APP)], &[b'z'; 1000]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json()["body_len"], 1000);
+}
+
+#[tokio::test]
+async fn malformed_requests_get_400() {
+    let (upstream, calls) = echo_upstream().await;
+    let gw = gateway(&config_text(upstream, "")).await;
+    // Not HTTP at all: hyper refuses it before any service sees it.
+    let garbage = raw(gw.addr, b"\x16\x03\x01 hello there\r\n\r\n").await;
+    assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage}");
+    // HTTP, but a Host that is not a host: the gateway's own 400, with CORS.
+    let bad_host = raw(
+        gw.addr,
+        format!("GET /x HTTP/1.1\r\nhost: a b\r\norigin: {APP}\r\nconnection: close\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert!(bad_host.starts_with("HTTP/1.1 400"), "{bad_host}");
+    assert!(bad_host.contains("bad_request"), "{bad_host}");
+    assert!(bad_host.contains(&format!("access-control-allow-origin: {APP}")), "{bad_host}");
+    // No Host at all on HTTP/1.1.
+    let no_host = raw(gw.addr, b"GET /x HTTP/1.1\r\nconnection: close\r\n\r\n").await;
+    assert!(no_host.starts_with("HTTP/1.1 400"), "{no_host}");
+    // Two Host headers.
+    let two_hosts = raw(gw.addr, b"GET /x HTTP/1.1\r\nhost: a\r\nhost: b\r\nconnection: close\r\n\r\n").await;
+    assert!(two_hosts.starts_with("HTTP/1.1 400"), "{two_hosts}");
+    // CONNECT is not proxied.
+    let connect = raw(gw.addr, b"CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\nconnection: close\r\n\r\n").await;
+    assert!(connect.starts_with("HTTP/1.1 400"), "{connect}");
+    // Nor is a request for the server as a whole.
+    let star = raw(gw.addr, format!("OPTIONS * HTTP/1.1\r\nhost: x\r\norigin: {APP}\r\nconnection: close\r\n\r\n").as_bytes()).await;
+    assert!(star.starts_with("HTTP/1.1 400"), "{star}");
+    assert_eq!(calls.get(), 0);
+    still_serves(&gw).await;
+}
+
+#[tokio::test]
+async fn headers_over_the_limit_get_431() {
+    let (upstream, calls) = echo_upstream().await;
+    let gw = gateway(&config_text(upstream, "[limits]\nmax_header_bytes = 2048\n")).await;
+    let big = "v".repeat(3000);
+    let reply = get(&gw.url("/x"), &[("origin", APP), ("x-big", &big)]).await;
+    assert_eq!(reply.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    assert_eq!(reply.header("access-control-allow-origin"), Some(APP));
+    // Far over hyper's own buffer: refused while reading, before any service.
+    let huge = "v".repeat(100_000);
+    let response = raw(
+        gw.addr,
+        format!("GET /x HTTP/1.1\r\nhost: x\r\nx-huge: {huge}\r\n\r\n").as_bytes(),
+    )
+    .await;
+    assert!(response.starts_with("HTTP/1.1 431"), "{response}");
+    assert_eq!(calls.get(), 0);
+    still_serves(&gw).await;
+}
+
+#[tokio::test]
+async fn a_client_that_drips_its_head_is_cut_off_after_header_read() {
+    let (upstream, _) = echo_upstream().await;
+    let gw = gateway(&config_text(
+        upstream,
+        "[timeouts]\nheader_read = \"400ms\"\nidle = \"30s\"\n",
+    ))
+    .await;
+    let mut stream = TcpStream::connect(gw.addr).await.unwrap();
+    let started = tokio::time::Instant::now();
+    stream.write_all(b"GET /x HTTP/1.1\r\n").await.unwrap();
+    let mut buf = [0u8; 256];
+    // Keep dripping bytes that never finish the head.
+    let closed = async {
+        loop {
+            tokio::select! {
+                read = stream.read(&mut buf) => break read,
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                    if stream.write_all(b"x-drip: 1\r\n").await.is_err() {
+                        break Ok(0);
+                    }
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(PATIENCE, closed).await.expect("the gateway closes the connection");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(350), "closed too early: {waited:?}");
+    assert!(waited < Duration::from_secs(10), "closed too late: {waited:?}");
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_idle_not_header_read() {
+    let (upstream, _) = echo_upstream().await;
+    let gw = gateway(&config_text(
+        upstream,
+        "[timeouts]\nheader_read = \"300ms\"\nidle = \"1200ms\"\n",
+    ))
+    .await;
+    let mut stream = TcpStream::connect(gw.addr).await.unwrap();
+    stream
+        .write_all(b"GET /x HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    // Read the first response.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("\"body_len\"") {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed before the response");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let answered = tokio::time::Instant::now();
+    // Well past header_read, the connection is still usable.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    stream
+        .write_all(b"GET /y HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let n = stream.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let second = tokio::time::Instant::now();
+    let _ = answered;
+    // Then it idles, and is closed after about `idle`.
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => rest.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the idle connection was never closed");
+    let idle_for = second.elapsed();
+    assert!(idle_for >= Duration::from_millis(1000), "closed too early: {idle_for:?}");
+}

@@ -1,0 +1,231 @@
+//! HTTP versions and TLS, on both sides of the gateway: TLS termination
+//! with HTTP/1.1 and HTTP/2 chosen by ALPN, HTTP/2 with prior knowledge on
+//! plain TCP, and `https://` upstreams verified before use.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use common::*;
+use corsica_gateway::Options;
+use http::{Method, Request, StatusCode, Version};
+use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnectorBuilder;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use rustls::pki_types::CertificateDer;
+use tokio::net::TcpListener;
+
+/// A self-signed certificate for `localhost`, written to PEM files.
+struct TestCert {
+    der: CertificateDer<'static>,
+    cert_path: std::path::PathBuf,
+    key_path: std::path::PathBuf,
+    key_pem: String,
+}
+
+fn test_cert(name: &str) -> TestCert {
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let dir = temp_dir(name);
+    let cert_path = dir.join("cert.pem");
+    let key_path = dir.join("key.pem");
+    let cert_pem = generated.cert.pem();
+    let key_pem = generated.signing_key.serialize_pem();
+    std::fs::write(&cert_path, &cert_pem).unwrap();
+    std::fs::write(&key_path, &key_pem).unwrap();
+    TestCert {
+        der: generated.cert.der().clone(),
+        cert_path,
+        key_path,
+        key_pem,
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A client that trusts `cert` and offers only `alpn`.
+fn tls_client(cert: &TestCert, http2: bool) -> Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der.clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let builder = HttpsConnectorBuilder::new().with_tls_config(config).https_only();
+    let connector = if http2 {
+        builder.enable_http2().build()
+    } else {
+        builder.enable_http1().build()
+    };
+    let mut client = Client::builder(TokioExecutor::new());
+    client.http2_only(http2);
+    client.build(connector)
+}
+
+async fn tls_get(
+    client: &Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>>,
+    url: &str,
+    headers: &[(&str, &str)],
+    method: Method,
+) -> Reply {
+    let mut req = Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let response = tokio::time::timeout(PATIENCE, client.request(req.body(Full::new(Bytes::new())).unwrap()))
+        .await
+        .expect("in time")
+        .expect("a response");
+    let (parts, body) = response.into_parts();
+    Reply {
+        status: parts.status,
+        version: parts.version,
+        headers: parts.headers,
+        body: body.collect().await.unwrap().to_bytes(),
+    }
+}
+
+fn tls_config(upstream: SocketAddr, cert: &TestCert) -> String {
+    config_text(
+        upstream,
+        &format!(
+            "[tls]\ncert = \"{}\"\nkey = \"{}\"\n",
+            cert.cert_path.display(),
+            cert.key_path.display()
+        ),
+    )
+}
+
+#[tokio::test]
+async fn tls_is_terminated_with_http1_and_http2_by_alpn() {
+    let (upstream, calls) = echo_upstream().await;
+    let cert = test_cert("tls-termination");
+    let gw = gateway(&tls_config(upstream, &cert)).await;
+    let url = format!("https://localhost:{}/items", gw.addr.port());
+
+    let h1 = tls_client(&cert, false);
+    let reply = tls_get(&h1, &url, &[("origin", APP)], Method::GET).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.version, Version::HTTP_11);
+    assert_eq!(reply.header("access-control-allow-origin"), Some(APP));
+    assert_eq!(reply.json()["headers"]["x-forwarded-proto"], "https");
+
+    let h2 = tls_client(&cert, true);
+    let reply = tls_get(&h2, &url, &[("origin", APP)], Method::GET).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.version, Version::HTTP_2);
+    assert_eq!(reply.header("access-control-allow-origin"), Some(APP));
+    // The upstream got an HTTP/1.1 request with the client's host forwarded.
+    assert_eq!(reply.json()["version"], "HTTP/1.1");
+    assert_eq!(
+        reply.json()["headers"]["x-forwarded-host"],
+        format!("localhost:{}", gw.addr.port())
+    );
+    let pre = tls_get(
+        &h2,
+        &url,
+        &[("origin", APP), ("access-control-request-method", "PUT")],
+        Method::OPTIONS,
+    )
+    .await;
+    assert_eq!(pre.status, StatusCode::NO_CONTENT);
+    assert_eq!(pre.version, Version::HTTP_2);
+    assert_eq!(pre.header("access-control-allow-methods"), Some("PUT, DELETE"));
+    assert_eq!(calls.get(), 2);
+}
+
+#[tokio::test]
+async fn plain_http2_with_prior_knowledge_is_served() {
+    let (upstream, _) = echo_upstream().await;
+    let gw = gateway(&config_text(upstream, "")).await;
+    let mut builder = Client::builder(TokioExecutor::new());
+    builder.http2_only(true);
+    let client = builder.build_http::<Full<Bytes>>();
+    let reply = send(&client, Method::GET, &gw.url("/x"), &[("origin", APP)], b"").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.version, Version::HTTP_2);
+    assert_eq!(reply.header("access-control-allow-origin"), Some(APP));
+}
+
+/// An HTTPS upstream (HTTP/1.1 and HTTP/2 by ALPN) that echoes its version.
+async fn https_upstream(cert: &TestCert) -> SocketAddr {
+    let certs = vec![cert.der.clone()];
+    let key = rustls_pemfile::private_key(&mut cert.key_pem.as_bytes())
+        .unwrap()
+        .unwrap();
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
+                    let body = serde_json::json!({
+                        "version": format!("{:?}", req.version()),
+                        "host": req.uri().authority().map(|a| a.to_string())
+                            .or_else(|| req.headers().get("host").and_then(|h| h.to_str().ok()).map(str::to_owned)),
+                    });
+                    Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(body.to_string()))))
+                });
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+fn https_upstream_config(port: u16) -> String {
+    format!(
+        "listen = \"127.0.0.1:0\"\nupstream = \"https://localhost:{port}\"\nadmin_listen = \"127.0.0.1:0\"\n\n[policy]\n{POLICY}\n"
+    )
+}
+
+#[tokio::test]
+async fn an_untrusted_https_upstream_is_refused() {
+    let cert = test_cert("untrusted-upstream");
+    let upstream = https_upstream(&cert).await;
+    // Only the webpki roots: a self-signed certificate must not pass.
+    let gw = gateway(&https_upstream_config(upstream.port())).await;
+    let reply = get(&gw.url("/x"), &[("origin", APP)]).await;
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(reply.json()["error"], "upstream_unavailable");
+    assert_eq!(reply.header("access-control-allow-origin"), Some(APP));
+}
+
+#[tokio::test]
+async fn a_trusted_https_upstream_speaks_http2_by_alpn() {
+    let cert = test_cert("trusted-upstream");
+    let upstream = https_upstream(&cert).await;
+    let options = Options {
+        upstream_ca: vec![cert.der.clone()],
+        ..Options::default()
+    };
+    let gw = gateway_with(&https_upstream_config(upstream.port()), options).await;
+    let reply = get(&gw.url("/x"), &[("origin", APP)]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.json()["version"], "HTTP/2.0");
+    assert_eq!(reply.json()["host"], format!("localhost:{}", upstream.port()));
+    assert_eq!(reply.header("access-control-allow-origin"), Some(APP));
+}

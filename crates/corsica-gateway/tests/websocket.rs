@@ -1,0 +1,124 @@
+//! WebSocket handshakes are proxied, and their `Origin` is checked against
+//! the route's policy (cross-site WebSocket hijacking protection).
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::*;
+use futures_util::{SinkExt, StreamExt};
+use http::StatusCode;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+/// An upstream that echoes every WebSocket message, and counts handshakes.
+async fn ws_echo_upstream() -> (SocketAddr, Calls) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let calls = Calls::default();
+    let counter = calls.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                counter.inc();
+                while let Some(Ok(message)) = ws.next().await {
+                    if message.is_text() || message.is_binary() {
+                        if ws.send(message).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (addr, calls)
+}
+
+async fn connect(
+    gateway: SocketAddr,
+    origin: Option<&str>,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<TcpStream>,
+    WsError,
+> {
+    let mut request = format!("ws://{gateway}/chat").into_client_request()?;
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+    }
+    let stream = TcpStream::connect(gateway).await.unwrap();
+    let (ws, _response) = tokio::time::timeout(PATIENCE, tokio_tungstenite::client_async(request, stream))
+        .await
+        .expect("the handshake completes in time")?;
+    Ok(ws)
+}
+
+async fn echoes(ws: &mut tokio_tungstenite::WebSocketStream<TcpStream>) {
+    ws.send(Message::text("ping through the gateway")).await.unwrap();
+    let reply = tokio::time::timeout(PATIENCE, ws.next())
+        .await
+        .expect("an echo in time")
+        .expect("an echo")
+        .unwrap();
+    assert_eq!(reply, Message::text("ping through the gateway"));
+}
+
+#[tokio::test]
+async fn an_allowed_origin_upgrades_and_echoes() {
+    let (upstream, calls) = ws_echo_upstream().await;
+    let gw = gateway(&config_text(upstream, "")).await;
+    let mut ws = connect(gw.addr, Some(APP)).await.expect("the upgrade succeeds");
+    echoes(&mut ws).await;
+    // Both directions, several times.
+    for i in 0..5 {
+        ws.send(Message::binary(vec![i; 1000])).await.unwrap();
+        let back = ws.next().await.unwrap().unwrap();
+        assert_eq!(back, Message::binary(vec![i; 1000]));
+    }
+    ws.close(None).await.unwrap();
+    assert_eq!(calls.get(), 1);
+}
+
+#[tokio::test]
+async fn a_foreign_origin_gets_403_and_never_reaches_the_upstream() {
+    let (upstream, calls) = ws_echo_upstream().await;
+    let gw = gateway(&config_text(upstream, "")).await;
+    match connect(gw.addr, Some(EVIL)).await {
+        Err(WsError::Http(response)) => {
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+            assert!(response.headers().get("access-control-allow-origin").is_none());
+        }
+        Err(other) => panic!("expected a 403, got {other}"),
+        Ok(_) => panic!("a foreign origin must not upgrade"),
+    }
+    assert_eq!(calls.get(), 0);
+    // `null` (sandboxed iframes, file://) is refused too.
+    assert!(matches!(connect(gw.addr, Some("null")).await, Err(WsError::Http(r)) if r.status() == StatusCode::FORBIDDEN));
+}
+
+#[tokio::test]
+async fn a_handshake_without_origin_is_a_non_browser_client_and_passes() {
+    let (upstream, calls) = ws_echo_upstream().await;
+    let gw = gateway(&config_text(upstream, "")).await;
+    let mut ws = connect(gw.addr, None).await.expect("non-browser clients may connect");
+    echoes(&mut ws).await;
+    assert_eq!(calls.get(), 1);
+}
+
+#[tokio::test]
+async fn report_only_routes_let_a_foreign_origin_through() {
+    let (upstream, _) = ws_echo_upstream().await;
+    let routes = "[[routes]]\npath_prefix = \"/chat\"\nmode = \"report-only\"\n";
+    let gw = gateway(&config_text(upstream, routes)).await;
+    let mut ws = connect(gw.addr, Some(EVIL)).await.expect("report-only enforces nothing");
+    echoes(&mut ws).await;
+}

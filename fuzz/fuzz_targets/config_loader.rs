@@ -1,0 +1,27 @@
+//! The TOML policy loader on arbitrary text: it returns a policy or
+//! diagnostics, never panics, and every diagnostic's span lies in the text.
+#![no_main]
+
+use corsica::Policy;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    match Policy::from_toml(text) {
+        Ok(policy) => {
+            for w in policy.warnings() {
+                assert!(!w.is_error());
+            }
+        }
+        Err(e) => {
+            assert!(e.errors().count() > 0);
+            for d in &e.diagnostics {
+                if let Some(span) = &d.span {
+                    assert!(span.start <= span.end && span.end <= text.len(), "{span:?} outside {} bytes", text.len());
+                }
+            }
+            let rendered = e.render("fuzz.toml", Some(text));
+            assert!(!rendered.is_empty());
+        }
+    }
+});

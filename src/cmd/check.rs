@@ -1,0 +1,68 @@
+//! `corsica check URL --origin ORIGIN`: a live server, judged as Chromium
+//! would judge it. The browser simulator decides every request to send and
+//! judges every response; this module only moves bytes.
+
+use std::process::ExitCode;
+
+use corsica::browser::{RequestSpec, Simulation, Step, Verdict};
+
+use super::explain::parse_header;
+use super::CmdError;
+use crate::cli::{CheckArgs, Format};
+use crate::net::{Client, NetError};
+use crate::render;
+
+pub fn run(args: &CheckArgs) -> Result<ExitCode, CmdError> {
+    let headers = args.headers.iter().map(|h| parse_header(h)).collect::<Result<Vec<_>, _>>()?;
+    let spec = RequestSpec {
+        url: args.url.clone(),
+        method: args.method.clone(),
+        headers,
+        credentials: args.credentials.into(),
+        read_headers: args.read_headers.clone(),
+        force_preflight: false,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let client = Client::new(args.insecure, args.timeout)?;
+    let verdict = match runtime.block_on(live(&client, &args.url, &args.origin, &spec, args.browser.into())) {
+        Ok(verdict) => verdict,
+        Err(e) => {
+            if args.format == Format::Json {
+                println!("{}", serde_json::json!({ "url": args.url, "error": { "kind": e.kind, "message": e.message } }));
+                return Ok(ExitCode::from(2));
+            }
+            return Err(e.into());
+        }
+    };
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&verdict)?),
+        Format::Text => {
+            use std::io::Write;
+            writeln!(anstream::stdout(), "{}", render::verdict(&verdict))?;
+        }
+    }
+    Ok(exit_code(&verdict))
+}
+
+/// 0 allowed, 1 blocked by CORS, 2 when fetch() would throw on the input.
+fn exit_code(verdict: &Verdict) -> ExitCode {
+    if verdict.allowed {
+        ExitCode::SUCCESS
+    } else if verdict.js_error.is_some() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Runs the simulation against the network. A network failure on any
+/// request is an error (exit 2), not a CORS verdict.
+pub async fn live(client: &Client, id: &str, origin: &str, spec: &RequestSpec, profile: corsica::browser::Profile) -> Result<Verdict, NetError> {
+    let mut sim = Simulation::new(id, origin, spec, profile);
+    let mut step = sim.start();
+    while let Step::Send(out) = step {
+        let response = client.send(&out).await?;
+        step = sim.on_response(response);
+    }
+    Ok(sim.finish())
+}

@@ -1,0 +1,167 @@
+//! `corsica serve`: the CORS gateway in front of an API, or, with no
+//! configuration, a self-contained demo (a small API with the gateway in
+//! front of it and a few `curl` lines to try).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anstyle::{AnsiColor, Style};
+use corsica_gateway::config::{self, GatewayConfig, LogFormat};
+use corsica_gateway::{demo, Gateway, Options};
+
+use super::CmdError;
+use crate::cli::ServeArgs;
+use crate::output;
+
+/// Where the demo listens unless `--listen` says otherwise.
+const DEMO_PORT: u16 = 8080;
+
+pub fn run(args: &ServeArgs) -> Result<ExitCode, CmdError> {
+    match &args.config {
+        Some(path) => serve_file(path, args.listen),
+        None => serve_demo(args.listen),
+    }
+}
+
+/// Serves a configuration file until SIGTERM or Ctrl-C.
+fn serve_file(path: &Path, listen: Option<SocketAddr>) -> Result<ExitCode, CmdError> {
+    let name = path.display().to_string();
+    let source =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let config = match config::load_str(&source) {
+        Ok(config) => config,
+        Err(error) => {
+            eprint!("{}", error.render(&name, Some(&source)));
+            eprintln!("{name}: the gateway did not start (run `corsica lint {name}` after fixing it)");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if !config.warnings.is_empty() {
+        eprint!(
+            "{}",
+            corsica::diagnostic::render(&config.warnings, &name, Some(&source), &output::palette())
+        );
+    }
+    init_logging(config.log_format);
+    let options = Options {
+        config_path: Some(path.to_path_buf()),
+        watch_config: true,
+        handle_signals: true,
+        listen_override: listen,
+        ..Options::default()
+    };
+    runtime()?.block_on(async move {
+        let gateway = Gateway::bind(config, options).await?;
+        tracing::info!(
+            target: "corsica::gateway",
+            listen = %gateway.local_addr(),
+            admin = ?gateway.admin_addr(),
+            config = %name,
+            "corsica gateway listening (SIGHUP or editing the file reloads it; SIGTERM or Ctrl-C stops it)"
+        );
+        gateway.run().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The demo: the built-in API, the gateway in front, and a walkthrough.
+fn serve_demo(listen: Option<SocketAddr>) -> Result<ExitCode, CmdError> {
+    init_logging(LogFormat::Text);
+    runtime()?.block_on(async move {
+        let api = demo::start_api()
+            .await
+            .map_err(|e| format!("cannot start the demo API: {e}"))?;
+        let wanted = listen.unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, DEMO_PORT)));
+        let options = Options {
+            handle_signals: true,
+            ..Options::default()
+        };
+        let mut note = None;
+        let gateway = match Gateway::bind(demo_config(api, wanted)?, options.clone()).await {
+            Ok(gateway) => gateway,
+            // The default port is busy: any free port will do for a demo.
+            // An explicit --listen is honoured or fails.
+            Err(error) if error.is_addr_in_use() && listen.is_none() => {
+                let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+                let gateway = Gateway::bind(demo_config(api, any)?, options).await?;
+                note = Some(format!(
+                    "port {DEMO_PORT} is in use, so the demo listens on port {} instead (choose one with --listen 127.0.0.1:PORT)",
+                    gateway.local_addr().port()
+                ));
+                gateway
+            }
+            Err(error) => return Err(error.into()),
+        };
+        print_banner(gateway.local_addr(), api, note.as_deref())?;
+        gateway.run().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn demo_config(api: SocketAddr, listen: SocketAddr) -> Result<GatewayConfig, CmdError> {
+    let text = demo::config(api, listen);
+    // The demo configuration is ours; failing here is a corsica bug.
+    config::load_str(&text)
+        .map_err(|e| format!("the built-in demo configuration is invalid:\n{}", e.render("demo", Some(&text))).into())
+}
+
+fn print_banner(gateway: SocketAddr, api: SocketAddr, note: Option<&str>) -> Result<(), CmdError> {
+    use std::io::Write;
+    let bold = Style::new().bold();
+    let dim = Style::new().dimmed();
+    let green = Style::new().fg_color(Some(AnsiColor::Green.into()));
+    let policy = demo::policy().map_err(|e| format!("the demo policy is invalid: {e}"))?;
+    let mut out = anstream::stdout();
+    writeln!(out, "{bold}corsica serve{bold:#}: demo mode (no --config given)\n")?;
+    if let Some(note) = note {
+        writeln!(out, "  {note}\n")?;
+    }
+    writeln!(out, "  gateway  {green}http://{gateway}{green:#}   send your requests here")?;
+    writeln!(out, "  API      http://{api}   a built-in demo API: GET and POST /api/items, DELETE /api/items/{{id}}")?;
+    writeln!(out, "  policy   origins http://localhost:* · methods PUT, PATCH, DELETE · request header content-type")?;
+    writeln!(out, "           no credentials · debug on: refusals say why in x-corsica-debug\n")?;
+    writeln!(out, "Try it from another terminal:\n")?;
+    for (i, step) in demo::walkthrough(&policy).iter().enumerate() {
+        writeln!(out, "{bold}{}. {}{bold:#}", i + 1, step.title)?;
+        writeln!(out, "   {}", step.curl(gateway))?;
+        let reason = step.status.canonical_reason().unwrap_or("");
+        writeln!(out, "{dim}   → HTTP/1.1 {} {reason}{dim:#}", step.status.as_u16())?;
+        for (name, value) in &step.expect {
+            writeln!(out, "{dim}     {name}: {value}{dim:#}")?;
+        }
+        if !step.note.is_empty() {
+            writeln!(out, "{dim}     ({}){dim:#}", step.note)?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "Your own API: write a corsica.toml (listen, upstream, [policy]) and run `corsica serve --config corsica.toml`.")?;
+    writeln!(out, "{bold}Ctrl-C to stop.{bold:#}")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Logs go to stderr, as text or JSON; `RUST_LOG` refines the level.
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (never in the binary) is harmless: keep the first.
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            .try_init(),
+    };
+}
+
+/// A multi-threaded runtime with one worker per core.
+fn runtime() -> Result<tokio::runtime::Runtime, CmdError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}").into())
+}

@@ -1,0 +1,91 @@
+//! Test servers on 127.0.0.1 for the CLI's integration tests.
+
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+/// What a test server sees of a request.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub origin: Option<String>,
+    pub headers: http::HeaderMap,
+}
+
+/// A handler: the request's method, `Origin` and headers in; status and
+/// response headers out.
+pub type Handler = Arc<dyn Fn(&Seen) -> (u16, Vec<(String, String)>) + Send + Sync>;
+
+/// Starts a server on a free port in a background runtime thread; returns
+/// its address. The server lives until the test process exits.
+pub fn spawn(handler: Handler) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(listener.local_addr().expect("addr")).expect("send addr");
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let handler = handler.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: Request<Incoming>| {
+                        let handler = handler.clone();
+                        async move {
+                            let seen = Seen {
+                                method: req.method().to_string(),
+                                origin: req.headers().get("origin").and_then(|v| v.to_str().ok()).map(str::to_owned),
+                                headers: req.headers().clone(),
+                            };
+                            let (status, headers) = handler(&seen);
+                            let mut res = Response::builder().status(status);
+                            for (n, v) in headers {
+                                res = res.header(n, v);
+                            }
+                            Ok::<_, Infallible>(res.body(Full::new(Bytes::from_static(b"{\"ok\":true}"))).expect("response"))
+                        }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        });
+    });
+    rx.recv().expect("server address")
+}
+
+/// A raw TCP server that runs `behaviour` on every connection (for broken servers).
+pub fn spawn_raw<F, Fut>(behaviour: F) -> SocketAddr
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(listener.local_addr().expect("addr")).expect("send addr");
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                tokio::spawn(behaviour(stream));
+            }
+        });
+    });
+    rx.recv().expect("server address")
+}
+
+/// Runs the `corsica` binary; returns (exit code, stdout, stderr).
+pub fn corsica(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_corsica")).args(args).env("NO_COLOR", "1").output().expect("run corsica");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
