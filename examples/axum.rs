@@ -42,7 +42,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("{warning}");
     }
     let cors = CorsLayer::new(policy).debug(true);
-    let app = Router::new().route("/api/items", get(list).put(replace)).layer(cors);
+    let app = Router::new()
+        .route("/api/items", get(list).put(replace))
+        .layer(cors);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app).await?;

@@ -233,7 +233,9 @@ pub struct CheckArgs {
 
 /// Parses `250ms`, `10s`, `2m`.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    corsica_gateway::config::parse_duration(text).filter(|d| !d.is_zero()).ok_or_else(|| format!("{text:?} is not a duration such as 10s or 500ms"))
+    corsica_gateway::config::parse_duration(text)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{text:?} is not a duration such as 10s or 500ms"))
 }
 
 const AUDIT_HELP: &str = "Examples:

@@ -12,23 +12,48 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PAGE: &str = "https://app.example.com";
 
-fn scripted(preflight: Vec<(&'static str, &'static str)>, response: Vec<(&'static str, &'static str)>) -> Handler {
+fn scripted(
+    preflight: Vec<(&'static str, &'static str)>,
+    response: Vec<(&'static str, &'static str)>,
+) -> Handler {
     Arc::new(move |seen: &Seen| {
-        let h = if seen.method == "OPTIONS" { &preflight } else { &response };
+        let h = if seen.method == "OPTIONS" {
+            &preflight
+        } else {
+            &response
+        };
         let status = if seen.method == "OPTIONS" { 204 } else { 200 };
-        (status, h.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect())
+        (
+            status,
+            h.iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        )
     })
 }
 
 /// Runs `check` and the offline `explain` on the same headers and returns
 /// both JSON verdicts.
-fn both(preflight: &[(&'static str, &'static str)], response: &[(&'static str, &'static str)], extra: &[&str]) -> (i32, serde_json::Value, serde_json::Value) {
-    let url = format!("http://{}/items", spawn(scripted(preflight.to_vec(), response.to_vec())));
+fn both(
+    preflight: &[(&'static str, &'static str)],
+    response: &[(&'static str, &'static str)],
+    extra: &[&str],
+) -> (i32, serde_json::Value, serde_json::Value) {
+    let url = format!(
+        "http://{}/items",
+        spawn(scripted(preflight.to_vec(), response.to_vec()))
+    );
     let mut check = vec!["check", &url, "--origin", PAGE, "--format", "json"];
     check.extend_from_slice(extra);
     let (code, stdout, stderr) = corsica(&check);
-    let live: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
-    let mut explain: Vec<String> = ["explain", "--origin", PAGE, "--url", &url, "--format", "json"].iter().map(|s| s.to_string()).collect();
+    let live: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
+    let mut explain: Vec<String> = [
+        "explain", "--origin", PAGE, "--url", &url, "--format", "json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     explain.extend(extra.iter().map(|s| s.to_string()));
     for (n, v) in preflight {
         explain.push("--preflight-header".into());
@@ -45,15 +70,38 @@ fn both(preflight: &[(&'static str, &'static str)], response: &[(&'static str, &
 }
 
 fn assert_agree(live: &serde_json::Value, offline: &serde_json::Value) {
-    for field in ["preflight", "actual_sent", "allowed", "cors_error", "failed_parameter", "console_message", "readable_headers"] {
-        assert_eq!(live[field], offline[field], "{field} differs:\nlive {live}\noffline {offline}");
+    for field in [
+        "preflight",
+        "actual_sent",
+        "allowed",
+        "cors_error",
+        "failed_parameter",
+        "console_message",
+        "readable_headers",
+    ] {
+        assert_eq!(
+            live[field], offline[field],
+            "{field} differs:\nlive {live}\noffline {offline}"
+        );
     }
 }
 
 #[test]
 fn an_allowed_preflighted_request() {
-    let ok = [("access-control-allow-origin", PAGE), ("access-control-allow-methods", "PUT"), ("access-control-allow-headers", "x-token")];
-    let (code, live, offline) = both(&ok, &[("access-control-allow-origin", PAGE), ("x-id", "7"), ("access-control-expose-headers", "x-id")], &["--method", "PUT", "-H", "x-token: 1", "--read", "x-id"]);
+    let ok = [
+        ("access-control-allow-origin", PAGE),
+        ("access-control-allow-methods", "PUT"),
+        ("access-control-allow-headers", "x-token"),
+    ];
+    let (code, live, offline) = both(
+        &ok,
+        &[
+            ("access-control-allow-origin", PAGE),
+            ("x-id", "7"),
+            ("access-control-expose-headers", "x-id"),
+        ],
+        &["--method", "PUT", "-H", "x-token: 1", "--read", "x-id"],
+    );
     assert_eq!(code, 0);
     assert_eq!(live["allowed"], true);
     assert_eq!(live["readable_headers"]["x-id"], "7");
@@ -62,12 +110,20 @@ fn an_allowed_preflighted_request() {
 
 #[test]
 fn a_blocked_request_names_chromiums_error() {
-    let (code, live, offline) = both(&[("access-control-allow-origin", PAGE)], &[], &["--method", "DELETE"]);
+    let (code, live, offline) = both(
+        &[("access-control-allow-origin", PAGE)],
+        &[],
+        &["--method", "DELETE"],
+    );
     assert_eq!(code, 1);
     assert_eq!(live["cors_error"], "MethodDisallowedByPreflightResponse");
     assert_eq!(live["actual_sent"], false);
     assert_agree(&live, &offline);
-    let (code, live, offline) = both(&[], &[("access-control-allow-origin", "*")], &["--credentials", "include"]);
+    let (code, live, offline) = both(
+        &[],
+        &[("access-control-allow-origin", "*")],
+        &["--credentials", "include"],
+    );
     assert_eq!(code, 1);
     assert_eq!(live["cors_error"], "WildcardOriginNotAllowed");
     assert_agree(&live, &offline);
@@ -77,11 +133,29 @@ fn a_blocked_request_names_chromiums_error() {
 fn a_redirect_is_followed_as_the_browser_follows_it() {
     let target = spawn(scripted(vec![], vec![("access-control-allow-origin", "*")]));
     let location: &'static str = Box::leak(format!("http://{target}/final").into_boxed_str());
-    let first = spawn(Arc::new(move |_: &Seen| (302, vec![("location".into(), location.to_owned()), ("access-control-allow-origin".into(), PAGE.into())])));
-    let (code, stdout, _) = corsica(&["check", &format!("http://{first}/start"), "--origin", PAGE, "--format", "json"]);
+    let first = spawn(Arc::new(move |_: &Seen| {
+        (
+            302,
+            vec![
+                ("location".into(), location.to_owned()),
+                ("access-control-allow-origin".into(), PAGE.into()),
+            ],
+        )
+    }));
+    let (code, stdout, _) = corsica(&[
+        "check",
+        &format!("http://{first}/start"),
+        "--origin",
+        PAGE,
+        "--format",
+        "json",
+    ]);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(code, 0, "{v}");
-    assert_eq!(v["requests"][1]["origin"], "null", "a cross-origin redirect taints the origin");
+    assert_eq!(
+        v["requests"][1]["origin"], "null",
+        "a cross-origin redirect taints the origin"
+    );
 }
 
 fn timed(args: &[&str]) -> (i32, String, Duration) {
@@ -97,7 +171,12 @@ fn network_failures_are_clear_errors_in_bounded_time() {
     assert_eq!(code, 2);
     assert!(stderr.contains("refused"), "{stderr}");
 
-    let (code, stderr, _) = timed(&["check", "http://corsica-no-such-host.invalid/x", "--origin", PAGE]);
+    let (code, stderr, _) = timed(&[
+        "check",
+        "http://corsica-no-such-host.invalid/x",
+        "--origin",
+        PAGE,
+    ]);
     assert_eq!(code, 2);
     assert!(stderr.contains("resolve"), "{stderr}");
 
@@ -106,7 +185,14 @@ fn network_failures_are_clear_errors_in_bounded_time() {
         let _ = s.read(&mut buf).await;
         tokio::time::sleep(Duration::from_secs(30)).await;
     });
-    let (code, stderr, took) = timed(&["check", &format!("http://{silent}/x"), "--origin", PAGE, "--timeout", "1s"]);
+    let (code, stderr, took) = timed(&[
+        "check",
+        &format!("http://{silent}/x"),
+        "--origin",
+        PAGE,
+        "--timeout",
+        "1s",
+    ]);
     assert_eq!(code, 2);
     assert!(stderr.contains("did not answer within"), "{stderr}");
     assert!(took < Duration::from_secs(10));
@@ -116,9 +202,19 @@ fn network_failures_are_clear_errors_in_bounded_time() {
         let _ = s.read(&mut buf).await;
         let _ = s.write_all(b"SSH-2.0-OpenSSH_9.2\r\n").await;
     });
-    let (code, stderr, _) = timed(&["check", &format!("http://{garbage}/x"), "--origin", PAGE, "--timeout", "2s"]);
+    let (code, stderr, _) = timed(&[
+        "check",
+        &format!("http://{garbage}/x"),
+        "--origin",
+        PAGE,
+        "--timeout",
+        "2s",
+    ]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("did not answer with HTTP") || stderr.contains("closed"), "{stderr}");
+    assert!(
+        stderr.contains("did not answer with HTTP") || stderr.contains("closed"),
+        "{stderr}"
+    );
 
     let huge = spawn_raw(|mut s| async move {
         let mut buf = [0u8; 1024];
@@ -132,7 +228,14 @@ fn network_failures_are_clear_errors_in_bounded_time() {
         }
         let _ = s.write_all(b"\r\n").await;
     });
-    let (code, stderr, _) = timed(&["check", &format!("http://{huge}/x"), "--origin", PAGE, "--timeout", "5s"]);
+    let (code, stderr, _) = timed(&[
+        "check",
+        &format!("http://{huge}/x"),
+        "--origin",
+        PAGE,
+        "--timeout",
+        "5s",
+    ]);
     assert_eq!(code, 2);
     assert!(!stderr.contains("panicked"), "{stderr}");
 
@@ -144,7 +247,17 @@ fn network_failures_are_clear_errors_in_bounded_time() {
 fn tls_failures_say_so() {
     // A plain-HTTP server spoken to over https fails the handshake.
     let plain = spawn(scripted(vec![], vec![]));
-    let (code, stderr, _) = timed(&["check", &format!("https://{plain}/x"), "--origin", PAGE, "--timeout", "3s"]);
+    let (code, stderr, _) = timed(&[
+        "check",
+        &format!("https://{plain}/x"),
+        "--origin",
+        PAGE,
+        "--timeout",
+        "3s",
+    ]);
     assert_eq!(code, 2);
-    assert!(stderr.to_lowercase().contains("tls") || stderr.contains("did not answer with HTTP"), "{stderr}");
+    assert!(
+        stderr.to_lowercase().contains("tls") || stderr.contains("did not answer with HTTP"),
+        "{stderr}"
+    );
 }

@@ -10,11 +10,20 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = corsica::acrh::check(data, |name| name.eq_ignore_ascii_case(b"x-token"));
-    let Ok(value) = HeaderValue::from_bytes(data) else { return };
-    let policy = Policy::builder().origins(["https://app.example"]).request_headers(["content-type", "x-token"]).build().expect("valid policy");
+    let Ok(value) = HeaderValue::from_bytes(data) else {
+        return;
+    };
+    let policy = Policy::builder()
+        .origins(["https://app.example"])
+        .request_headers(["content-type", "x-token"])
+        .build()
+        .expect("valid policy");
     let mut headers = HeaderMap::new();
     headers.insert("origin", HeaderValue::from_static("https://app.example"));
-    headers.insert("access-control-request-method", HeaderValue::from_static("GET"));
+    headers.insert(
+        "access-control-request-method",
+        HeaderValue::from_static("GET"),
+    );
     headers.insert("access-control-request-headers", value);
     match policy.decide(&Method::OPTIONS, &headers) {
         Decision::Preflight(p) => {

@@ -6,7 +6,9 @@ use corsica::Policy;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     match Policy::from_toml(text) {
         Ok(policy) => {
             for w in policy.warnings() {
@@ -17,7 +19,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(e.errors().count() > 0);
             for d in &e.diagnostics {
                 if let Some(span) = &d.span {
-                    assert!(span.start <= span.end && span.end <= text.len(), "{span:?} outside {} bytes", text.len());
+                    assert!(
+                        span.start <= span.end && span.end <= text.len(),
+                        "{span:?} outside {} bytes",
+                        text.len()
+                    );
                 }
             }
             let rendered = e.render("fuzz.toml", Some(text));

@@ -14,9 +14,14 @@ fuzz_target!(|data: &[u8]| {
     if let Some(parts) = parsed {
         // A parsed request origin re-serializes to exactly its input.
         let port = parts.port.map(|p| format!(":{p}")).unwrap_or_default();
-        assert_eq!(format!("{}://{}{}", parts.scheme, parts.host, port).as_bytes(), data);
+        assert_eq!(
+            format!("{}://{}{}", parts.scheme, parts.host, port).as_bytes(),
+            data
+        );
     }
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     match parse_entry(text) {
         Ok(entry) => {
             let set = OriginSet::new([&entry]);
@@ -27,14 +32,20 @@ fuzz_target!(|data: &[u8]| {
                 assert!(!set.matches(format!("{origin}.evil.example").as_bytes()));
             }
             if let OriginEntry::Subdomain { base, .. } = &entry {
-                assert!(!set.matches(format!("https://evil{base}").as_bytes()), "suffix without a dot boundary");
+                assert!(
+                    !set.matches(format!("https://evil{base}").as_bytes()),
+                    "suffix without a dot boundary"
+                );
             }
         }
         Err(e) => {
             // Every refusal explains itself.
             assert!(!e.reason().is_empty() && !e.fix().is_empty());
             if let Some(suggestion) = &e.suggestion {
-                assert!(parse_entry(suggestion).is_ok(), "a suggestion must be valid: {suggestion}");
+                assert!(
+                    parse_entry(suggestion).is_ok(),
+                    "a suggestion must be valid: {suggestion}"
+                );
             }
         }
     }

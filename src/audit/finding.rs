@@ -165,7 +165,13 @@ pub fn severity(class: Class, origin: &str, credentialed: bool) -> Severity {
     match class {
         // Origins any outsider can obtain: a registrable name, a sandbox, a
         // shared host.
-        Class::OriginReflection | Class::NullOrigin | Class::PrefixMatch | Class::SuffixMatch | Class::SubstringMatch | Class::UnescapedDot | Class::ThirdPartyOrigin => {
+        Class::OriginReflection
+        | Class::NullOrigin
+        | Class::PrefixMatch
+        | Class::SuffixMatch
+        | Class::SubstringMatch
+        | Class::UnescapedDot
+        | Class::ThirdPartyOrigin => {
             if credentialed {
                 Severity::High
             } else {

@@ -8,7 +8,9 @@ use corsica::browser::check::cors_check;
 use corsica::browser::headers::{latin1, ResponseHeaders};
 use corsica::browser::Credentials;
 
-use super::finding::{severity, Class, Evidence, EvidenceRequest, EvidenceResponse, Finding, Severity};
+use super::finding::{
+    severity, Class, Evidence, EvidenceRequest, EvidenceResponse, Finding, Severity,
+};
 use super::probes::Probe;
 use crate::net::RawResponse;
 
@@ -37,10 +39,24 @@ impl Exchange {
             n.starts_with("access-control-") || n == "vary" || n == "cache-control"
         };
         Evidence {
-            request: EvidenceRequest { method: self.method.clone(), url: self.url.clone(), headers: self.headers.iter().map(|(n, v)| (n.clone(), latin1(v))).collect() },
+            request: EvidenceRequest {
+                method: self.method.clone(),
+                url: self.url.clone(),
+                headers: self
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.clone(), latin1(v)))
+                    .collect(),
+            },
             response: EvidenceResponse {
                 status: self.response.status,
-                headers: self.response.headers.iter().filter(|(n, _)| relevant(n)).map(|(n, v)| (n.clone(), latin1(v))).collect(),
+                headers: self
+                    .response
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| relevant(n))
+                    .map(|(n, v)| (n.clone(), latin1(v)))
+                    .collect(),
             },
         }
     }
@@ -73,7 +89,12 @@ fn readable(exchange: &Exchange, origin: &str, preflight: bool) -> Option<bool> 
 }
 
 /// All findings for one URL.
-pub fn judge(baseline: Option<&Exchange>, trusted: Option<&Exchange>, trusted_origin: &str, results: &[ProbeResult]) -> Vec<Finding> {
+pub fn judge(
+    baseline: Option<&Exchange>,
+    trusted: Option<&Exchange>,
+    trusted_origin: &str,
+    results: &[ProbeResult],
+) -> Vec<Finding> {
     let mut by_class: BTreeMap<Class, Finding> = BTreeMap::new();
     for result in results {
         let mut evidence = Vec::new();
@@ -94,9 +115,20 @@ pub fn judge(baseline: Option<&Exchange>, trusted: Option<&Exchange>, trusted_or
             "{}: a page on {} can read responses{}.",
             class.title(),
             result.probe.origin,
-            if credentialed { " with the user's cookies (Access-Control-Allow-Credentials: true)" } else { " (without credentials)" }
+            if credentialed {
+                " with the user's cookies (Access-Control-Allow-Credentials: true)"
+            } else {
+                " (without credentials)"
+            }
         );
-        let finding = Finding { class, severity: sev, origin: result.probe.origin.clone(), description, fix: class.fix().to_owned(), evidence };
+        let finding = Finding {
+            class,
+            severity: sev,
+            origin: result.probe.origin.clone(),
+            description,
+            fix: class.fix().to_owned(),
+            evidence,
+        };
         match by_class.get(&class) {
             Some(existing) if existing.severity >= sev => {}
             _ => {
@@ -108,12 +140,26 @@ pub fn judge(baseline: Option<&Exchange>, trusted: Option<&Exchange>, trusted_or
     if by_class.contains_key(&Class::OriginReflection) {
         by_class.retain(|class, _| matches!(class, Class::OriginReflection));
     }
-    let all: Vec<&Exchange> = baseline.into_iter().chain(trusted).chain(results.iter().flat_map(|r| r.simple.iter().chain(r.preflight.iter()))).collect();
+    let all: Vec<&Exchange> = baseline
+        .into_iter()
+        .chain(trusted)
+        .chain(
+            results
+                .iter()
+                .flat_map(|r| r.simple.iter().chain(r.preflight.iter())),
+        )
+        .collect();
     if let Some(e) = all.iter().find(|e| {
         let h = e.headers();
-        h.get("access-control-allow-origin").as_deref() == Some(b"*") && h.get("access-control-allow-credentials").as_deref() == Some(b"true")
+        h.get("access-control-allow-origin").as_deref() == Some(b"*")
+            && h.get("access-control-allow-credentials").as_deref() == Some(b"true")
     }) {
-        let origin = e.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("origin")).map(|(_, v)| latin1(v)).unwrap_or_default();
+        let origin = e
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("origin"))
+            .map(|(_, v)| latin1(v))
+            .unwrap_or_default();
         by_class.insert(
             Class::WildcardCredentials,
             Finding {
@@ -135,21 +181,35 @@ pub fn judge(baseline: Option<&Exchange>, trusted: Option<&Exchange>, trusted_or
 }
 
 fn varies_on_origin(headers: &ResponseHeaders) -> bool {
-    headers.get("vary").is_some_and(|v| latin1(&v).split(',').any(|t| matches!(t.trim().to_ascii_lowercase().as_str(), "origin" | "*")))
+    headers.get("vary").is_some_and(|v| {
+        latin1(&v)
+            .split(',')
+            .any(|t| matches!(t.trim().to_ascii_lowercase().as_str(), "origin" | "*"))
+    })
 }
 
 /// `Vary: Origin` is missing when the allowed origin depends on the
 /// request's `Origin`: the trusted origin is echoed, but a request without
 /// an `Origin` (or from elsewhere) gets a different answer.
-fn missing_vary(baseline: Option<&Exchange>, trusted: Option<&Exchange>, trusted_origin: &str, results: &[ProbeResult]) -> Option<Finding> {
+fn missing_vary(
+    baseline: Option<&Exchange>,
+    trusted: Option<&Exchange>,
+    trusted_origin: &str,
+    results: &[ProbeResult],
+) -> Option<Finding> {
     let trusted = trusted?;
     let th = trusted.headers();
-    let echoed = th.get("access-control-allow-origin").as_deref() == Some(trusted_origin.as_bytes());
+    let echoed =
+        th.get("access-control-allow-origin").as_deref() == Some(trusted_origin.as_bytes());
     if !echoed || varies_on_origin(&th) {
         return None;
     }
     let acao = |e: &Exchange| e.headers().get("access-control-allow-origin");
-    let differs = baseline.is_some_and(|b| acao(b) != acao(trusted)) || results.iter().filter_map(|r| r.simple.as_ref()).any(|e| acao(e) != acao(trusted));
+    let differs = baseline.is_some_and(|b| acao(b) != acao(trusted))
+        || results
+            .iter()
+            .filter_map(|r| r.simple.as_ref())
+            .any(|e| acao(e) != acao(trusted));
     if !differs {
         return None;
     }

@@ -42,7 +42,14 @@ enum Kind {
 }
 
 /// Audits every URL; all probes run concurrently, at most `concurrency` at once.
-pub async fn run(client: &Client, urls: &[String], trusted: &Trusted, token: &str, concurrency: usize, progress: Option<&ProgressBar>) -> Vec<UrlReport> {
+pub async fn run(
+    client: &Client,
+    urls: &[String],
+    trusted: &Trusted,
+    token: &str,
+    concurrency: usize,
+    progress: Option<&ProgressBar>,
+) -> Vec<UrlReport> {
     let probes = probes(trusted, token);
     let mut jobs = Vec::new();
     for (u, url) in urls.iter().enumerate() {
@@ -63,7 +70,16 @@ pub async fn run(client: &Client, urls: &[String], trusted: &Trusted, token: &st
             let probes = &probes;
             async move {
                 let (method, headers) = request_for(kind, &trusted.origin, probes);
-                let outcome = client.request(method, url, &headers).await.map(|response| Exchange { method: method.to_owned(), url: url.clone(), headers, response });
+                let outcome =
+                    client
+                        .request(method, url, &headers)
+                        .await
+                        .map(|response| Exchange {
+                            method: method.to_owned(),
+                            url: url.clone(),
+                            headers,
+                            response,
+                        });
                 if let Some(bar) = progress {
                     bar.inc(1);
                 }
@@ -76,23 +92,50 @@ pub async fn run(client: &Client, urls: &[String], trusted: &Trusted, token: &st
     urls.iter()
         .enumerate()
         .map(|(u, url)| {
-            let mine: Vec<&(usize, Kind, Result<Exchange, NetError>)> = results.iter().filter(|(i, _, _)| *i == u).collect();
-            let get = |kind: Kind| mine.iter().find(|(_, k, _)| *k == kind).and_then(|(_, _, r)| r.as_ref().ok()).cloned();
-            let mut errors: Vec<String> = mine.iter().filter_map(|(_, _, r)| r.as_ref().err().map(|e| e.message.clone())).collect();
+            let mine: Vec<&(usize, Kind, Result<Exchange, NetError>)> =
+                results.iter().filter(|(i, _, _)| *i == u).collect();
+            let get = |kind: Kind| {
+                mine.iter()
+                    .find(|(_, k, _)| *k == kind)
+                    .and_then(|(_, _, r)| r.as_ref().ok())
+                    .cloned()
+            };
+            let mut errors: Vec<String> = mine
+                .iter()
+                .filter_map(|(_, _, r)| r.as_ref().err().map(|e| e.message.clone()))
+                .collect();
             errors.sort();
             errors.dedup();
             let probe_results: Vec<ProbeResult> = probes
                 .iter()
                 .enumerate()
-                .map(|(i, probe)| ProbeResult { probe: probe.clone(), simple: get(Kind::Simple(i)), preflight: get(Kind::Preflight(i)) })
+                .map(|(i, probe)| ProbeResult {
+                    probe: probe.clone(),
+                    simple: get(Kind::Simple(i)),
+                    preflight: get(Kind::Preflight(i)),
+                })
                 .collect();
-            let findings = judge(get(Kind::Baseline).as_ref(), get(Kind::Trusted).as_ref(), &trusted.origin, &probe_results);
-            UrlReport { target: url.clone(), findings, requests: mine.len(), errors }
+            let findings = judge(
+                get(Kind::Baseline).as_ref(),
+                get(Kind::Trusted).as_ref(),
+                &trusted.origin,
+                &probe_results,
+            );
+            UrlReport {
+                target: url.clone(),
+                findings,
+                requests: mine.len(),
+                errors,
+            }
         })
         .collect()
 }
 
-fn request_for(kind: Kind, trusted: &str, probes: &[Probe]) -> (&'static str, Vec<(String, Vec<u8>)>) {
+fn request_for(
+    kind: Kind,
+    trusted: &str,
+    probes: &[Probe],
+) -> (&'static str, Vec<(String, Vec<u8>)>) {
     let origin = |o: &str| ("Origin".to_owned(), o.as_bytes().to_vec());
     match kind {
         Kind::Baseline => ("GET", vec![]),
@@ -100,7 +143,13 @@ fn request_for(kind: Kind, trusted: &str, probes: &[Probe]) -> (&'static str, Ve
         Kind::Simple(i) => ("GET", vec![origin(&probes[i].origin)]),
         Kind::Preflight(i) => (
             "OPTIONS",
-            vec![origin(&probes[i].origin), ("Access-Control-Request-Method".to_owned(), PROBE_METHOD.as_bytes().to_vec())],
+            vec![
+                origin(&probes[i].origin),
+                (
+                    "Access-Control-Request-Method".to_owned(),
+                    PROBE_METHOD.as_bytes().to_vec(),
+                ),
+            ],
         ),
     }
 }

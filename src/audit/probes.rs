@@ -55,7 +55,9 @@ impl Trusted {
 
 /// Characters that naive origin parsers stop at. `_` is sent by Chromium
 /// and Firefox; the others only by some engines (Safari).
-pub const SPECIAL_CHARACTERS: [char; 14] = ['_', '-', '~', '!', '$', '&', '\'', '(', ')', '*', '+', ',', ';', '='];
+pub const SPECIAL_CHARACTERS: [char; 14] = [
+    '_', '-', '~', '!', '$', '&', '\'', '(', ')', '*', '+', ',', ';', '=',
+];
 
 /// Code-hosting and sandbox sites where anyone can run script.
 const THIRD_PARTIES: [&str; 8] = [
@@ -75,48 +77,93 @@ pub fn probes(t: &Trusted, token: &str) -> Vec<Probe> {
     let tag = format!("corsica-{token}");
     let (s, h, p, d) = (&t.scheme, &t.host, &t.port, &t.domain);
     let mut out = vec![
-        Probe { class: Class::OriginReflection, origin: format!("https://{tag}.com") },
-        Probe { class: Class::OriginReflection, origin: format!("{s}://{tag}.example{p}") },
-        Probe { class: Class::NullOrigin, origin: "null".to_owned() },
-        Probe { class: Class::PrefixMatch, origin: format!("{s}://{h}.{tag}.net{p}") },
-        Probe { class: Class::SuffixMatch, origin: format!("{s}://{}{d}{p}", tag.replace('-', "")) },
+        Probe {
+            class: Class::OriginReflection,
+            origin: format!("https://{tag}.com"),
+        },
+        Probe {
+            class: Class::OriginReflection,
+            origin: format!("{s}://{tag}.example{p}"),
+        },
+        Probe {
+            class: Class::NullOrigin,
+            origin: "null".to_owned(),
+        },
+        Probe {
+            class: Class::PrefixMatch,
+            origin: format!("{s}://{h}.{tag}.net{p}"),
+        },
+        Probe {
+            class: Class::SuffixMatch,
+            origin: format!("{s}://{}{d}{p}", tag.replace('-', "")),
+        },
     ];
     // `"https://app.example.com".contains(origin)`: a prefix of the trusted
     // host that is itself a registrable name (app.example.co).
     if h.len() > 3 && !h.ends_with('.') {
         let truncated = &h[..h.len() - 1];
         if !truncated.ends_with('.') {
-            out.push(Probe { class: Class::SubstringMatch, origin: format!("{s}://{truncated}{p}") });
+            out.push(Probe {
+                class: Class::SubstringMatch,
+                origin: format!("{s}://{truncated}{p}"),
+            });
         }
     }
     if let Some(i) = d.find('.') {
         if d.len() > 1 {
-            out.push(Probe { class: Class::SubstringMatch, origin: format!("{s}://{}{p}", &d[1..]) });
+            out.push(Probe {
+                class: Class::SubstringMatch,
+                origin: format!("{s}://{}{p}", &d[1..]),
+            });
         }
         // An unescaped dot in a regex matches any character: replace the dot
         // in front of the registrable domain (or inside it) with a letter.
         if h.len() > d.len() {
             let cut = h.len() - d.len() - 1;
-            out.push(Probe { class: Class::UnescapedDot, origin: format!("{s}://{}x{}{p}", &h[..cut], &h[cut + 1..]) });
+            out.push(Probe {
+                class: Class::UnescapedDot,
+                origin: format!("{s}://{}x{}{p}", &h[..cut], &h[cut + 1..]),
+            });
         } else {
-            out.push(Probe { class: Class::UnescapedDot, origin: format!("{s}://{}x{}{p}", &d[..i], &d[i + 1..]) });
+            out.push(Probe {
+                class: Class::UnescapedDot,
+                origin: format!("{s}://{}x{}{p}", &d[..i], &d[i + 1..]),
+            });
         }
     }
     if s == "https" {
-        out.push(Probe { class: Class::InsecureOrigin, origin: format!("http://{h}{p}") });
+        out.push(Probe {
+            class: Class::InsecureOrigin,
+            origin: format!("http://{h}{p}"),
+        });
     }
     if !corsica::origin::looks_like_ipv4(h) && !h.starts_with('[') {
-        out.push(Probe { class: Class::AnySubdomain, origin: format!("{s}://{tag}.{d}{p}") });
+        out.push(Probe {
+            class: Class::AnySubdomain,
+            origin: format!("{s}://{tag}.{d}{p}"),
+        });
         if h != d {
-            out.push(Probe { class: Class::AnySubdomain, origin: format!("{s}://{tag}.{h}{p}") });
+            out.push(Probe {
+                class: Class::AnySubdomain,
+                origin: format!("{s}://{tag}.{h}{p}"),
+            });
         }
     }
     for c in SPECIAL_CHARACTERS {
-        out.push(Probe { class: Class::SpecialCharacters, origin: format!("{s}://{h}{c}.{tag}.net{p}") });
+        out.push(Probe {
+            class: Class::SpecialCharacters,
+            origin: format!("{s}://{h}{c}.{tag}.net{p}"),
+        });
     }
-    out.push(Probe { class: Class::SpecialCharacters, origin: format!("{s}://{h}%60.{tag}.net{p}") });
+    out.push(Probe {
+        class: Class::SpecialCharacters,
+        origin: format!("{s}://{h}%60.{tag}.net{p}"),
+    });
     for third in THIRD_PARTIES {
-        out.push(Probe { class: Class::ThirdPartyOrigin, origin: third.replace("{t}", &tag) });
+        out.push(Probe {
+            class: Class::ThirdPartyOrigin,
+            origin: third.replace("{t}", &tag),
+        });
     }
     out
 }
@@ -130,8 +177,16 @@ mod tests {
         let t = Trusted::parse("https://app.example.com").unwrap();
         assert_eq!(t.domain, "example.com");
         let all = probes(&t, "x1");
-        let of = |class: Class| all.iter().filter(|p| p.class == class).map(|p| p.origin.as_str()).collect::<Vec<_>>();
-        assert_eq!(of(Class::PrefixMatch), ["https://app.example.com.corsica-x1.net"]);
+        let of = |class: Class| {
+            all.iter()
+                .filter(|p| p.class == class)
+                .map(|p| p.origin.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            of(Class::PrefixMatch),
+            ["https://app.example.com.corsica-x1.net"]
+        );
         assert_eq!(of(Class::SuffixMatch), ["https://corsicax1example.com"]);
         assert_eq!(of(Class::UnescapedDot), ["https://appxexample.com"]);
         assert_eq!(of(Class::InsecureOrigin), ["http://app.example.com"]);
@@ -144,7 +199,9 @@ mod tests {
     fn probes_keep_the_port() {
         let t = Trusted::parse("http://localhost:3000").unwrap();
         let all = probes(&t, "x1");
-        assert!(all.iter().any(|p| p.origin == "http://localhost.corsica-x1.net:3000"));
+        assert!(all
+            .iter()
+            .any(|p| p.origin == "http://localhost.corsica-x1.net:3000"));
         assert!(all.iter().all(|p| p.class != Class::InsecureOrigin));
     }
 

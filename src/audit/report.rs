@@ -16,7 +16,9 @@ fn style(severity: Severity) -> Style {
         Severity::Low => AnsiColor::Blue,
         Severity::Info => AnsiColor::White,
     };
-    Style::new().bold().fg_color(Some(anstyle::Color::Ansi(color)))
+    Style::new()
+        .bold()
+        .fg_color(Some(anstyle::Color::Ansi(color)))
 }
 
 /// Text: each URL, its findings most severe first, with evidence and fix.
@@ -27,17 +29,32 @@ pub fn text(reports: &[UrlReport]) -> String {
     for r in reports {
         let _ = writeln!(out, "{bold}{}{bold:#}  ({} requests)", r.target, r.requests);
         for e in &r.errors {
-            let _ = writeln!(out, "  {}error{:#}: {e}", style(Severity::High), style(Severity::High));
+            let _ = writeln!(
+                out,
+                "  {}error{:#}: {e}",
+                style(Severity::High),
+                style(Severity::High)
+            );
         }
         if r.findings.is_empty() && r.errors.is_empty() {
             let _ = writeln!(out, "  no findings");
         }
         for f in &r.findings {
             let s = style(f.severity);
-            let _ = writeln!(out, "  {s}{:<6}{s:#} {bold}{}{bold:#}  Origin: {}", f.severity.as_str().to_uppercase(), f.class.id(), f.origin);
+            let _ = writeln!(
+                out,
+                "  {s}{:<6}{s:#} {bold}{}{bold:#}  Origin: {}",
+                f.severity.as_str().to_uppercase(),
+                f.class.id(),
+                f.origin
+            );
             let _ = writeln!(out, "         {}", f.description);
             for e in f.evidence.iter().take(2) {
-                let _ = writeln!(out, "         {dim}> {} {}{dim:#}", e.request.method, e.request.url);
+                let _ = writeln!(
+                    out,
+                    "         {dim}> {} {}{dim:#}",
+                    e.request.method, e.request.url
+                );
                 for (n, v) in &e.request.headers {
                     let _ = writeln!(out, "         {dim}> {n}: {v}{dim:#}");
                 }

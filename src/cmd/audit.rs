@@ -14,8 +14,14 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, CmdError> {
     let trusted = Trusted::parse(&args.trusted_origin)?;
     let mut urls = args.urls.clone();
     if let Some(file) = &args.urls_file {
-        let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        urls.extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned));
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        urls.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned),
+        );
     }
     if urls.is_empty() {
         return Err("give at least one URL, or --urls-file".into());
@@ -29,13 +35,27 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, CmdError> {
     let client = Client::new(args.insecure, args.timeout)?;
     let progress = crate::output::stderr_is_terminal().then(|| {
         let bar = ProgressBar::new(0);
-        bar.set_style(ProgressStyle::with_template("{spinner} probing {pos}/{len} requests {wide_bar} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} probing {pos}/{len} requests {wide_bar} {elapsed}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let token = token();
-    let reports = runtime.block_on(audit::run(&client, &urls, &trusted, &token, args.concurrency, progress.as_ref()));
+    let reports = runtime.block_on(audit::run(
+        &client,
+        &urls,
+        &trusted,
+        &token,
+        args.concurrency,
+        progress.as_ref(),
+    ));
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
@@ -45,9 +65,15 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, CmdError> {
             write!(anstream::stdout(), "{}", report::text(&reports))?;
         }
         AuditFormat::Json => println!("{}", serde_json::to_string_pretty(&report::json(&reports))?),
-        AuditFormat::Sarif => println!("{}", serde_json::to_string_pretty(&report::sarif(&reports))?),
+        AuditFormat::Sarif => println!(
+            "{}",
+            serde_json::to_string_pretty(&report::sarif(&reports))?
+        ),
     }
-    let failing = reports.iter().flat_map(|r| &r.findings).any(|f| f.severity >= args.fail_on);
+    let failing = reports
+        .iter()
+        .flat_map(|r| &r.findings)
+        .any(|f| f.severity >= args.fail_on);
     let errors = reports.iter().any(|r| !r.errors.is_empty());
     Ok(if failing {
         ExitCode::from(1)
@@ -60,7 +86,10 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, CmdError> {
 
 /// A short per-run token so probe origins are unmistakable.
 fn token() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let mut n = (nanos as u64) ^ (u64::from(std::process::id()) << 32);
     let mut out = String::new();
     for _ in 0..6 {

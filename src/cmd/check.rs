@@ -13,7 +13,11 @@ use crate::net::{Client, NetError};
 use crate::render;
 
 pub fn run(args: &CheckArgs) -> Result<ExitCode, CmdError> {
-    let headers = args.headers.iter().map(|h| parse_header(h)).collect::<Result<Vec<_>, _>>()?;
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| parse_header(h))
+        .collect::<Result<Vec<_>, _>>()?;
     let spec = RequestSpec {
         url: args.url.clone(),
         method: args.method.clone(),
@@ -22,13 +26,24 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CmdError> {
         read_headers: args.read_headers.clone(),
         force_preflight: false,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let client = Client::new(args.insecure, args.timeout)?;
-    let verdict = match runtime.block_on(live(&client, &args.url, &args.origin, &spec, args.browser.into())) {
+    let verdict = match runtime.block_on(live(
+        &client,
+        &args.url,
+        &args.origin,
+        &spec,
+        args.browser.into(),
+    )) {
         Ok(verdict) => verdict,
         Err(e) => {
             if args.format == Format::Json {
-                println!("{}", serde_json::json!({ "url": args.url, "error": { "kind": e.kind, "message": e.message } }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "url": args.url, "error": { "kind": e.kind, "message": e.message } })
+                );
                 return Ok(ExitCode::from(2));
             }
             return Err(e.into());
@@ -57,7 +72,13 @@ fn exit_code(verdict: &Verdict) -> ExitCode {
 
 /// Runs the simulation against the network. A network failure on any
 /// request is an error (exit 2), not a CORS verdict.
-pub async fn live(client: &Client, id: &str, origin: &str, spec: &RequestSpec, profile: corsica::browser::Profile) -> Result<Verdict, NetError> {
+pub async fn live(
+    client: &Client,
+    id: &str,
+    origin: &str,
+    spec: &RequestSpec,
+    profile: corsica::browser::Profile,
+) -> Result<Verdict, NetError> {
     let mut sim = Simulation::new(id, origin, spec, profile);
     let mut step = sim.start();
     while let Step::Send(out) = step {

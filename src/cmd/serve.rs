@@ -27,13 +27,14 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, CmdError> {
 /// Serves a configuration file until SIGTERM or Ctrl-C.
 fn serve_file(path: &Path, listen: Option<SocketAddr>) -> Result<ExitCode, CmdError> {
     let name = path.display().to_string();
-    let source =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let source = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
     let config = match config::load_str(&source) {
         Ok(config) => config,
         Err(error) => {
             eprint!("{}", error.render(&name, Some(&source)));
-            eprintln!("{name}: the gateway did not start (run `corsica lint {name}` after fixing it)");
+            eprintln!(
+                "{name}: the gateway did not start (run `corsica lint {name}` after fixing it)"
+            );
             return Ok(ExitCode::from(2));
         }
     };
@@ -102,8 +103,13 @@ fn serve_demo(listen: Option<SocketAddr>) -> Result<ExitCode, CmdError> {
 fn demo_config(api: SocketAddr, listen: SocketAddr) -> Result<GatewayConfig, CmdError> {
     let text = demo::config(api, listen);
     // The demo configuration is ours; failing here is a corsica bug.
-    config::load_str(&text)
-        .map_err(|e| format!("the built-in demo configuration is invalid:\n{}", e.render("demo", Some(&text))).into())
+    config::load_str(&text).map_err(|e| {
+        format!(
+            "the built-in demo configuration is invalid:\n{}",
+            e.render("demo", Some(&text))
+        )
+        .into()
+    })
 }
 
 fn print_banner(gateway: SocketAddr, api: SocketAddr, note: Option<&str>) -> Result<(), CmdError> {
@@ -113,20 +119,33 @@ fn print_banner(gateway: SocketAddr, api: SocketAddr, note: Option<&str>) -> Res
     let green = Style::new().fg_color(Some(AnsiColor::Green.into()));
     let policy = demo::policy().map_err(|e| format!("the demo policy is invalid: {e}"))?;
     let mut out = anstream::stdout();
-    writeln!(out, "{bold}corsica serve{bold:#}: demo mode (no --config given)\n")?;
+    writeln!(
+        out,
+        "{bold}corsica serve{bold:#}: demo mode (no --config given)\n"
+    )?;
     if let Some(note) = note {
         writeln!(out, "  {note}\n")?;
     }
-    writeln!(out, "  gateway  {green}http://{gateway}{green:#}   send your requests here")?;
+    writeln!(
+        out,
+        "  gateway  {green}http://{gateway}{green:#}   send your requests here"
+    )?;
     writeln!(out, "  API      http://{api}   a built-in demo API: GET and POST /api/items, DELETE /api/items/{{id}}")?;
     writeln!(out, "  policy   origins http://localhost:* · methods PUT, PATCH, DELETE · request header content-type")?;
-    writeln!(out, "           no credentials · debug on: refusals say why in x-corsica-debug\n")?;
+    writeln!(
+        out,
+        "           no credentials · debug on: refusals say why in x-corsica-debug\n"
+    )?;
     writeln!(out, "Try it from another terminal:\n")?;
     for (i, step) in demo::walkthrough(&policy).iter().enumerate() {
         writeln!(out, "{bold}{}. {}{bold:#}", i + 1, step.title)?;
         writeln!(out, "   {}", step.curl(gateway))?;
         let reason = step.status.canonical_reason().unwrap_or("");
-        writeln!(out, "{dim}   → HTTP/1.1 {} {reason}{dim:#}", step.status.as_u16())?;
+        writeln!(
+            out,
+            "{dim}   → HTTP/1.1 {} {reason}{dim:#}",
+            step.status.as_u16()
+        )?;
         for (name, value) in &step.expect {
             writeln!(out, "{dim}     {name}: {value}{dim:#}")?;
         }
@@ -160,8 +179,15 @@ fn init_logging(format: LogFormat) {
 
 /// A multi-threaded runtime with one worker per core.
 fn runtime() -> Result<tokio::runtime::Runtime, CmdError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
+    let mut b = if std::env::var("XCT").is_ok() {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    if let Ok(n) = std::env::var("XW") {
+        b.worker_threads(n.parse().unwrap());
+    }
+    b.enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}").into())
 }

@@ -22,7 +22,10 @@ impl std::error::Error for NetError {}
 
 impl NetError {
     pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
-        NetError { kind, message: message.into() }
+        NetError {
+            kind,
+            message: message.into(),
+        }
     }
 
     /// Classifies a client error by walking its causes.
@@ -33,24 +36,37 @@ impl NetError {
             chain.push(e);
             cur = e.source();
         }
-        let text: String = chain.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(": ");
+        let text: String = chain
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join(": ");
         for e in &chain {
             if let Some(tls) = find_tls(*e) {
                 let hint = match tls {
                     rustls::Error::InvalidCertificate(_) => " (the certificate is not trusted by this machine's roots; pass --insecure only if you know why)",
                     _ => "",
                 };
-                return NetError::new("tls", format!("TLS handshake with {url} failed: {tls}{hint}"));
+                return NetError::new(
+                    "tls",
+                    format!("TLS handshake with {url} failed: {tls}{hint}"),
+                );
             }
             if let Some(h) = e.downcast_ref::<hyper::Error>() {
                 if h.is_parse_too_large() {
                     return NetError::new("too-large", format!("{url} answered with a response head larger than the client accepts: {h}"));
                 }
                 if h.is_parse() || h.is_parse_status() {
-                    return NetError::new("not-http", format!("{url} did not answer with HTTP: {h}"));
+                    return NetError::new(
+                        "not-http",
+                        format!("{url} did not answer with HTTP: {h}"),
+                    );
                 }
                 if h.is_incomplete_message() {
-                    return NetError::new("closed", format!("{url} closed the connection before sending a complete response"));
+                    return NetError::new(
+                        "closed",
+                        format!("{url} closed the connection before sending a complete response"),
+                    );
                 }
             }
             if let Some(io) = e.downcast_ref::<std::io::Error>() {
@@ -65,10 +81,19 @@ impl NetError {
             }
         }
         if text.contains("dns error") || text.contains("failed to lookup address") {
-            return NetError::new("dns", format!("cannot resolve the host of {url}: {}", chain.last().map(|e| e.to_string()).unwrap_or_default()));
+            return NetError::new(
+                "dns",
+                format!(
+                    "cannot resolve the host of {url}: {}",
+                    chain.last().map(|e| e.to_string()).unwrap_or_default()
+                ),
+            );
         }
         if text.contains("invalid HTTP version") || text.contains("invalid HTTP") {
-            return NetError::new("not-http", format!("{url} did not answer with HTTP: {text}"));
+            return NetError::new(
+                "not-http",
+                format!("{url} did not answer with HTTP: {text}"),
+            );
         }
         NetError::new("other", format!("request to {url} failed: {text}"))
     }

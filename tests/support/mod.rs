@@ -31,12 +31,18 @@ pub type Handler = Arc<dyn Fn(&Seen) -> (u16, Vec<(String, String)>) + Send + Sy
 pub fn spawn(handler: Handler) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         runtime.block_on(async move {
             let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            tx.send(listener.local_addr().expect("addr")).expect("send addr");
+            tx.send(listener.local_addr().expect("addr"))
+                .expect("send addr");
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let handler = handler.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req: Request<Incoming>| {
@@ -44,7 +50,11 @@ pub fn spawn(handler: Handler) -> SocketAddr {
                         async move {
                             let seen = Seen {
                                 method: req.method().to_string(),
-                                origin: req.headers().get("origin").and_then(|v| v.to_str().ok()).map(str::to_owned),
+                                origin: req
+                                    .headers()
+                                    .get("origin")
+                                    .and_then(|v| v.to_str().ok())
+                                    .map(str::to_owned),
                                 headers: req.headers().clone(),
                             };
                             let (status, headers) = handler(&seen);
@@ -52,10 +62,15 @@ pub fn spawn(handler: Handler) -> SocketAddr {
                             for (n, v) in headers {
                                 res = res.header(n, v);
                             }
-                            Ok::<_, Infallible>(res.body(Full::new(Bytes::from_static(b"{\"ok\":true}"))).expect("response"))
+                            Ok::<_, Infallible>(
+                                res.body(Full::new(Bytes::from_static(b"{\"ok\":true}")))
+                                    .expect("response"),
+                            )
                         }
                     });
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
@@ -71,12 +86,18 @@ where
 {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         runtime.block_on(async move {
             let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            tx.send(listener.local_addr().expect("addr")).expect("send addr");
+            tx.send(listener.local_addr().expect("addr"))
+                .expect("send addr");
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 tokio::spawn(behaviour(stream));
             }
         });
@@ -86,6 +107,14 @@ where
 
 /// Runs the `corsica` binary; returns (exit code, stdout, stderr).
 pub fn corsica(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_corsica")).args(args).env("NO_COLOR", "1").output().expect("run corsica");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_corsica"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run corsica");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

@@ -93,7 +93,7 @@ where
                 matches!(decision.denial(), Some(Denial::OriginNotAllowed(origin)) if worth_looking_up(origin.as_bytes()))
             });
             if shared.report_only {
-                report(shared, &policy, &decision, true);
+                report(shared, policy, &decision, true);
                 Next::Forward(None, None)
             } else if let Some(source) = source {
                 let ctx = DynamicContext::new(
@@ -105,8 +105,8 @@ where
                 );
                 Next::LookUp(ctx, source.origins(query(&req)))
             } else {
-                report(shared, &policy, &decision, false);
-                let reason = debug_reason(debug, &policy, &decision);
+                report(shared, policy, &decision, false);
+                let reason = debug_reason(debug, policy, &decision);
                 match decision {
                     Decision::Preflight(preflight) => {
                         let mut response = preflight.into_response::<ResBody>();

@@ -418,7 +418,9 @@ impl OriginEntryError {
 /// something other than `:port` follows a bracketed host.
 fn split_authority(authority: &str) -> Option<(&str, Option<&str>)> {
     if authority.starts_with('[') {
-        let Some(end) = authority.find(']') else { return Some((authority, None)) };
+        let Some(end) = authority.find(']') else {
+            return Some((authority, None));
+        };
         let (host, rest) = authority.split_at(end + 1);
         return match rest {
             "" => Some((host, None)),
