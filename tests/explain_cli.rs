@@ -1,0 +1,166 @@
+//! `corsica explain` as a user runs it: from a file, from flags, and in
+//! front of a policy.
+
+mod support;
+
+use support::corsica;
+
+fn write(name: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("corsica-explain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+const CASES: &str = r#"[
+  {"id": "simple-ok", "origin": "https://app.example",
+   "request": {"url": "https://api.example/items", "read_headers": ["x-id", "content-type"]},
+   "response": {"status": 200, "headers": [["access-control-allow-origin", "https://app.example"], ["x-id", "7"], ["content-type", "application/json"]]}},
+  {"id": "put-blocked", "origin": "https://app.example",
+   "request": {"url": "https://api.example/items", "method": "PUT", "headers": [["x-token", "1"]], "credentials": "include"},
+   "preflight_response": {"status": 204, "headers": [["access-control-allow-origin", "https://app.example"], ["access-control-allow-credentials", "true"], ["access-control-allow-methods", "PUT"]]}}
+]"#;
+
+#[test]
+fn a_file_of_cases_gives_one_json_object_per_case_in_order() {
+    let file = write("cases.json", CASES);
+    let (code, stdout, stderr) = corsica(&["explain", "--case", &file, "--format", "json"]);
+    assert_eq!(code, 1, "one case is blocked: {stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let list = v.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["id"], "simple-ok");
+    assert_eq!(list[0]["allowed"], true);
+    assert_eq!(list[0]["preflight"], false);
+    assert_eq!(
+        list[0]["readable_headers"]["x-id"],
+        serde_json::Value::Null,
+        "not exposed"
+    );
+    assert_eq!(
+        list[0]["readable_headers"]["content-type"],
+        "application/json"
+    );
+    assert_eq!(list[1]["id"], "put-blocked");
+    assert_eq!(list[1]["cors_error"], "HeaderDisallowedByPreflightResponse");
+    assert_eq!(list[1]["failed_parameter"], "x-token");
+    assert_eq!(list[1]["actual_sent"], false);
+    assert_eq!(
+        list[1]["console_message"],
+        "Access to fetch at 'https://api.example/items' from origin 'https://app.example' has been blocked by CORS policy: Request header field x-token is not allowed by Access-Control-Allow-Headers in preflight response."
+    );
+    for key in [
+        "id",
+        "preflight",
+        "actual_sent",
+        "allowed",
+        "cors_error",
+        "failed_parameter",
+        "console_message",
+        "readable_headers",
+        "fix",
+    ] {
+        assert!(list[1].get(key).is_some(), "missing {key}");
+    }
+    assert!(list[1]["fix"]["policy"]
+        .as_str()
+        .unwrap()
+        .contains("request_headers = [\"x-token\"]"));
+}
+
+#[test]
+fn text_output_is_a_trace_with_the_fix() {
+    let file = write("cases-text.json", CASES);
+    let (_, stdout, _) = corsica(&["explain", "--case", &file]);
+    for needle in [
+        "preflight",
+        "OPTIONS https://api.example/items",
+        "Access-Control-Request-Headers: x-token",
+        "BLOCKED",
+        "ALLOWED",
+        "fix",
+        "corsica policy",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in\n{stdout}");
+    }
+    assert!(!stdout.contains("\u{1b}["), "no colour in a pipe");
+}
+
+#[test]
+fn the_flag_form_needs_no_file() {
+    let (code, stdout, _) = corsica(&[
+        "explain",
+        "--origin",
+        "https://app.example",
+        "--url",
+        "https://api.example/items",
+        "--method",
+        "patch",
+        "--preflight-header",
+        "access-control-allow-origin: https://app.example",
+        "--preflight-header",
+        "access-control-allow-methods: PATCH",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v[0]["cors_error"], "MethodDisallowedByPreflightResponse");
+    assert_eq!(v[0]["failed_parameter"], "patch");
+}
+
+#[test]
+fn a_policy_can_answer_instead_of_scripted_headers() {
+    let policy = write(
+        "policy.toml",
+        "origins = [\"https://app.example\"]\nmethods = [\"DELETE\"]\ncredentials = true\n",
+    );
+    let (code, stdout, _) = corsica(&[
+        "explain",
+        "--origin",
+        "https://app.example",
+        "--url",
+        "https://api.example/items/1",
+        "--method",
+        "DELETE",
+        "--credentials",
+        "include",
+        "--policy",
+        &policy,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    let (code, stdout, _) = corsica(&[
+        "explain",
+        "--origin",
+        "https://evil.example",
+        "--url",
+        "https://api.example/items/1",
+        "--method",
+        "DELETE",
+        "--policy",
+        &policy,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v[0]["cors_error"], "PreflightMissingAllowOriginHeader");
+}
+
+#[test]
+fn bad_input_is_exit_2() {
+    let file = write("bad.json", "{\"id\": 1}");
+    let (code, _, stderr) = corsica(&["explain", "--case", &file]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("not a case"), "{stderr}");
+    let missing = write(
+        "missing.json",
+        r#"{"id": "x", "origin": "https://a.example", "request": {"url": "https://b.example/", "method": "PUT"}}"#,
+    );
+    let (code, _, stderr) = corsica(&["explain", "--case", &missing]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("preflight_response"), "{stderr}");
+}
