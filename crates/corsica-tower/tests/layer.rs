@@ -363,3 +363,48 @@ async fn observer_sees_every_kind() {
         [("non_cors", false), ("actual", true), ("preflight", false)]
     );
 }
+
+#[tokio::test]
+async fn hostile_requests_are_refused_without_panic() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let huge_origin = format!("https://{}.tenant.example", "a".repeat(64 * 1024));
+    let commas = ",".repeat(100_000);
+    let cases: Vec<Vec<(&str, &[u8])>> = vec![
+        vec![
+            ("origin", b"https://\xff\xfe.tenant.example"),
+            ("access-control-request-method", b"PUT"),
+        ],
+        vec![
+            ("origin", huge_origin.as_bytes()),
+            ("access-control-request-method", b"PUT"),
+        ],
+        vec![
+            ("origin", b"https://app.example"),
+            ("access-control-request-method", b"PUT"),
+            ("access-control-request-headers", commas.as_bytes()),
+        ],
+        vec![
+            ("origin", b"https://app.example"),
+            ("access-control-request-method", b"\x80\x81"),
+        ],
+    ];
+    for case in cases {
+        let mut req = Request::builder().method(Method::OPTIONS).uri("/x");
+        for (name, value) in &case {
+            req = req.header(*name, HeaderValue::from_bytes(value).unwrap());
+        }
+        let res = layer()
+            .debug(true)
+            .layer(app(calls.clone()))
+            .oneshot(req.body(Body::default()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert!(!res
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+        let reason = res.headers()[DEBUG_HEADER].to_str().unwrap_or("");
+        assert!(reason.len() < 1000, "debug reasons stay bounded");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
