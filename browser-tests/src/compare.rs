@@ -85,7 +85,10 @@ fn list(w: &[Wire]) -> String {
     if w.is_empty() {
         return "(none)".into();
     }
-    w.iter().map(|x| format!("[{x}]")).collect::<Vec<_>>().join(" ")
+    w.iter()
+        .map(|x| format!("[{x}]"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn show<T: std::fmt::Debug>(v: &T) -> String {
@@ -104,7 +107,9 @@ struct Seen {
 }
 
 fn seen(obs: &FetchObservation, reads: &[String]) -> Result<Seen, String> {
-    let blank = || -> BTreeMap<String, Option<String>> { reads.iter().map(|n| (n.clone(), None)).collect() };
+    let blank = || -> BTreeMap<String, Option<String>> {
+        reads.iter().map(|n| (n.clone(), None)).collect()
+    };
     let script = obs
         .script
         .as_ref()
@@ -113,7 +118,10 @@ fn seen(obs: &FetchObservation, reads: &[String]) -> Result<Seen, String> {
         return Err(format!("more than one CORS error: {:?}", obs.cors));
     }
     if obs.console.len() > 1 {
-        return Err(format!("more than one CORS console message: {:?}", obs.console));
+        return Err(format!(
+            "more than one CORS console message: {:?}",
+            obs.console
+        ));
     }
     let cors = obs.cors.first();
     let (allowed, readable, js_error) = match script {
@@ -125,14 +133,13 @@ fn seen(obs: &FetchObservation, reads: &[String]) -> Result<Seen, String> {
             Some(e.strip_prefix("TypeError: ").unwrap_or(e).to_owned()),
         ),
     };
-    let network_error = (!allowed && cors.is_none() && js_error.is_none())
-        .then(|| {
-            obs.failures
-                .first()
-                .or(obs.preflight_failures.first())
-                .cloned()
-                .unwrap_or_else(|| "(no failure event)".into())
-        });
+    let network_error = (!allowed && cors.is_none() && js_error.is_none()).then(|| {
+        obs.failures
+            .first()
+            .or(obs.preflight_failures.first())
+            .cloned()
+            .unwrap_or_else(|| "(no failure event)".into())
+    });
     Ok(Seen {
         allowed,
         cors_error: cors.map(|c| c.error.clone()),
@@ -146,7 +153,11 @@ fn seen(obs: &FetchObservation, reads: &[String]) -> Result<Seen, String> {
 
 /// Compares a scenario's verdicts with what the browser and the server
 /// saw. An empty result means full agreement.
-pub fn compare(verdicts: &[Verdict], observed: &JobObservation, arrivals: &[Arrival]) -> Vec<Disagreement> {
+pub fn compare(
+    verdicts: &[Verdict],
+    observed: &JobObservation,
+    arrivals: &[Arrival],
+) -> Vec<Disagreement> {
     let mut out = Vec::new();
     let mut push = |fetch: usize, field: &'static str, simulator: String, browser: String| {
         out.push(Disagreement {
@@ -196,10 +207,20 @@ pub fn compare(verdicts: &[Verdict], observed: &JobObservation, arrivals: &[Arri
         let preflight = arrived.iter().any(|w| w.preflight);
         let actual = arrived.iter().any(|w| !w.preflight);
         if verdicts[0].preflight != preflight {
-            push(0, "preflight", show(&verdicts[0].preflight), show(&preflight));
+            push(
+                0,
+                "preflight",
+                show(&verdicts[0].preflight),
+                show(&preflight),
+            );
         }
         if verdicts[0].actual_sent != actual {
-            push(0, "actual_sent", show(&verdicts[0].actual_sent), show(&actual));
+            push(
+                0,
+                "actual_sent",
+                show(&verdicts[0].actual_sent),
+                show(&actual),
+            );
         }
     }
     for (i, (v, obs)) in verdicts.iter().zip(&observed.fetches).enumerate() {
@@ -219,20 +240,136 @@ pub fn compare(verdicts: &[Verdict], observed: &JobObservation, arrivals: &[Arri
             push(i, "cors_error", show(&sim_error), show(&s.cors_error));
         }
         if v.failed_parameter != s.failed_parameter {
-            push(i, "failed_parameter", show(&v.failed_parameter), show(&s.failed_parameter));
+            push(
+                i,
+                "failed_parameter",
+                show(&v.failed_parameter),
+                show(&s.failed_parameter),
+            );
         }
         if v.console_message != s.console_message {
-            push(i, "console_message", show(&v.console_message), show(&s.console_message));
+            push(
+                i,
+                "console_message",
+                show(&v.console_message),
+                show(&s.console_message),
+            );
         }
         if v.readable_headers != s.readable {
-            push(i, "readable_headers", show(&v.readable_headers), show(&s.readable));
+            push(
+                i,
+                "readable_headers",
+                show(&v.readable_headers),
+                show(&s.readable),
+            );
         }
         if v.js_error != s.js_error {
             push(i, "js_error", show(&v.js_error), show(&s.js_error));
         }
         if v.network_error != s.network_error {
-            push(i, "network_error", show(&v.network_error), show(&s.network_error));
+            push(
+                i,
+                "network_error",
+                show(&v.network_error),
+                show(&s.network_error),
+            );
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::CorsStatus;
+    use corsica::browser::{Case, Credentials, RequestSpec, ResponseSpec};
+
+    fn scenario() -> Scenario {
+        Scenario {
+            case: Case {
+                id: "t".into(),
+                origin: "http://127.0.0.1:1".into(),
+                request: RequestSpec {
+                    url: "http://127.0.0.1:2/c/r/0/0".into(),
+                    method: "GET".into(),
+                    headers: vec![],
+                    credentials: Credentials::SameOrigin,
+                    read_headers: vec![],
+                    force_preflight: false,
+                },
+                preflight_response: None,
+                response: Some(ResponseSpec {
+                    status: 200,
+                    headers: vec![],
+                }),
+                redirects: vec![],
+            },
+            follow_ups: vec![],
+        }
+    }
+
+    fn arrival() -> Arrival {
+        Arrival {
+            port: 2,
+            method: "GET".into(),
+            path: "/c/r/0/0".into(),
+            origin: Some("http://127.0.0.1:1".into()),
+            request_method: None,
+            request_headers: None,
+        }
+    }
+
+    #[test]
+    fn agreement_and_each_kind_of_disagreement() {
+        let verdicts = predict(&scenario(), Profile::Chromium).unwrap();
+        let message = verdicts[0].console_message.clone().unwrap();
+        let mut obs = JobObservation {
+            key: 0,
+            fetches: vec![FetchObservation {
+                script: Some(ScriptResult::Rejected("TypeError: Failed to fetch".into())),
+                cors: vec![CorsStatus {
+                    error: "MissingAllowOriginHeader".into(),
+                    parameter: String::new(),
+                }],
+                console: vec![message],
+                ..FetchObservation::default()
+            }],
+        };
+        assert_eq!(compare(&verdicts, &obs, &[arrival()]), vec![]);
+        // Nothing reached the server.
+        let fields: Vec<&str> = compare(&verdicts, &obs, &[])
+            .iter()
+            .map(|d| d.field)
+            .collect();
+        assert_eq!(fields, ["requests", "actual_sent"]);
+        // Another error name, and no console message.
+        obs.fetches[0].cors[0].error = "AllowOriginMismatch".into();
+        obs.fetches[0].console.clear();
+        let fields: Vec<&str> = compare(&verdicts, &obs, &[arrival()])
+            .iter()
+            .map(|d| d.field)
+            .collect();
+        assert_eq!(fields, ["cors_error", "console_message"]);
+        // The fetch went through.
+        obs.fetches[0] = FetchObservation {
+            script: Some(ScriptResult::Resolved {
+                status: 200,
+                headers: Default::default(),
+            }),
+            ..FetchObservation::default()
+        };
+        let fields: Vec<&str> = compare(&verdicts, &obs, &[arrival()])
+            .iter()
+            .map(|d| d.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "allowed",
+                "cors_error",
+                "failed_parameter",
+                "console_message"
+            ]
+        );
+    }
 }

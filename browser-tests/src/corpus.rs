@@ -25,13 +25,6 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    fn single(case: Case) -> Self {
-        Scenario {
-            case,
-            follow_ups: Vec::new(),
-        }
-    }
-
     /// Every fetch the page makes, in order.
     pub fn fetches(&self) -> Vec<RequestSpec> {
         let mut all = vec![self.case.request.clone()];
@@ -74,18 +67,19 @@ pub fn corpus(seed: u64, count: usize, ports: Ports, run: &str) -> Vec<Scenario>
             // Each case gets its own stream, so a case can be regenerated
             // from (seed, index) alone.
             let mut case_rng = Rng::new(rng.next_u64());
-            Scenario::single(random_case(&mut case_rng, &place))
+            let repeat = case_rng.chance(7);
+            let case = random_case(&mut case_rng, &place, repeat);
+            let follow_ups = if repeat {
+                random_follow_ups(&mut case_rng, &case.request)
+            } else {
+                Vec::new()
+            };
+            Scenario { case, follow_ups }
         })
         .collect();
-    let mut index = count;
-    for build in crate::edge::EDGE_CASES {
-        let place = Place {
-            ports,
-            run,
-            index,
-        };
+    for (index, build) in (count..).zip(crate::edge::EDGE_CASES) {
+        let place = Place { ports, run, index };
         out.push(build(&place));
-        index += 1;
     }
     out
 }
@@ -155,7 +149,10 @@ fn random_header(rng: &mut Rng) -> (String, String) {
             let (n, v) = *rng.pick(&[
                 ("accept", "*/*"),
                 ("accept", "application/json"),
-                ("accept", "text/html, application/xhtml+xml;q=0.9, */*;q=0.8"),
+                (
+                    "accept",
+                    "text/html, application/xhtml+xml;q=0.9, */*;q=0.8",
+                ),
                 ("accept", "caf\u{e9}/*"),
                 ("accept", ""),
                 ("accept-language", "en-US,en;q=0.9"),
@@ -261,11 +258,17 @@ fn random_header(rng: &mut Rng) -> (String, String) {
                 "x-z",
                 "content-encoding",
                 "x-user-agent",
+                "if-modified-since",
+                "if-match",
+                "if-range",
             ]);
             let v = rng.pick(&["1", "yes", "a, b", "caf\u{e9}", ""]);
             (n, (*v).to_owned())
         }
-        4 => ("authorization", (*rng.pick(&["Bearer t0k3n", "Basic dTpw"])).to_owned()),
+        4 => (
+            "authorization",
+            (*rng.pick(&["Bearer t0k3n", "Basic dTpw"])).to_owned(),
+        ),
         5 => {
             let (n, v) = *rng.pick(&[
                 ("cookie", "a=1"),
@@ -342,7 +345,7 @@ fn random_headers(rng: &mut Rng) -> Vec<(String, String)> {
         let value = if rng.chance(50) {
             "a".repeat(rng.range(40, 70))
         } else {
-            (*rng.pick(&["text/plain", "en", "1", "x"])).to_owned()
+            (*rng.pick(&["text/plain", "en", "1", "x", ""])).to_owned()
         };
         headers.push((vary_case(rng, &name), value));
     }
@@ -392,9 +395,6 @@ struct Hop {
     header_names: Vec<String>,
     credentials: Credentials,
     tainted: bool,
-    /// Whether the request has been cross-origin at some point (the CORS
-    /// flag sticks across redirects).
-    cors: bool,
 }
 
 impl Hop {
@@ -431,7 +431,7 @@ fn allow_origin(rng: &mut Rng, hop: &Hop, ports: Ports) -> Vec<(String, String)>
     }
     let page = Ports::origin(ports.page);
     match rng.below(22) {
-        0 | 1 | 2 => vec![],
+        0..=2 => vec![],
         3 => vec![h(N, "*")],
         4 => vec![h(N, format!("{expected}/"))],
         5 => vec![h(N, expected.replacen("http://", "HTTP://", 1))],
@@ -656,13 +656,16 @@ fn expose_headers(rng: &mut Rng) -> Vec<(String, String)> {
         16 => vec![h(N, "")],
         17 => vec![h(N, "x-a x-b")],
         18 => vec![h(N, "x-a"), h(N, "x-latin, x-empty")],
-        _ => vec![h(N, "X-A, X-DUP, X-EMPTY, X-LATIN, ACCESS-CONTROL-ALLOW-ORIGIN")],
+        _ => vec![h(
+            N,
+            "X-A, X-DUP, X-EMPTY, X-LATIN, ACCESS-CONTROL-ALLOW-ORIGIN",
+        )],
     }
 }
 
 /// The final response of a chain.
-fn final_response(rng: &mut Rng, hop: &Hop, place: &Place<'_>) -> ResponseSpec {
-    let status = *rng.weighted(&[
+fn final_response(rng: &mut Rng, hop: &Hop, place: &Place<'_>, repeat: bool) -> ResponseSpec {
+    let mut status = *rng.weighted(&[
         (60, 200u16),
         (5, 201),
         (6, 204),
@@ -672,17 +675,34 @@ fn final_response(rng: &mut Rng, hop: &Hop, place: &Place<'_>) -> ResponseSpec {
         (3, 500),
         (1, 503),
         (1, 302), // a 3xx without Location is not a redirect
+        (1, 300), // nor is a 300, even with one
     ]);
+    if repeat && status == 300 {
+        status = 200;
+    }
     let mut headers = Vec::new();
+    if status == 300 || (status == 200 && rng.chance(2)) {
+        headers.push(h("location", place.path(99)));
+    }
     headers.extend(allow_origin(rng, hop, place.ports));
     headers.extend(allow_credentials(rng, hop));
-    headers.extend(body_headers(rng));
+    let mut body = body_headers(rng);
+    if repeat {
+        body.retain(|(n, _)| n != "last-modified" && n != "expires");
+    }
+    headers.extend(body);
     headers.extend(expose_headers(rng));
     ResponseSpec { status, headers }
 }
 
 /// A redirect response to `location`.
-fn redirect_response(rng: &mut Rng, hop: &Hop, place: &Place<'_>, status: u16, location: String) -> ResponseSpec {
+fn redirect_response(
+    rng: &mut Rng,
+    hop: &Hop,
+    place: &Place<'_>,
+    status: u16,
+    location: String,
+) -> ResponseSpec {
     let mut headers = vec![h("location", location)];
     headers.extend(allow_origin(rng, hop, place.ports));
     headers.extend(allow_credentials(rng, hop));
@@ -700,7 +720,44 @@ const BODY_HEADERS: [&str; 4] = [
     "content-type",
 ];
 
-fn random_case(rng: &mut Rng, place: &Place<'_>) -> Case {
+/// Later fetches of the same URL, to exercise the preflight cache: the
+/// same request again, or one that differs in credentials, method or
+/// headers (which the cached result may or may not cover).
+fn random_follow_ups(rng: &mut Rng, first: &RequestSpec) -> Vec<RequestSpec> {
+    let n = *rng.weighted(&[(75, 1usize), (25, 2)]);
+    (0..n)
+        .map(|_| {
+            let mut r = first.clone();
+            match rng.below(6) {
+                0 | 1 => {}
+                2 => {
+                    r.credentials = *rng.pick(&[
+                        Credentials::Omit,
+                        Credentials::SameOrigin,
+                        Credentials::Include,
+                    ])
+                }
+                3 => {
+                    r.method =
+                        (*rng.pick(&["GET", "PUT", "DELETE", "PATCH", "patch", "POST"])).to_owned()
+                }
+                4 => r.headers = random_headers(rng),
+                _ => {
+                    if !r.headers.is_empty() {
+                        r.headers.remove(rng.below(r.headers.len()));
+                    }
+                }
+            }
+            r
+        })
+        .collect()
+}
+
+/// A random case. `repeat` says the page will fetch its URL again: then no
+/// response may be one Chromium's HTTP cache would reuse (a 300, 301 or
+/// 308, or one with `Last-Modified`), since the simulator models the
+/// preflight cache, not the HTTP cache.
+fn random_case(rng: &mut Rng, place: &Place<'_>, repeat: bool) -> Case {
     let ports = place.ports;
     let start = *rng.weighted(&[(86, ports.api), (9, ports.page), (5, ports.other)]);
     let method = (*rng.weighted(METHODS)).to_owned();
@@ -710,8 +767,16 @@ fn random_case(rng: &mut Rng, place: &Place<'_>) -> Case {
         (35, Credentials::SameOrigin),
         (35, Credentials::Include),
     ]);
+    let mut url = place.url(start, 0);
+    if rng.chance(8) {
+        // A query string travels into the console message and the
+        // preflight cache key.
+        const QUERIES: [&str; 3] = ["?q=1", "?a=b&c=d", "?"];
+        let query = *rng.pick(&QUERIES);
+        url.push_str(query);
+    }
     let request = RequestSpec {
-        url: place.url(start, 0),
+        url,
         method: method.clone(),
         headers: headers.clone(),
         credentials,
@@ -723,14 +788,16 @@ fn random_case(rng: &mut Rng, place: &Place<'_>) -> Case {
         port: start,
         method: normalized(&method),
         header_names: {
-            let mut names: Vec<String> = headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+            let mut names: Vec<String> = headers
+                .iter()
+                .map(|(n, _)| n.to_ascii_lowercase())
+                .collect();
             names.sort();
             names.dedup();
             names
         },
         credentials,
         tainted: false,
-        cors: start != ports.page,
     };
     let redirects = if rng.chance(20) {
         *rng.weighted(&[(70, 1usize), (22, 2), (8, 3)])
@@ -741,20 +808,31 @@ fn random_case(rng: &mut Rng, place: &Place<'_>) -> Case {
     for n in 0..=redirects {
         let preflight = preflight_response(rng, &hop, place, n);
         if n == redirects {
-            hops.push((preflight, final_response(rng, &hop, place)));
+            hops.push((preflight, final_response(rng, &hop, place, repeat)));
             break;
         }
-        let status = *rng.pick(&[301u16, 302, 303, 307, 308]);
+        let status = if repeat {
+            *rng.pick(&[302u16, 303, 307])
+        } else {
+            *rng.pick(&[301u16, 302, 303, 307, 308])
+        };
         let next = *rng.weighted(&[(45, ports.api), (25, ports.page), (30, ports.other)]);
-        let location = match rng.below(12) {
+        let location = match rng.below(16) {
             0 => format!("http://user:pass@127.0.0.1:{next}{}", place.path(n + 1)),
+            // No redirect at all (an empty Location), or one to a scheme
+            // fetch() cannot follow.
+            3 => (*rng.pick(&["", "data:,x", "ftp://127.0.0.1/x", "foo:bar", "about:blank"]))
+                .to_owned(),
             // A path-absolute reference, and a bare relative one that
             // resolves to the sibling path `/c/<run>/<case>/<n + 1>`.
             1 if next == hop.port => place.path(n + 1),
             2 if next == hop.port => (n + 1).to_string(),
             _ => place.url(next, n + 1),
         };
-        hops.push((preflight, redirect_response(rng, &hop, place, status, location)));
+        hops.push((
+            preflight,
+            redirect_response(rng, &hop, place, status, location),
+        ));
         // What the browser does to the request on the way to the next hop.
         if (status == 303 && !matches!(hop.method.as_str(), "GET" | "HEAD"))
             || (matches!(status, 301 | 302) && hop.method == "POST")
@@ -770,7 +848,6 @@ fn random_case(rng: &mut Rng, place: &Place<'_>) -> Case {
             }
         }
         hop.port = next;
-        hop.cors = hop.cors || next != ports.page;
     }
     let mut hops = hops.into_iter();
     let (preflight, response) = hops.next().unwrap_or_else(|| {
@@ -830,7 +907,15 @@ mod tests {
         let all = corpus(1, 400, ports(), "r");
         let mut urls = std::collections::HashSet::new();
         for s in &all {
-            assert!(urls.insert(s.case.request.url.clone()), "{}", s.case.id);
+            let path = s
+                .case
+                .request
+                .url
+                .split('?')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            assert!(urls.insert(path), "{}", s.case.id);
             corsica::browser::simulate(&s.case, corsica::browser::Profile::Chromium)
                 .unwrap_or_else(|e| panic!("{e}"));
         }

@@ -119,6 +119,10 @@ pub trait BrowserDriver {
         jobs: &[Job],
     ) -> impl Future<Output = Result<Vec<JobObservation>, DriverError>> + Send;
 
+    /// Forgets everything cached (HTTP cache and CORS-preflight cache), so
+    /// the next batch starts from a clean state.
+    fn reset_caches(&mut self) -> impl Future<Output = Result<(), DriverError>> + Send;
+
     /// Shuts the browser down and removes its profile.
     fn close(self) -> impl Future<Output = ()> + Send;
 }
@@ -212,7 +216,12 @@ impl Chromium {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| DriverError(format!("cannot start {}: {e}; {INSTALL_HINT}", binary.display())))?;
+            .map_err(|e| {
+                DriverError(format!(
+                    "cannot start {}: {e}; {INSTALL_HINT}",
+                    binary.display()
+                ))
+            })?;
         let stderr = child
             .stderr
             .take()
@@ -264,7 +273,12 @@ impl Chromium {
             .as_str()
             .ok_or_else(|| DriverError("Target.attachToTarget returned no sessionId".into()))?
             .to_owned();
-        for domain in ["Network.enable", "Log.enable", "Runtime.enable", "Page.enable"] {
+        for domain in [
+            "Network.enable",
+            "Log.enable",
+            "Runtime.enable",
+            "Page.enable",
+        ] {
             cdp.call(domain, json!({}), Some(&session)).await?;
         }
         let mut chromium = Chromium {
@@ -282,7 +296,11 @@ impl Chromium {
 
     async fn open(&mut self, page_url: &str) -> Result<(), DriverError> {
         self.cdp
-            .call("Page.navigate", json!({"url": page_url}), Some(&self.session))
+            .call(
+                "Page.navigate",
+                json!({"url": page_url}),
+                Some(&self.session),
+            )
             .await?;
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -376,7 +394,7 @@ fn batch_expression(jobs: &[Job]) -> String {
                 .collect()
         })
         .collect();
-    format!("{BATCH_SCRIPT}({})", Value::from(json!(jobs)))
+    format!("{BATCH_SCRIPT}({})", json!(jobs))
 }
 
 #[derive(Deserialize)]
@@ -393,13 +411,16 @@ struct Settled {
 /// Per-request bookkeeping while a batch runs.
 #[derive(Default)]
 struct Tracker {
-    /// requestId → (job key, fetch number within the job, is a preflight).
+    /// requestId → (job key, sequence number of the fetch among the job's
+    /// fetches that reached the network, is a preflight).
     requests: HashMap<String, (usize, usize, bool)>,
-    /// job key → how many main requests have started (fetch numbers).
+    /// job key → how many main requests have started.
     started: HashMap<usize, usize>,
     /// job key → CORS console messages in arrival order.
     console: HashMap<usize, Vec<String>>,
-    /// (job key, fetch) → observations from network events.
+    /// job key → other console messages, for reports.
+    other_console: HashMap<usize, Vec<String>>,
+    /// (job key, sequence number) → observations from network events.
     seen: HashMap<(usize, usize), FetchObservation>,
 }
 
@@ -420,7 +441,11 @@ impl Tracker {
                 }
                 let fetch = if preflight {
                     // A preflight belongs to the fetch that started last.
-                    self.started.get(&key).copied().unwrap_or(1).saturating_sub(1)
+                    self.started
+                        .get(&key)
+                        .copied()
+                        .unwrap_or(1)
+                        .saturating_sub(1)
                 } else {
                     let n = self.started.entry(key).or_default();
                     *n += 1;
@@ -453,7 +478,12 @@ impl Tracker {
                         }
                     }
                     _ => {
-                        let text = p["errorText"].as_str().unwrap_or_default().to_owned();
+                        // DevTools shows a renderer-side block as
+                        // `(blocked:<reason>)` with an empty errorText.
+                        let text = match (p["errorText"].as_str(), p["blockedReason"].as_str()) {
+                            (Some("") | None, Some(reason)) => format!("blocked:{reason}"),
+                            (text, _) => text.unwrap_or_default().to_owned(),
+                        };
                         if preflight {
                             obs.preflight_failures.push(text);
                         } else {
@@ -465,11 +495,23 @@ impl Tracker {
             "Log.entryAdded" => {
                 let entry = &p["entry"];
                 let text = entry["text"].as_str().unwrap_or_default();
-                if entry["source"].as_str() != Some("javascript") || !text.starts_with("Access to ") {
+                let url = entry["url"].as_str().unwrap_or_default();
+                let Some((key, _)) =
+                    parse_case_path(run, text).or_else(|| parse_case_path(run, url))
+                else {
                     return;
-                }
-                if let Some((key, _)) = parse_case_path(run, text) {
+                };
+                if entry["source"].as_str() == Some("javascript") && text.starts_with("Access to ")
+                {
                     self.console.entry(key).or_default().push(text.to_owned());
+                } else {
+                    // Other messages (network errors, warnings) are kept
+                    // for the report only.
+                    self.other_console.entry(key).or_default().push(format!(
+                        "console {} {}: {text}",
+                        entry["source"].as_str().unwrap_or_default(),
+                        entry["level"].as_str().unwrap_or_default()
+                    ));
                 }
             }
             _ => {}
@@ -482,11 +524,12 @@ impl Tracker {
     fn complete(&self, jobs: &[Job], results: &[Vec<ScriptResult>]) -> bool {
         jobs.iter().zip(results).all(|(job, settled)| {
             let mut cors_fetches = 0;
-            for (i, r) in settled.iter().enumerate() {
+            for (seq, &i) in reached_network(settled).iter().enumerate() {
                 let network_failure =
-                    matches!(r, ScriptResult::Rejected(e) if e == "TypeError: Failed to fetch");
-                let obs = self.seen.get(&(job.key, i));
-                if network_failure && obs.is_none_or(|o| o.cors.is_empty() && o.failures.is_empty()) {
+                    matches!(&settled[i], ScriptResult::Rejected(e) if e == FAILED_TO_FETCH);
+                let obs = self.seen.get(&(job.key, seq));
+                if network_failure && obs.is_none_or(|o| o.cors.is_empty() && o.failures.is_empty())
+                {
                     return false;
                 }
                 if obs.is_some_and(|o| !o.cors.is_empty()) {
@@ -496,6 +539,24 @@ impl Tracker {
             self.console.get(&job.key).map_or(0, Vec::len) >= cors_fetches
         })
     }
+}
+
+/// What `fetch()` rejects with when the network (or CORS) failed.
+const FAILED_TO_FETCH: &str = "TypeError: Failed to fetch";
+
+/// The indices of the fetches that got as far as the network: all but
+/// those that threw before sending (a `TypeError` other than "Failed to
+/// fetch").
+fn reached_network(settled: &[ScriptResult]) -> Vec<usize> {
+    settled
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| match r {
+            ScriptResult::Resolved { .. } => true,
+            ScriptResult::Rejected(e) => e == FAILED_TO_FETCH,
+        })
+        .map(|(i, _)| i)
+        .collect()
 }
 
 impl BrowserDriver for Chromium {
@@ -510,7 +571,12 @@ impl BrowserDriver for Chromium {
     async fn run(&mut self, jobs: &[Job]) -> Result<Vec<JobObservation>, DriverError> {
         let mut tracker = Tracker::default();
         let expression = batch_expression(jobs);
-        let call = eval(&self.cdp, &self.session, &expression, Duration::from_secs(60));
+        let call = eval(
+            &self.cdp,
+            &self.session,
+            &expression,
+            Duration::from_secs(60),
+        );
         tokio::pin!(call);
         // Process events while the batch runs, so the queue stays short.
         let value = loop {
@@ -573,11 +639,18 @@ impl BrowserDriver for Chromium {
             .iter()
             .zip(results)
             .map(|(job, settled)| {
+                // Network events are numbered in the order the fetches
+                // reached the network; fetches that threw first never did.
+                let network = reached_network(&settled);
                 let mut fetches: Vec<FetchObservation> = settled
                     .into_iter()
                     .enumerate()
                     .map(|(i, script)| {
-                        let mut obs = tracker.seen.remove(&(job.key, i)).unwrap_or_default();
+                        let mut obs = network
+                            .iter()
+                            .position(|&n| n == i)
+                            .and_then(|seq| tracker.seen.remove(&(job.key, seq)))
+                            .unwrap_or_default();
                         obs.script = Some(script);
                         obs
                     })
@@ -585,7 +658,11 @@ impl BrowserDriver for Chromium {
                 // Console messages go, in order, to the fetches that had a
                 // CORS error; any extra stay with the last such fetch, so
                 // they show up as a disagreement rather than vanish.
-                let mut messages = tracker.console.remove(&job.key).unwrap_or_default().into_iter();
+                let mut messages = tracker
+                    .console
+                    .remove(&job.key)
+                    .unwrap_or_default()
+                    .into_iter();
                 let with_cors: Vec<usize> = (0..fetches.len())
                     .filter(|&i| !fetches[i].cors.is_empty())
                     .collect();
@@ -593,6 +670,9 @@ impl BrowserDriver for Chromium {
                     if let Some(m) = messages.next() {
                         fetches[i].console.push(m);
                     }
+                }
+                if let Some(other) = tracker.other_console.remove(&job.key) {
+                    fetches[0].log.extend(other);
                 }
                 let rest: Vec<String> = messages.collect();
                 if !rest.is_empty() {
@@ -605,6 +685,15 @@ impl BrowserDriver for Chromium {
                 }
             })
             .collect())
+    }
+
+    async fn reset_caches(&mut self) -> Result<(), DriverError> {
+        // Also clears the CORS-preflight cache (checked: a cached preflight
+        // is sent again after it).
+        self.cdp
+            .call("Network.clearBrowserCache", json!({}), Some(&self.session))
+            .await?;
+        Ok(())
     }
 
     async fn close(mut self) {

@@ -108,7 +108,8 @@ type Script = Vec<(Option<ResponseSpec>, Option<ResponseSpec>)>;
 #[derive(Default)]
 struct State {
     scripts: HashMap<(String, usize), Script>,
-    arrivals: Vec<Arrival>,
+    /// Requests that arrived, per (run, case), in order.
+    arrivals: HashMap<(String, usize), Vec<Arrival>>,
     /// Scripted responses the server could not send as written.
     problems: Vec<String>,
 }
@@ -174,10 +175,9 @@ impl Server {
     pub fn arrivals(&self, run: &str, index: usize) -> Vec<Arrival> {
         self.lock()
             .arrivals
-            .iter()
-            .filter(|a| parse_case_path(run, &a.path).is_some_and(|(c, _)| c == index))
+            .get(&(run.to_owned(), index))
             .cloned()
-            .collect()
+            .unwrap_or_default()
     }
 
     /// Scripted responses that could not be sent as written.
@@ -228,7 +228,11 @@ fn header_text(req: &Request<Incoming>, name: &str) -> Option<String> {
     (!values.is_empty()).then(|| values.join(", "))
 }
 
-fn answer(state: &Mutex<State>, local: SocketAddr, req: Request<Incoming>) -> Response<Full<Bytes>> {
+fn answer(
+    state: &Mutex<State>,
+    local: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
     let path = req
         .uri()
         .path_and_query()
@@ -259,7 +263,10 @@ fn answer(state: &Mutex<State>, local: SocketAddr, req: Request<Incoming>) -> Re
     };
     let preflight = arrival.is_preflight();
     let mut st = state.lock().unwrap_or_else(PoisonError::into_inner);
-    st.arrivals.push(arrival);
+    st.arrivals
+        .entry((run.clone(), case))
+        .or_default()
+        .push(arrival);
     let spec = st
         .scripts
         .get(&(run, case))
@@ -268,8 +275,9 @@ fn answer(state: &Mutex<State>, local: SocketAddr, req: Request<Incoming>) -> Re
     let Some(spec) = spec else {
         // The simulator reports a missing scripted response as a case
         // error, so a correct corpus never gets here; 599 makes it loud.
-        st.problems
-            .push(format!("no scripted response for {path} (preflight: {preflight})"));
+        st.problems.push(format!(
+            "no scripted response for {path} (preflight: {preflight})"
+        ));
         return plain(StatusCode::from_u16(599).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
     };
     match scripted(&spec) {
@@ -293,8 +301,8 @@ fn scripted(spec: &ResponseSpec) -> Result<Response<Full<Bytes>>, String> {
     let mut r = plain(StatusCode::from_u16(spec.status).map_err(|e| e.to_string())?);
     for (name, value) in &spec.headers {
         let n = HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("{name}: {e}"))?;
-        let v =
-            HeaderValue::from_bytes(value.as_bytes()).map_err(|e| format!("{name}: {value:?}: {e}"))?;
+        let v = HeaderValue::from_bytes(value.as_bytes())
+            .map_err(|e| format!("{name}: {value:?}: {e}"))?;
         r.headers_mut().append(n, v);
     }
     Ok(r)
@@ -309,7 +317,10 @@ mod tests {
         let p = case_path("r1", 42, 3);
         assert_eq!(parse_case_path("r1", &p), Some((42, 3)));
         assert_eq!(
-            parse_case_path("r1", &format!("Access to fetch at 'http://127.0.0.1:1{p}' from")),
+            parse_case_path(
+                "r1",
+                &format!("Access to fetch at 'http://127.0.0.1:1{p}' from")
+            ),
             Some((42, 3))
         );
         assert_eq!(parse_case_path("r2", &p), None);

@@ -21,7 +21,10 @@ async fn chromium_agrees_with_the_simulator() {
     print_report(&report);
     match path {
         Ok(p) => println!("report: {}", p.display()),
-        Err(e) => panic!("cannot write the report under {}: {e}", Report::dir().display()),
+        Err(e) => panic!(
+            "cannot write the report under {}: {e}",
+            Report::dir().display()
+        ),
     }
     assert!(
         report.harness_problems.is_empty(),

@@ -24,6 +24,7 @@ pub mod error;
 pub mod expose;
 pub mod fix;
 pub mod headers;
+pub mod order;
 pub mod preflight;
 pub mod profile;
 pub mod request;

@@ -87,8 +87,9 @@ impl PreflightResult {
 
     /// Whether every unsafe header is allowed. `*` covers every header
     /// (including `Authorization`, as Chromium ships today) for a request
-    /// without credentials. Chromium reports one missing header: the
-    /// greatest name in byte order.
+    /// without credentials. Chromium reports one missing header: the first
+    /// in `unsafe_headers`, which callers give in Chromium's header order
+    /// (see [`super::order`]).
     pub fn check_headers(&self, unsafe_headers: &[UnsafeHeader]) -> Result<(), Failure> {
         if !self.credentials && self.headers.contains("*") {
             return Ok(());
@@ -96,8 +97,7 @@ impl PreflightResult {
         match unsafe_headers
             .iter()
             .map(|u| u.name.as_str())
-            .filter(|n| !self.headers.contains(*n))
-            .max()
+            .find(|n| !self.headers.contains(*n))
         {
             Some(missing) => Err(Failure::with(
                 CorsError::HeaderDisallowedByPreflightResponse,
@@ -109,7 +109,7 @@ impl PreflightResult {
 
     /// Whether this cached result serves a request (Chromium
     /// `EnsureAllowedRequest`): a result for a request without credentials
-    /// never serves one with.
+    /// never serves one with, and `Authorization` must be listed by name.
     pub fn allows(
         &self,
         method: &str,
@@ -119,7 +119,15 @@ impl PreflightResult {
         if !self.credentials && credentials == Credentials::Include {
             return false;
         }
-        self.check_method(method).is_ok() && self.check_headers(unsafe_headers).is_ok()
+        // Chromium checks a cached result with `Authorization` as a
+        // non-wildcard name: `*` lets a preflight allow it, but a cached
+        // `*` does not serve a later request carrying it (observed in
+        // Chromium 156: that request is preflighted again).
+        let wildcard_only_authorization = !self.headers.contains("authorization")
+            && unsafe_headers.iter().any(|u| u.name == "authorization");
+        !wildcard_only_authorization
+            && self.check_method(method).is_ok()
+            && self.check_headers(unsafe_headers).is_ok()
     }
 }
 
@@ -207,7 +215,7 @@ mod tests {
         let f = r
             .check_headers(&unsafe_named(&["x-b", "x-token", "x-c", "x-a"]))
             .unwrap_err();
-        assert_eq!(f.hint, b"x-c");
+        assert_eq!(f.hint, b"x-b", "the first missing name, in the order given");
         let star = result(&[("access-control-allow-headers", "*")], Credentials::Omit).unwrap();
         assert!(star
             .check_headers(&unsafe_named(&["authorization"]))

@@ -35,6 +35,17 @@ pub fn prepare(
     headers: &[(String, String)],
     profile: Profile,
 ) -> Result<Prepared, ScriptError> {
+    // WebIDL converts the whole `RequestInit` dictionary first, so a name
+    // or value that is not a ByteString fails before the method is looked
+    // at (observed in Chromium 156: `TRACE` with a value holding U+263A
+    // reports the ByteString error).
+    let mut bytes = Vec::with_capacity(headers.len());
+    for (name, value) in headers {
+        let (Some(_), Some(value)) = (to_byte_string(name), to_byte_string(value)) else {
+            return Err(ScriptError(format!("{PREFIX}Failed to read the 'headers' property from 'RequestInit': String contains non ISO-8859-1 code point.")));
+        };
+        bytes.push((name, value));
+    }
     if !is_token(method_as_written.as_bytes()) {
         return Err(ScriptError(format!(
             "{PREFIX}'{method_as_written}' is not a valid HTTP method."
@@ -48,11 +59,10 @@ pub fn prepare(
     let method = method::normalize(method_as_written).into_owned();
     let mut combined: Vec<(String, Vec<u8>)> = Vec::new();
     let mut dropped = Vec::new();
-    for (name, value) in headers {
+    for (name, value) in bytes {
         if !is_token(name.as_bytes()) {
             return Err(ScriptError(format!("{PREFIX}Invalid name")));
         }
-        let value = to_byte_string(value).ok_or_else(|| ScriptError(format!("{PREFIX}Failed to read the 'headers' property from 'RequestInit': String contains non ISO-8859-1 code point.")))?;
         let value = normalize_value(&value);
         if value.iter().any(|&b| b == 0 || b == b'\n' || b == b'\r') {
             return Err(ScriptError(format!("{PREFIX}Invalid value")));
@@ -71,6 +81,12 @@ pub fn prepare(
             }
             None => combined.push((name.clone(), value)),
         }
+    }
+    // The combined value is trimmed again: `a` and an empty value make
+    // `a,` rather than `a, ` (observed in Chromium 156: 127 bytes plus an
+    // empty value stays within the 128-byte limit).
+    for (_, value) in &mut combined {
+        *value = normalize_value(value);
     }
     Ok(Prepared {
         method,
@@ -221,6 +237,13 @@ mod tests {
             "Failed to execute 'fetch' on 'Window': Invalid value"
         );
         assert!(prepare("GET", &h(&[("x-a", "\u{263a}")]), Profile::Chromium).is_err());
+        // The ByteString conversion comes before the method check.
+        assert!(
+            prepare("TRACE", &h(&[("x-a", "\u{263a}")]), Profile::Chromium)
+                .unwrap_err()
+                .0
+                .contains("non ISO-8859-1")
+        );
         assert_eq!(
             prepare("GET", &h(&[("x-a", "caf\u{e9}")]), Profile::Chromium)
                 .unwrap()

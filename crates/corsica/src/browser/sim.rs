@@ -15,6 +15,7 @@ use super::error::{escape_hint, failed_parameter, CorsError};
 use super::expose::readable_headers;
 use super::fix::{fix, FixInput};
 use super::headers::{latin1, ResponseHeaders};
+use super::order::chromium_order;
 use super::preflight::PreflightResult;
 use super::profile::Profile;
 use super::request::{prepare, request_headers_value, unsafe_headers, UnsafeHeader};
@@ -52,7 +53,8 @@ pub enum Step {
 
 #[derive(Debug, Clone)]
 enum Outcome {
-    Allowed(BTreeMap<String, Option<String>>),
+    /// The readable headers, and the names the response had but hid.
+    Allowed(BTreeMap<String, Option<String>>, Vec<String>),
     Blocked(Failure),
     Script(String),
     Network(String),
@@ -145,6 +147,30 @@ impl Simulation {
             .unwrap_or_else(|| self.spec.url.clone())
     }
 
+    /// Whether this request may be served from Chromium's preflight cache.
+    /// A request whose origin a redirect tainted has a fresh opaque origin,
+    /// which no cached entry matches; and a conditional request (`If-*`
+    /// headers) runs in the "no-store" cache mode, which skips the lookup
+    /// (its own preflight result is still stored). Both observed in
+    /// Chromium 156.
+    fn reads_preflight_cache(&self) -> bool {
+        if self.profile != Profile::Chromium {
+            return true;
+        }
+        !self.tainted
+            && !self.headers.iter().any(|(n, _)| {
+                CONDITIONAL_HEADERS
+                    .iter()
+                    .any(|c| c.eq_ignore_ascii_case(n))
+            })
+    }
+
+    /// Whether a successful preflight's result is cached: not for a tainted
+    /// origin, whose opaque origin no later request shares.
+    fn stores_preflight_cache(&self) -> bool {
+        self.profile != Profile::Chromium || !self.tainted
+    }
+
     /// Starts the fetch: validates the script's input, then sends the first request.
     pub fn start(&mut self) -> Step {
         let summary = describe_call(&self.spec, &self.page_origin);
@@ -196,6 +222,41 @@ impl Simulation {
         self.initial_url = url.to_string();
         self.method = prepared.method;
         self.headers = prepared.headers;
+        let script_headers = self.headers.len();
+        if !self
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("accept"))
+        {
+            // fetch() adds `Accept: */*` before the CORS checks, so it
+            // counts towards the 1,024-byte budget of safelisted values.
+            self.headers.push(("Accept".to_owned(), b"*/*".to_vec()));
+            self.note(
+                Stage::Request,
+                None,
+                "fetch() adds Accept: */* (the script set no Accept)",
+            );
+        }
+        if self.profile == Profile::Chromium {
+            // The network service sees the script's headers in Blink's
+            // hash-map order (the default Accept after them), which decides
+            // which missing header a preflight names.
+            let hints = potentially_trustworthy(&url)
+                && Url::parse(&self.page_origin).is_ok_and(|o| potentially_trustworthy(&o));
+            let names: Vec<String> = self
+                .headers
+                .iter()
+                .take(script_headers)
+                .map(|(n, _)| n.clone())
+                .collect();
+            let order = chromium_order(&names, hints);
+            self.headers.sort_by_key(|(n, _)| {
+                order
+                    .iter()
+                    .position(|o| o.eq_ignore_ascii_case(n))
+                    .unwrap_or(usize::MAX)
+            });
+        }
         self.cors_flag = !same_origin(&self.page_origin, &url);
         self.url = Some(url);
         self.begin_hop()
@@ -253,14 +314,16 @@ impl Simulation {
                 reasons.join("; ")
             ),
         );
-        if self.cache.allows(
-            &origin,
-            &url,
-            &self.method,
-            &self.unsafe_names,
-            self.spec.credentials,
-            self.now,
-        ) {
+        if self.reads_preflight_cache()
+            && self.cache.allows(
+                &origin,
+                &url,
+                &self.method,
+                &self.unsafe_names,
+                self.spec.credentials,
+                self.now,
+            )
+        {
             self.note(
                 Stage::Cache,
                 Some(true),
@@ -427,12 +490,17 @@ impl Simulation {
         ));
         self.note(Stage::PreflightResponse, Some(true), allowed);
         let url = self.current_url();
-        self.cache.store(&origin, &url, result, self.now);
+        if self.stores_preflight_cache() {
+            self.cache.store(&origin, &url, result, self.now);
+        }
         self.send_actual()
     }
 
     fn on_actual_response(&mut self, response: Incoming) -> Step {
         self.note(Stage::Response, None, describe_response(&response, false));
+        if self.profile == Profile::Chromium && conflicting_locations(&response.headers) {
+            return self.network_error("net::ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION".into());
+        }
         let origin = self.request_origin().to_owned();
         if is_redirect(&response) {
             if self.cors_flag {
@@ -475,7 +543,12 @@ impl Simulation {
                 text,
             );
         }
-        self.outcome = Some(Outcome::Allowed(readable));
+        let hidden = readable
+            .iter()
+            .filter(|(name, value)| value.is_none() && response.headers.contains(name))
+            .map(|(name, _)| name.clone())
+            .collect();
+        self.outcome = Some(Outcome::Allowed(readable, hidden));
         self.note(
             Stage::Verdict,
             Some(true),
@@ -491,14 +564,27 @@ impl Simulation {
         if self.redirects == MAX_REDIRECTS {
             return self.network_error("net::ERR_TOO_MANY_REDIRECTS".into());
         }
-        self.redirects += 1;
-        let location = response.headers.get("location").unwrap_or_default();
+        let location = redirect_location(&response.headers).unwrap_or_default();
         let Ok(next) = current.join(&latin1(&location)) else {
             return self.network_error("net::ERR_INVALID_REDIRECT".into());
         };
         if !matches!(next.scheme(), "http" | "https") {
-            return self.network_error("net::ERR_UNSAFE_REDIRECT".into());
+            // Schemes the network stack knows refuse to be redirected to;
+            // any other scheme reaches the CORS layer, which refuses it by
+            // name (Chromium 156, observed).
+            if matches!(next.scheme(), "data" | "file" | "about" | "blob") {
+                return self.network_error("net::ERR_UNSAFE_REDIRECT".into());
+            }
+            self.redirects += 1;
+            self.url = Some(next);
+            return self.block(
+                Stage::Redirect,
+                Failure::with(CorsError::CorsDisabledScheme, CORS_SCHEMES.as_bytes()),
+            );
         }
+        // A Location with credentials is refused before the redirect is
+        // followed, so the console names the URL that redirected, without
+        // "(redirected from ...)" for the first hop.
         let has_credentials = !next.username().is_empty() || next.password().is_some();
         if has_credentials
             && (self.tainted || !same_origin(&self.page_origin, &next) || self.cors_flag)
@@ -508,6 +594,18 @@ impl Simulation {
                 Failure::bare(CorsError::RedirectContainsCredentials),
             );
         }
+        if has_credentials && self.profile == Profile::Chromium {
+            // Fetch allows a same-origin redirect to a URL with
+            // credentials; Blink blocks every subresource redirect to one
+            // (DevTools shows `(blocked:origin)`), with no CORS error.
+            self.note(
+                Stage::Redirect,
+                Some(false),
+                format!("Chromium refuses to follow a redirect to a URL with credentials ({next})"),
+            );
+            return self.network_error("blocked:origin".into());
+        }
+        self.redirects += 1;
         let status = response.status;
         let old_method = self.method.clone();
         if (status == 303 && !matches!(self.method.as_str(), "GET" | "HEAD"))
@@ -529,6 +627,12 @@ impl Simulation {
             self.headers
                 .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
         }
+        if self.profile == Profile::Chromium && !same_origin(&self.page_origin, &next) {
+            // On a redirect to another origin than the page's, Chromium
+            // drops client-hint headers (to re-add only those that origin
+            // opted into), even the ones the script set itself.
+            self.headers.retain(|(n, _)| !is_client_hint(n));
+        }
         if next.origin() != current.origin() && !same_origin(&self.page_origin, &current) {
             self.tainted = true;
         }
@@ -546,9 +650,10 @@ impl Simulation {
     }
 
     fn block(&mut self, stage: Stage, failure: Failure) -> Step {
-        let url = self.current_url();
-        let origin = self.request_origin().to_owned();
-        self.cache.clear(&origin, &url);
+        // Fetch clears the preflight cache for the URL here; Chromium 156
+        // does not (a failed actual response leaves the cached preflight
+        // result in place, observed), and a failed preflight never stored
+        // one. So the cache is left alone.
         let detail = failure.error.detail(&escape_hint(&failure.hint));
         self.note(
             stage,
@@ -598,15 +703,16 @@ impl Simulation {
             .iter()
             .map(|n| (n.clone(), None))
             .collect();
-        let (allowed, error, readable, js_error, network_error) = match &self.outcome {
-            Some(Outcome::Allowed(r)) => (true, None, r.clone(), None, None),
-            Some(Outcome::Blocked(f)) => (false, Some(f.clone()), blank, None, None),
-            Some(Outcome::Script(m)) => (false, None, blank, Some(m.clone()), None),
-            Some(Outcome::Network(m)) => (false, None, blank, None, Some(m.clone())),
+        let (allowed, error, readable, hidden, js_error, network_error) = match &self.outcome {
+            Some(Outcome::Allowed(r, h)) => (true, None, r.clone(), h.clone(), None, None),
+            Some(Outcome::Blocked(f)) => (false, Some(f.clone()), blank, vec![], None, None),
+            Some(Outcome::Script(m)) => (false, None, blank, vec![], Some(m.clone()), None),
+            Some(Outcome::Network(m)) => (false, None, blank, vec![], None, Some(m.clone())),
             None => (
                 false,
                 None,
                 blank,
+                vec![],
                 None,
                 Some("the fetch did not finish".to_owned()),
             ),
@@ -616,11 +722,6 @@ impl Simulation {
             f.error
                 .console_message(&self.current_url(), redirected, &self.page_origin, &f.hint)
         });
-        let hidden: Vec<String> = readable
-            .iter()
-            .filter(|(_, v)| v.is_none())
-            .map(|(k, _)| k.clone())
-            .collect();
         let fix_input = FixInput {
             origin: &origin,
             method: if self.method.is_empty() {
@@ -653,7 +754,15 @@ impl Simulation {
             actual_sent: self.requests.iter().any(|r| r.leg == Leg::Actual),
             allowed,
             cors_error: error.as_ref().map(|f| f.error),
-            failed_parameter: error.as_ref().map(|f| failed_parameter(&f.hint)),
+            // The scheme list in a CorsDisabledScheme message is not a
+            // failed parameter: DevTools reports it empty.
+            failed_parameter: error.as_ref().map(|f| {
+                if f.error == CorsError::CorsDisabledScheme {
+                    String::new()
+                } else {
+                    failed_parameter(&f.hint)
+                }
+            }),
             console_message,
             readable_headers: readable,
             fix,
@@ -665,9 +774,81 @@ impl Simulation {
     }
 }
 
-/// Whether a response is a redirect the browser follows.
+/// Whether a response is a redirect the browser follows: a redirect status
+/// and a non-empty `Location` (Chromium ignores empty ones).
 fn is_redirect(response: &Incoming) -> bool {
-    matches!(response.status, 301 | 302 | 303 | 307 | 308) && response.headers.contains("location")
+    matches!(response.status, 301 | 302 | 303 | 307 | 308)
+        && redirect_location(&response.headers).is_some()
+}
+
+/// The first non-empty `Location` value.
+fn redirect_location(headers: &ResponseHeaders) -> Option<Vec<u8>> {
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("location"))
+        .map(|(_, v)| super::headers::trim(v))
+        .find(|v| !v.is_empty())
+        .map(<[u8]>::to_vec)
+}
+
+/// Whether a response carries `Location` twice with different values,
+/// which Chromium's HTTP parser rejects outright.
+fn conflicting_locations(headers: &ResponseHeaders) -> bool {
+    let mut values = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("location"))
+        .map(|(_, v)| super::headers::trim(v));
+    match values.next() {
+        Some(first) => values.any(|v| v != first),
+        None => false,
+    }
+}
+
+/// Request headers that make a fetch conditional.
+const CONDITIONAL_HEADERS: [&str; 5] = [
+    "if-modified-since",
+    "if-none-match",
+    "if-unmodified-since",
+    "if-match",
+    "if-range",
+];
+
+/// The schemes Chromium 156 names in `CorsDisabledScheme` messages, as it
+/// lists them.
+pub const CORS_SCHEMES: &str = "chrome, chrome-experimental-site-token-provider, chrome-extension, chrome-untrusted, data, http, https, isolated-app";
+
+/// Client-hint request headers that Chromium removes on a redirect
+/// (observed; `Save-Data` and `Intervention` stay).
+const CLIENT_HINT_HEADERS: [&str; 7] = [
+    "device-memory",
+    "dpr",
+    "width",
+    "viewport-width",
+    "rtt",
+    "downlink",
+    "ect",
+];
+
+fn is_client_hint(name: &str) -> bool {
+    CLIENT_HINT_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// Whether a URL is potentially trustworthy (a secure context could load
+/// it): HTTPS, or a loopback host. The simulator assumes Blink adds the
+/// user-agent client hints only when the page and the URL both are (only
+/// loopback pages were observed).
+fn potentially_trustworthy(url: &Url) -> bool {
+    if matches!(url.scheme(), "https" | "wss") {
+        return true;
+    }
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        None => false,
+    }
 }
 
 /// Whether a serialized page origin is the origin of `url`.
