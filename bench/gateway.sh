@@ -6,11 +6,14 @@
 #   bench/gateway.sh --memory   # plus a 60 s RSS flatness check under load
 #
 # Environment: DURATION (default 10s per run), CONNECTIONS (64), THREADS (2),
-# MODERATE_CONNECTIONS (4: the "moderate load" latency run).
+# ROUNDS (3: every run is repeated, interleaved, and the median reported),
+# MODERATE_CONNECTIONS (8) and MODERATE_DELAY_MS (1): the moderate-load run,
+# where each connection waits 1 ms between requests, so latency is measured
+# below saturation.
 #
 # The same upstream (crates/corsica-gateway/examples/bench_upstream.rs)
 # stands behind both proxies. nginx gets worker_processes = cores and
-# keepalive upstream connections; corsica's runtime has one worker per core.
+# keepalive upstream connections; corsica gets one worker thread per core.
 # Every process shares the same cores as wrk, so absolute numbers are low on
 # a small machine; the ratios are what the table is for.
 set -euo pipefail
@@ -19,12 +22,14 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
-MODERATE_CONNECTIONS="${MODERATE_CONNECTIONS:-4}"
+ROUNDS="${ROUNDS:-3}"
+MODERATE_CONNECTIONS="${MODERATE_CONNECTIONS:-8}"
+MODERATE_DELAY_MS="${MODERATE_DELAY_MS:-1}"
 MEMORY=0
 for arg in "$@"; do
   case "$arg" in
     --memory) MEMORY=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -190,6 +195,11 @@ EOF
 cat >"$WORK/plain.lua" <<'EOF'
 wrk.method = "GET"
 EOF
+cat >"$WORK/moderate.lua" <<EOF
+wrk.method = "GET"
+wrk.headers["Origin"] = "https://app.example"
+function delay() return $MODERATE_DELAY_MS end
+EOF
 
 # Converts wrk latency ("812.00us", "1.23ms", "1.02s") to milliseconds.
 to_ms() {
@@ -200,69 +210,77 @@ to_ms() {
   }'
 }
 
-# run NAME PORT SCRIPT CONNECTIONS THREADS -> sets RPS P50 P99
+# run NAME PORT SCRIPT CONNECTIONS THREADS: appends req/s, p50 and p99 (ms)
+# to the results of NAME.
+declare -A RPS_OF P50_OF P99_OF
 run() {
   local name="$1" port="$2" script="$3" conns="$4" threads="$5"
   # A short warm-up fills connection pools and caches.
   wrk -t"$threads" -c"$conns" -d2s -s "$WORK/$script" "http://127.0.0.1:$port/api/items" >/dev/null
   local out
   out="$(wrk -t"$threads" -c"$conns" -d"$DURATION" --latency -s "$WORK/$script" "http://127.0.0.1:$port/api/items")"
-  echo "$out" >"$WORK/wrk-$name.txt"
+  echo "$out" >>"$WORK/wrk-$name.txt"
   if echo "$out" | grep -q 'Non-2xx'; then
     echo "$name: non-2xx responses:" >&2
     echo "$out" >&2
     exit 1
   fi
-  RPS="$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')"
-  P50="$(to_ms "$(echo "$out" | awk '$1 == "50%" {print $2}')")"
-  P99="$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")"
-  log "$name: $RPS req/s, p50 $P50 ms, p99 $P99 ms"
+  local rps p50 p99
+  rps="$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')"
+  p50="$(to_ms "$(echo "$out" | awk '$1 == "50%" {print $2}')")"
+  p99="$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")"
+  RPS_OF[$name]+="$rps "
+  P50_OF[$name]+="$p50 "
+  P99_OF[$name]+="$p99 "
+  log "$name: $rps req/s, p50 $p50 ms, p99 $p99 ms"
 }
 
+# The median of a list of numbers.
+median() { echo "$@" | tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+rps() { median ${RPS_OF[$1]}; }
+p50() { median ${P50_OF[$1]}; }
+p99() { median ${P99_OF[$1]}; }
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 
-log "direct (upstream alone)"
-run direct "$UPSTREAM_PORT" plain.lua "$CONNECTIONS" "$THREADS"
-D_RPS=$RPS D_P50=$P50 D_P99=$P99
+for round in $(seq 1 "$ROUNDS"); do
+  log "round $round of $ROUNDS"
+  run direct "$UPSTREAM_PORT" plain.lua "$CONNECTIONS" "$THREADS"
+  for scenario in preflight origin plain; do
+    run "corsica-$scenario" "$CORSICA_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
+    run "nginx-$scenario" "$NGINX_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
+  done
+  run moderate-direct "$UPSTREAM_PORT" moderate.lua "$MODERATE_CONNECTIONS" 1
+  run moderate-corsica "$CORSICA_PORT" moderate.lua "$MODERATE_CONNECTIONS" 1
+  run moderate-nginx "$NGINX_PORT" moderate.lua "$MODERATE_CONNECTIONS" 1
+done
 
-ROWS=()
+echo
+echo "Machine: $CORES cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(uname -sr); wrk, the proxies and the upstream share these cores."
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, 127.0.0.1 only, median of $ROUNDS interleaved rounds; nginx $("$NGINX" -v 2>&1 | cut -d/ -f2) with worker_processes $CORES; corsica with $CORES worker threads."
+echo
+echo "| Scenario | corsica req/s | corsica p50 ms | corsica p99 ms | nginx req/s | nginx p50 ms | nginx p99 ms | corsica/nginx | corsica/direct |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for scenario in preflight origin plain; do
   case "$scenario" in
     preflight) label="Preflight (answered by the proxy)" ;;
     origin) label="Proxied GET, allowed Origin" ;;
     plain) label="Proxied GET, no Origin" ;;
   esac
-  run "corsica-$scenario" "$CORSICA_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
-  C_RPS=$RPS C_P50=$P50 C_P99=$P99
-  run "nginx-$scenario" "$NGINX_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
-  N_RPS=$RPS N_P50=$P50 N_P99=$P99
-  ROWS+=("| $label | $C_RPS | $C_P50 | $C_P99 | $N_RPS | $N_P50 | $N_P99 | $(ratio "$C_RPS" "$N_RPS") | $(ratio "$C_RPS" "$D_RPS") |")
+  c="corsica-$scenario" n="nginx-$scenario"
+  echo "| $label | $(rps "$c") | $(p50 "$c") | $(p99 "$c") | $(rps "$n") | $(p50 "$n") | $(p99 "$n") | $(ratio "$(rps "$c")" "$(rps "$n")") | $(ratio "$(rps "$c")" "$(rps direct)") |"
 done
-
-log "moderate load ($MODERATE_CONNECTIONS connections): gateway overhead over direct"
-run moderate-direct "$UPSTREAM_PORT" origin.lua "$MODERATE_CONNECTIONS" 1
-M_D_RPS=$RPS M_D_P50=$P50 M_D_P99=$P99
-run moderate-corsica "$CORSICA_PORT" origin.lua "$MODERATE_CONNECTIONS" 1
-M_C_RPS=$RPS M_C_P50=$P50 M_C_P99=$P99
-run moderate-nginx "$NGINX_PORT" origin.lua "$MODERATE_CONNECTIONS" 1
-M_N_RPS=$RPS M_N_P50=$P50 M_N_P99=$P99
-
+echo "| Upstream alone (direct) | $(rps direct) | $(p50 direct) | $(p99 direct) | | | | | 1.00 |"
 echo
-echo "Machine: $CORES cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(uname -sr)."
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, 127.0.0.1 only; nginx $("$NGINX" -v 2>&1 | cut -d/ -f2), worker_processes $CORES; corsica runtime workers $CORES."
+echo "Moderate load (wrk -t1 -c$MODERATE_CONNECTIONS, ${MODERATE_DELAY_MS} ms between requests on each connection, GET with allowed Origin):"
 echo
-echo "| Scenario | corsica req/s | corsica p50 ms | corsica p99 ms | nginx req/s | nginx p50 ms | nginx p99 ms | corsica/nginx | corsica/direct |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-for row in "${ROWS[@]}"; do echo "$row"; done
-echo "| Upstream alone (direct) | $D_RPS | $D_P50 | $D_P99 | | | | | 1.00 |"
-echo
-echo "Moderate load (wrk -t1 -c$MODERATE_CONNECTIONS, GET with allowed Origin):"
-echo
-echo "| Target | req/s | p50 ms | p99 ms | p99 overhead over direct ms |"
-echo "| --- | ---: | ---: | ---: | ---: |"
-echo "| direct | $M_D_RPS | $M_D_P50 | $M_D_P99 | |"
-echo "| corsica | $M_C_RPS | $M_C_P50 | $M_C_P99 | $(awk -v a="$M_C_P99" -v b="$M_D_P99" 'BEGIN { printf "%.3f", a - b }') |"
-echo "| nginx | $M_N_RPS | $M_N_P50 | $M_N_P99 | $(awk -v a="$M_N_P99" -v b="$M_D_P99" 'BEGIN { printf "%.3f", a - b }') |"
+echo "| Target | req/s | p50 ms | p99 ms | p50 overhead over direct ms | p99 overhead over direct ms |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+echo "| direct | $(rps moderate-direct) | $(p50 moderate-direct) | $(p99 moderate-direct) | | |"
+for t in corsica nginx; do
+  echo "| $t | $(rps "moderate-$t") | $(p50 "moderate-$t") | $(p99 "moderate-$t") | $(minus "$(p50 "moderate-$t")" "$(p50 moderate-direct)") | $(minus "$(p99 "moderate-$t")" "$(p99 moderate-direct)") |"
+done
 
 # --- memory flatness ----------------------------------------------------------
 if [ "$MEMORY" = 1 ]; then

@@ -50,6 +50,7 @@ fn serve_file(path: &Path, listen: Option<SocketAddr>) -> Result<ExitCode, CmdEr
         watch_config: true,
         handle_signals: true,
         listen_override: listen,
+        threads: worker_threads(),
         ..Options::default()
     };
     runtime()?.block_on(async move {
@@ -57,7 +58,7 @@ fn serve_file(path: &Path, listen: Option<SocketAddr>) -> Result<ExitCode, CmdEr
         tracing::info!(
             target: "corsica::gateway",
             listen = %gateway.local_addr(),
-            admin = ?gateway.admin_addr(),
+            admin = %gateway.admin_addr().map_or_else(|| "none".to_owned(), |a| a.to_string()),
             config = %name,
             "corsica gateway listening (SIGHUP or editing the file reloads it; SIGTERM or Ctrl-C stops it)"
         );
@@ -76,6 +77,7 @@ fn serve_demo(listen: Option<SocketAddr>) -> Result<ExitCode, CmdError> {
         let wanted = listen.unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, DEMO_PORT)));
         let options = Options {
             handle_signals: true,
+            threads: worker_threads(),
             ..Options::default()
         };
         let mut note = None;
@@ -177,17 +179,17 @@ fn init_logging(format: LogFormat) {
     };
 }
 
-/// A multi-threaded runtime with one worker per core.
+/// One gateway worker thread per core (each with its own runtime and
+/// upstream pool, as nginx runs one worker process per core).
+fn worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The control runtime: signals, reloads, the admin listener and the demo
+/// API. Client connections are served by the gateway's worker threads.
 fn runtime() -> Result<tokio::runtime::Runtime, CmdError> {
-    let mut b = if std::env::var("XCT").is_ok() {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    if let Ok(n) = std::env::var("XW") {
-        b.worker_threads(n.parse().unwrap());
-    }
-    b.enable_all()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}").into())
 }

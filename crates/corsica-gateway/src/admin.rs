@@ -57,7 +57,11 @@ pub(crate) async fn serve(
 
 fn answer(req: &Request<Incoming>, metrics: &Metrics, draining: bool) -> Response<Body> {
     let (status, content_type, body) = match req.uri().path() {
-        "/healthz" if draining => (StatusCode::SERVICE_UNAVAILABLE, "text/plain", "draining\n".to_owned()),
+        "/healthz" if draining => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "draining\n".to_owned(),
+        ),
         "/healthz" => (StatusCode::OK, "text/plain", "ok".to_owned()),
         "/metrics" => (
             StatusCode::OK,

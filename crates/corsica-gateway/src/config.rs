@@ -891,6 +891,16 @@ origins = ["*"]
     }
 
     #[test]
+    fn route_index_points_into_the_sorted_routes() {
+        let cfg = load_str(GOOD).unwrap();
+        let i = route_index(&cfg.routes, None, "/legacy/x").unwrap();
+        assert_eq!(cfg.routes[i].path_prefix, "/legacy");
+        let default = route_index(&cfg.routes, Some("any.example"), "/").unwrap();
+        assert_eq!(cfg.routes[default].path_prefix, "/");
+        assert_eq!(route_index(&cfg.routes[..1], None, "/elsewhere"), None);
+    }
+
+    #[test]
     fn prefixes_match_at_segment_boundaries() {
         assert!(prefix_matches("/api", "/api"));
         assert!(prefix_matches("/api", "/api/v1"));

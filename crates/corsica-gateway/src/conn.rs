@@ -2,17 +2,18 @@
 //! picks its route in the current generation, and keeps the connection
 //! marked busy until the response body is sent.
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use corsica::RequestKind;
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
 use pin_project_lite::pin_project;
@@ -22,7 +23,7 @@ use crate::headers::{request_host, without_port};
 use crate::proxy::ClientInfo;
 use crate::reply::Failure;
 use crate::routes::{Generation, RouteFuture, RouteService};
-use crate::timed_io::InFlight;
+use crate::timed_io::{ConnState, InFlight};
 
 /// The route services of one connection, for one generation.
 struct ConnRoutes {
@@ -30,42 +31,62 @@ struct ConnRoutes {
     services: Vec<RouteService>,
 }
 
+/// What is known about a client connection when it is accepted.
+pub(crate) struct Peer {
+    /// The client's IP address, for `X-Forwarded-For`.
+    pub(crate) ip: HeaderValue,
+    /// `http` or `https`.
+    pub(crate) proto: HeaderValue,
+    /// The connection's state.
+    pub(crate) conn: Arc<ConnState>,
+    /// The worker thread serving it.
+    pub(crate) worker: usize,
+}
+
 /// The per-connection service.
 pub(crate) struct ConnService {
     current: Arc<ArcSwap<Generation>>,
-    client: Arc<ClientInfo>,
+    peer: Peer,
     // Built on the first request and rebuilt when the generation changes.
-    // hyper calls the service from the connection's own task, so the lock
-    // is never contended; it is a Mutex only because the service must be Sync.
-    routes: Mutex<Option<ConnRoutes>>,
+    // hyper calls the service from the connection's own task, one call at
+    // a time, so a RefCell (no atomics) is enough.
+    routes: RefCell<Option<ConnRoutes>>,
 }
 
 impl ConnService {
     /// A service for a new connection.
-    pub(crate) fn new(current: Arc<ArcSwap<Generation>>, client: Arc<ClientInfo>) -> Self {
+    pub(crate) fn new(current: Arc<ArcSwap<Generation>>, peer: Peer) -> Self {
         ConnService {
             current,
-            client,
-            routes: Mutex::new(None),
+            peer,
+            routes: RefCell::new(None),
         }
     }
 
     fn route(&self, req: Request<Incoming>) -> RouteFuture {
         let current = self.current.load();
-        let mut slot = match self.routes.lock() {
-            Ok(slot) => slot,
-            // A panic elsewhere while holding the lock: the cache is only a
-            // cache, so carry on with it.
-            Err(poisoned) => poisoned.into_inner(),
+        // `call` is never re-entered, so the cache is always free; were it
+        // not, this request would build its own services instead of panicking.
+        let mut own = None;
+        let mut cached = self.routes.try_borrow_mut();
+        let slot = match &mut cached {
+            Ok(slot) => &mut **slot,
+            Err(_) => &mut own,
         };
         let stale = match &*slot {
             Some(routes) => !Arc::ptr_eq(&routes.generation, &current),
             None => true,
         };
         if stale {
+            let client = Arc::new(ClientInfo {
+                ip: self.peer.ip.clone(),
+                proto: self.peer.proto.clone(),
+                conn: self.peer.conn.clone(),
+                upstream: current.upstream_client(self.peer.worker),
+            });
             *slot = Some(ConnRoutes {
                 generation: Arc::clone(&current),
-                services: current.services(&self.client),
+                services: current.services(&client),
             });
         }
         let Some(routes) = slot.as_mut() else {
@@ -101,7 +122,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
 
     fn call(&self, req: Request<Incoming>) -> ConnFuture {
         let start = Instant::now();
-        let guard = InFlight::request(&self.client.conn);
+        let guard = InFlight::request(&self.peer.conn);
         guard
             .state()
             .metrics

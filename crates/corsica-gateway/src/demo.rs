@@ -250,7 +250,11 @@ pub fn walkthrough(policy: &Policy) -> Vec<Step> {
 
 /// What the gateway answers, per the engine: the status for a preflight
 /// (200 stands for "forwarded") and the CORS headers.
-fn answer(policy: &Policy, method: Method, headers: &[(&str, String)]) -> (StatusCode, Vec<(String, String)>) {
+fn answer(
+    policy: &Policy,
+    method: Method,
+    headers: &[(&str, String)],
+) -> (StatusCode, Vec<(String, String)>) {
     let mut map = HeaderMap::new();
     for (name, value) in headers {
         if let (Ok(name), Ok(value)) = (

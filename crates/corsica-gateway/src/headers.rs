@@ -30,6 +30,11 @@ const HOP_BY_HOP: [HeaderName; 6] = [
 /// Removes hop-by-hop headers. With `websocket`, the handshake's
 /// `Upgrade` survives and `Connection` is set to `upgrade` alone.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, websocket: bool) {
+    // Most messages carry none: one pass over the names finds out, instead
+    // of a lookup per hop-by-hop name.
+    if !websocket && !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     // Headers named by `Connection` are hop-by-hop too. Collecting them
     // allocates only when a `Connection` header names something.
     if headers.contains_key(header::CONNECTION) {
@@ -63,6 +68,10 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, websocket: bool) {
     if websocket {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
     }
+}
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(name) || name.as_str().starts_with("proxy-")
 }
 
 /// Adds `X-Forwarded-For` (appending the client to any earlier hops, as
@@ -245,7 +254,10 @@ mod tests {
             .body(())
             .unwrap();
         assert!(!is_websocket_upgrade(&req));
-        let req = Request::get("/ws").header("upgrade", "websocket").body(()).unwrap();
+        let req = Request::get("/ws")
+            .header("upgrade", "websocket")
+            .body(())
+            .unwrap();
         assert!(!is_websocket_upgrade(&req));
     }
 

@@ -118,7 +118,10 @@ mod tests {
         )
         .unwrap();
         let mut req = HeaderMap::new();
-        req.insert(header::ORIGIN, HeaderValue::from_static("https://app.example"));
+        req.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://app.example"),
+        );
         req.insert(
             header::ACCESS_CONTROL_REQUEST_METHOD,
             HeaderValue::from_static("PUT"),

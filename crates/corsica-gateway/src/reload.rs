@@ -126,14 +126,18 @@ fn apply(inner: &Inner, config: GatewayConfig) -> Result<u64, String> {
         _ => old.tls.clone(),
     };
     // Keep pooled upstream connections unless the connect timeout changed.
-    let client = if config.timeouts.connect == old.config.timeouts.connect {
-        old.client.clone()
+    let clients = if config.timeouts.connect == old.config.timeouts.connect {
+        old.clients.clone()
     } else {
-        upstream::client(config.timeouts.connect, &inner.options.upstream_ca)
-            .map_err(|e| e.to_string())?
+        upstream::clients(
+            config.timeouts.connect,
+            &inner.options.upstream_ca,
+            inner.options.threads.max(1),
+        )
+        .map_err(|e| e.to_string())?
     };
     let id = old.id + 1;
-    let generation = Generation::build(id, config, client, tls, &inner.metrics)?;
+    let generation = Generation::build(id, config, clients, tls, &inner.metrics)?;
     inner.current.store(std::sync::Arc::new(generation));
     Ok(id)
 }
@@ -201,18 +205,20 @@ pub(crate) fn spawn_signal_handler(control: mpsc::UnboundedSender<Control>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let (mut hangup, mut terminate) =
-            match (signal(SignalKind::hangup()), signal(SignalKind::terminate())) {
-                (Ok(h), Ok(t)) => (h, t),
-                (Err(e), _) | (_, Err(e)) => {
-                    tracing::warn!(target: "corsica::gateway", error = %e, "cannot listen for SIGHUP and SIGTERM; Ctrl-C still stops the gateway");
-                    tokio::spawn(async move {
-                        let _ = tokio::signal::ctrl_c().await;
-                        let _ = control.send(Control::Shutdown);
-                    });
-                    return;
-                }
-            };
+        let (mut hangup, mut terminate) = match (
+            signal(SignalKind::hangup()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(h), Ok(t)) => (h, t),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(target: "corsica::gateway", error = %e, "cannot listen for SIGHUP and SIGTERM; Ctrl-C still stops the gateway");
+                tokio::spawn(async move {
+                    let _ = tokio::signal::ctrl_c().await;
+                    let _ = control.send(Control::Shutdown);
+                });
+                return;
+            }
+        };
         tokio::spawn(async move {
             loop {
                 tokio::select! {

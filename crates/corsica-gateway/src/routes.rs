@@ -39,8 +39,9 @@ pub(crate) struct Generation {
     pub(crate) config: GatewayConfig,
     /// One entry per `config.routes`.
     routes: Vec<RouteEntry>,
-    /// The pooled upstream client, kept across reloads when possible.
-    pub(crate) client: HttpClient,
+    /// The pooled upstream clients, one per worker thread, kept across
+    /// reloads when possible.
+    pub(crate) clients: Vec<HttpClient>,
     /// TLS termination, when configured.
     pub(crate) tls: Option<TlsAcceptor>,
     /// Connection settings for new client connections.
@@ -69,10 +70,13 @@ impl Generation {
     pub(crate) fn build(
         id: u64,
         config: GatewayConfig,
-        client: HttpClient,
+        clients: Vec<HttpClient>,
         tls: Option<TlsAcceptor>,
         metrics: &Arc<Metrics>,
     ) -> Result<Generation, String> {
+        if clients.is_empty() {
+            return Err("no upstream client".into());
+        }
         let mut routes = Vec::with_capacity(config.routes.len());
         for route in &config.routes {
             let upstream = Upstream::new(&route.upstream)
@@ -104,7 +108,6 @@ impl Generation {
             };
             let proxy = Arc::new(RouteProxy {
                 upstream,
-                client: client.clone(),
                 upstream_response: config.timeouts.upstream_response,
                 limits: config.limits,
                 metrics: metrics.clone(),
@@ -117,10 +120,16 @@ impl Generation {
             id,
             config,
             routes,
-            client,
+            clients,
             tls,
             http,
         })
+    }
+
+    /// The upstream client for a worker thread.
+    pub(crate) fn upstream_client(&self, worker: usize) -> HttpClient {
+        // `build` refuses an empty list, so the modulo is well defined.
+        self.clients[worker % self.clients.len()].clone()
     }
 
     /// The index of the route for a host (without port) and path.
@@ -133,7 +142,7 @@ impl Generation {
         self.routes
             .iter()
             .map(|entry| {
-                let proxy = Proxy::new(entry.proxy.clone(), client.clone());
+                let proxy = Proxy::new(Arc::new(entry.proxy.for_connection()), client.clone());
                 match &entry.cors {
                     RouteLayer::Off => RouteService::Plain(proxy),
                     RouteLayer::On {

@@ -19,9 +19,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{GatewayConfig, LogFormat};
-use crate::conn::ConnService;
+use crate::conn::{ConnService, Peer};
 use crate::metrics::Metrics;
-use crate::proxy::ClientInfo;
 use crate::reload;
 use crate::routes::Generation;
 use crate::timed_io::{ConnState, TimedIo};
@@ -45,6 +44,12 @@ pub struct Options {
     /// CA certificates trusted for `https://` upstreams on top of the
     /// webpki roots (an internal CA; a test's self-signed certificate).
     pub upstream_ca: Vec<CertificateDer<'static>>,
+    /// Worker threads serving client connections, each with its own
+    /// single-threaded runtime and upstream connection pool, so that a
+    /// request and its upstream exchange stay on one thread (no wake-ups
+    /// across threads, as in nginx's worker model). 0 serves on the
+    /// runtime that calls [`Gateway::run`] instead.
+    pub threads: usize,
 }
 
 impl Default for Options {
@@ -56,6 +61,7 @@ impl Default for Options {
             listen_override: None,
             drain_timeout: Duration::from_secs(30),
             upstream_ca: Vec::new(),
+            threads: 0,
         }
     }
 }
@@ -78,6 +84,8 @@ pub enum ServeError {
     Client(String),
     /// The configuration file could not be watched.
     Watch(String),
+    /// A worker thread could not be started.
+    Worker(String),
 }
 
 impl ServeError {
@@ -95,7 +103,10 @@ impl fmt::Display for ServeError {
             }
             ServeError::Tls(message) => write!(f, "TLS: {message}"),
             ServeError::Client(message) => write!(f, "upstream client: {message}"),
-            ServeError::Watch(message) => write!(f, "cannot watch the configuration file: {message}"),
+            ServeError::Watch(message) => {
+                write!(f, "cannot watch the configuration file: {message}")
+            }
+            ServeError::Worker(message) => write!(f, "cannot start a worker thread: {message}"),
         }
     }
 }
@@ -215,7 +226,10 @@ impl fmt::Debug for Gateway {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Gateway")
             .field("listen", &self.listener.local_addr().ok())
-            .field("admin", &self.admin.as_ref().and_then(|a| a.local_addr().ok()))
+            .field(
+                "admin",
+                &self.admin.as_ref().and_then(|a| a.local_addr().ok()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -234,8 +248,12 @@ impl Gateway {
             Some(files) => Some(tls::acceptor(files).map_err(ServeError::Tls)?),
             None => None,
         };
-        let client = upstream::client(config.timeouts.connect, &options.upstream_ca)
-            .map_err(|e| ServeError::Client(e.to_string()))?;
+        let clients = upstream::clients(
+            config.timeouts.connect,
+            &options.upstream_ca,
+            options.threads.max(1),
+        )
+        .map_err(|e| ServeError::Client(e.to_string()))?;
         let metrics = Arc::new(Metrics::new());
         let started = Started {
             listen: config.listen,
@@ -244,7 +262,7 @@ impl Gateway {
             log_format: config.log_format,
         };
         let generation =
-            Generation::build(0, config, client, tls, &metrics).map_err(ServeError::Client)?;
+            Generation::build(0, config, clients, tls, &metrics).map_err(ServeError::Client)?;
         let (control_tx, control) = mpsc::unbounded_channel();
         let (status, _) = watch::channel(ReloadStatus::default());
         let inner = Arc::new(Inner {
@@ -296,16 +314,16 @@ impl Gateway {
 
         // Set up everything that can fail before serving a single request.
         let _watcher = match (&inner.options.config_path, inner.options.watch_config) {
-            (Some(path), true) => Some(
-                reload::watch_file(path, inner.control.clone()).map_err(ServeError::Watch)?,
-            ),
+            (Some(path), true) => {
+                Some(reload::watch_file(path, inner.control.clone()).map_err(ServeError::Watch)?)
+            }
             _ => None,
         };
         if inner.options.handle_signals {
             reload::spawn_signal_handler(inner.control.clone());
         }
 
-        let main = tokio::spawn(accept_loop(listener, inner.clone(), stop.clone()));
+        let main = serve_listener(listener, &inner, &stop)?;
         // The admin listener outlives the drain, so that `/healthz` can
         // say "draining" while requests in flight finish.
         let (admin_stop_tx, admin_stop) = watch::channel(false);
@@ -327,7 +345,9 @@ impl Gateway {
         tracing::info!(target: "corsica::gateway", "shutting down: no new connections; draining requests in flight");
         draining.store(true, Ordering::Relaxed);
         let _ = stop_tx.send(true);
-        let _ = main.await;
+        for worker in main {
+            let _ = worker.await;
+        }
         let _ = admin_stop_tx.send(true);
         if let Some(admin) = admin {
             let _ = admin.await;
@@ -343,6 +363,55 @@ async fn bind(what: &'static str, addr: SocketAddr) -> Result<TcpListener, Serve
         .map_err(|source| ServeError::Bind { what, addr, source })
 }
 
+/// Starts the accept loops: one on the caller's runtime, or one per worker
+/// thread, each on its own single-threaded runtime and its own copy of the
+/// listening socket. Each completes once it has drained its connections.
+fn serve_listener(
+    listener: TcpListener,
+    inner: &Arc<Inner>,
+    stop: &watch::Receiver<bool>,
+) -> Result<Vec<tokio::sync::oneshot::Receiver<()>>, ServeError> {
+    let threads = inner.options.threads;
+    if threads == 0 {
+        let (done_tx, done) = tokio::sync::oneshot::channel();
+        let (inner, stop) = (inner.clone(), stop.clone());
+        tokio::spawn(async move {
+            accept_loop(listener, inner, stop, 0).await;
+            let _ = done_tx.send(());
+        });
+        return Ok(vec![done]);
+    }
+    let worker_error = |e: io::Error| ServeError::Worker(e.to_string());
+    let listener = listener.into_std().map_err(worker_error)?;
+    let mut done = Vec::with_capacity(threads);
+    for worker in 0..threads {
+        let copy = listener.try_clone().map_err(worker_error)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(worker_error)?;
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let (inner, stop) = (inner.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name(format!("corsica-worker-{worker}"))
+            .spawn(move || {
+                crate::metrics::set_worker(worker);
+                runtime.block_on(async move {
+                    match TcpListener::from_std(copy) {
+                        Ok(listener) => accept_loop(listener, inner, stop, worker).await,
+                        Err(error) => {
+                            tracing::error!(target: "corsica::gateway", worker, %error, "worker cannot listen");
+                        }
+                    }
+                });
+                let _ = done_tx.send(());
+            })
+            .map_err(worker_error)?;
+        done.push(done_rx);
+    }
+    Ok(done)
+}
+
 /// Resolves once `stop` turns true (or its sender is gone). It returns
 /// nothing, so no borrow of the channel outlives it inside a `select!`.
 pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
@@ -350,7 +419,12 @@ pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
 }
 
 /// Accepts client connections until `stop`, then drains them.
-async fn accept_loop(listener: TcpListener, inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    inner: Arc<Inner>,
+    mut stop: watch::Receiver<bool>,
+    worker: usize,
+) {
     let graceful = GracefulShutdown::new();
     loop {
         let accepted = tokio::select! {
@@ -359,7 +433,7 @@ async fn accept_loop(listener: TcpListener, inner: Arc<Inner>, mut stop: watch::
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, peer)) => connection(stream, peer, &inner, graceful.watcher()),
+            Ok((stream, peer)) => connection(stream, peer, &inner, graceful.watcher(), worker),
             Err(error) => {
                 // Out of file descriptors, typically: pause instead of spinning.
                 tracing::warn!(target: "corsica::gateway", %error, "could not accept a connection");
@@ -378,13 +452,19 @@ async fn accept_loop(listener: TcpListener, inner: Arc<Inner>, mut stop: watch::
 }
 
 /// Serves one client connection on its own task.
-fn connection(stream: TcpStream, peer: SocketAddr, inner: &Arc<Inner>, watcher: Watcher) {
+fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    inner: &Arc<Inner>,
+    watcher: Watcher,
+    worker: usize,
+) {
     // Responses are written whole by hyper; Nagle's delay would only add latency.
     let _ = stream.set_nodelay(true);
     let generation = inner.current.load_full();
     let state = Arc::new(ConnState::new(inner.metrics.clone()));
     let ip = peer.ip().to_canonical().to_string();
-    let client = Arc::new(ClientInfo {
+    let client = Peer {
         ip: HeaderValue::from_str(&ip).unwrap_or(HeaderValue::from_static("unknown")),
         proto: HeaderValue::from_static(if generation.tls.is_some() {
             "https"
@@ -392,7 +472,8 @@ fn connection(stream: TcpStream, peer: SocketAddr, inner: &Arc<Inner>, watcher: 
             "http"
         }),
         conn: state.clone(),
-    });
+        worker,
+    };
     let current = inner.current.clone();
     tokio::spawn(async move {
         let timeouts = generation.config.timeouts;
@@ -425,7 +506,7 @@ async fn serve<S>(
     io: TimedIo<S>,
     generation: &Generation,
     current: Arc<ArcSwap<Generation>>,
-    client: Arc<ClientInfo>,
+    client: Peer,
     watcher: Watcher,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,

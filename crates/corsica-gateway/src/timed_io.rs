@@ -313,10 +313,7 @@ mod tests {
         // The head deadline is gone with the request; only idle is left.
         let later = t0 + Duration::from_secs(30);
         assert_eq!(d.check(later, &s), Ok(t0 + Duration::from_secs(1) + IDLE));
-        assert_eq!(
-            d.check(t0 + Duration::from_secs(91), &s),
-            Err(Expiry::Idle)
-        );
+        assert_eq!(d.check(t0 + Duration::from_secs(91), &s), Err(Expiry::Idle));
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::uri::{Authority, PathAndQuery, Scheme};
-use http::Uri;
+use http::{HeaderValue, Uri};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -27,9 +27,20 @@ pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, UpstreamBody>
 /// How long an unused pooled connection is kept.
 const POOL_IDLE: Duration = Duration::from_secs(60);
 
+/// One client per worker thread (see [`crate::Options::threads`]).
+pub(crate) fn clients(
+    connect_timeout: Duration,
+    extra_roots: &[CertificateDer<'static>],
+    count: usize,
+) -> Result<Vec<HttpClient>, rustls::Error> {
+    (0..count.max(1))
+        .map(|_| client(connect_timeout, extra_roots))
+        .collect()
+}
+
 /// Builds the client. `extra_roots` are CA certificates trusted on top of
 /// the webpki roots (an internal CA, or a test's self-signed certificate).
-pub(crate) fn client(
+fn client(
     connect_timeout: Duration,
     extra_roots: &[CertificateDer<'static>],
 ) -> Result<HttpClient, rustls::Error> {
@@ -71,8 +82,10 @@ pub(crate) fn client(
 pub(crate) struct Upstream {
     scheme: Scheme,
     authority: Authority,
-    /// The upstream URL's path without its trailing `/`; `None` for `/`.
+    /// The upstream's path without its trailing `/`; `None` for `/`.
     base: Option<String>,
+    /// The `Host` header upstream requests carry, rendered once.
+    host: HeaderValue,
     /// The upstream as written, for logs.
     display: String,
 }
@@ -84,17 +97,32 @@ impl Upstream {
         let scheme = uri.scheme()?.clone();
         let authority = uri.authority()?.clone();
         let base = uri.path().trim_end_matches('/');
+        // Like the client would write it: the port only when it is not the
+        // scheme's default.
+        let default_port = match scheme.as_str() {
+            "https" => 443,
+            _ => 80,
+        };
+        let host = match authority.port_u16() {
+            Some(port) if port != default_port => authority.as_str().to_owned(),
+            _ => authority.host().to_owned(),
+        };
+        let host = HeaderValue::from_str(&host).ok()?;
         Some(Upstream {
             scheme,
             authority,
             base: (!base.is_empty()).then(|| base.to_owned()),
+            host,
             display: uri.to_string(),
         })
     }
 
     /// The upstream URL for a request's path and query. Without a base path
     /// this reuses the request's own bytes and allocates nothing.
-    pub(crate) fn uri_for(&self, path_and_query: Option<&PathAndQuery>) -> Result<Uri, http::Error> {
+    pub(crate) fn uri_for(
+        &self,
+        path_and_query: Option<&PathAndQuery>,
+    ) -> Result<Uri, http::Error> {
         let path_and_query = match (&self.base, path_and_query) {
             (None, Some(pq)) => pq.clone(),
             (None, None) => PathAndQuery::from_static("/"),
@@ -108,6 +136,25 @@ impl Upstream {
             .authority(self.authority.clone())
             .path_and_query(path_and_query)
             .build()
+    }
+
+    /// A copy that shares no buffer with `self` (see
+    /// `RouteProxy::for_connection`).
+    pub(crate) fn deep_copy(&self) -> Upstream {
+        Upstream {
+            scheme: self.scheme.clone(),
+            authority: Authority::try_from(self.authority.as_str())
+                .unwrap_or_else(|_| self.authority.clone()),
+            base: self.base.clone(),
+            host: HeaderValue::from_bytes(self.host.as_bytes())
+                .unwrap_or_else(|_| self.host.clone()),
+            display: self.display.clone(),
+        }
+    }
+
+    /// The `Host` header for upstream requests.
+    pub(crate) fn host(&self) -> &HeaderValue {
+        &self.host
     }
 
     /// The upstream as configured, for logs.
@@ -187,5 +234,9 @@ mod tests {
             "https://api.example/v1/items?x=1"
         );
         assert_eq!(based.uri_for(None).unwrap(), "https://api.example/v1/");
+        assert_eq!(plain.host(), "127.0.0.1:3000");
+        assert_eq!(based.host(), "api.example");
+        let explicit = Upstream::new(&"https://api.example:443".parse().unwrap()).unwrap();
+        assert_eq!(explicit.host(), "api.example");
     }
 }

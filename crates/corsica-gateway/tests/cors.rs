@@ -10,18 +10,36 @@ use http::{Method, StatusCode};
 async fn an_allowed_preflight_is_answered_without_the_upstream() {
     let (upstream, calls) = echo_upstream().await;
     let gw = gateway(&config_text(upstream, "")).await;
-    let reply = preflight(&gw.url("/items/1"), APP, "PUT", Some("content-type, x-token")).await;
+    let reply = preflight(
+        &gw.url("/items/1"),
+        APP,
+        "PUT",
+        Some("content-type, x-token"),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
     assert_eq!(reply.header("access-control-allow-origin"), Some(APP));
-    assert_eq!(reply.header("access-control-allow-credentials"), Some("true"));
-    assert_eq!(reply.header("access-control-allow-methods"), Some("PUT, DELETE"));
+    assert_eq!(
+        reply.header("access-control-allow-credentials"),
+        Some("true")
+    );
+    assert_eq!(
+        reply.header("access-control-allow-methods"),
+        Some("PUT, DELETE")
+    );
     assert_eq!(
         reply.header("access-control-allow-headers"),
         Some("content-type, x-token")
     );
     assert_eq!(reply.header("access-control-max-age"), Some("600"));
-    assert!(reply.joined("vary").contains("Access-Control-Request-Method"));
-    assert_eq!(calls.get(), 0, "the upstream never sees an answered preflight");
+    assert!(reply
+        .joined("vary")
+        .contains("Access-Control-Request-Method"));
+    assert_eq!(
+        calls.get(),
+        0,
+        "the upstream never sees an answered preflight"
+    );
 }
 
 #[tokio::test]
@@ -51,7 +69,10 @@ async fn a_refused_preflight_is_403_with_no_cors_header_and_no_upstream_call() {
         metric(&text, "corsica_cors_denied_total{kind=\"preflight\",reason=\"header_not_allowed\",report_only=\"false\"}"),
         1.0
     );
-    assert_eq!(metric(&text, "corsica_requests_total{kind=\"preflight\"}"), 3.0);
+    assert_eq!(
+        metric(&text, "corsica_requests_total{kind=\"preflight\"}"),
+        3.0
+    );
 }
 
 #[tokio::test]
@@ -63,12 +84,21 @@ async fn an_allowed_actual_request_gets_the_policys_headers_instead_of_the_upstr
     assert_eq!(calls.get(), 1);
     // The upstream said `*` and `GET`; the policy's answer replaces both.
     assert_eq!(reply.header("access-control-allow-origin"), Some(APP));
-    assert_eq!(reply.header("access-control-allow-credentials"), Some("true"));
-    assert_eq!(reply.header("access-control-expose-headers"), Some("x-upstream"));
+    assert_eq!(
+        reply.header("access-control-allow-credentials"),
+        Some("true")
+    );
+    assert_eq!(
+        reply.header("access-control-expose-headers"),
+        Some("x-upstream")
+    );
     assert!(reply.header("access-control-allow-methods").is_none());
     // `Vary: Origin` is appended to the upstream's own `Vary`.
     let vary = reply.joined("vary");
-    assert!(vary.contains("Accept-Encoding") && vary.contains("Origin"), "{vary}");
+    assert!(
+        vary.contains("Accept-Encoding") && vary.contains("Origin"),
+        "{vary}"
+    );
     assert_eq!(reply.header("x-upstream"), Some("yes"));
     assert_eq!(reply.json()["uri"], "/items?page=2");
     let text = metrics(&gw).await;
@@ -99,7 +129,10 @@ async fn a_request_without_origin_is_forwarded_with_vary() {
     assert!(!reply.has_cors_headers());
     assert!(reply.joined("vary").contains("Origin"));
     let text = metrics(&gw).await;
-    assert_eq!(metric(&text, "corsica_requests_total{kind=\"non_cors\"}"), 1.0);
+    assert_eq!(
+        metric(&text, "corsica_requests_total{kind=\"non_cors\"}"),
+        1.0
+    );
 }
 
 #[tokio::test]
@@ -126,14 +159,21 @@ origins = ["https://partner.example"]
     // The host route applies only to its host.
     let partner = get(
         &gw.url("/partner/x"),
-        &[("origin", "https://partner.example"), ("host", "partner.example:8080")],
+        &[
+            ("origin", "https://partner.example"),
+            ("host", "partner.example:8080"),
+        ],
     )
     .await;
     assert_eq!(
         partner.header("access-control-allow-origin"),
         Some("https://partner.example")
     );
-    let other_host = get(&gw.url("/partner/x"), &[("origin", "https://partner.example")]).await;
+    let other_host = get(
+        &gw.url("/partner/x"),
+        &[("origin", "https://partner.example")],
+    )
+    .await;
     assert!(!other_host.has_cors_headers());
 }
 
@@ -146,7 +186,11 @@ async fn cors_false_passes_everything_through_untouched() {
     assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
     assert_eq!(reply.header("vary"), Some("Accept-Encoding"));
     let pre = preflight(&gw.url("/raw/x"), EVIL, "PUT", None).await;
-    assert_eq!(pre.status, StatusCode::OK, "the upstream answered the preflight");
+    assert_eq!(
+        pre.status,
+        StatusCode::OK,
+        "the upstream answered the preflight"
+    );
     assert_eq!(pre.header("access-control-allow-methods"), Some("GET"));
     assert_eq!(calls.get(), 2);
 }
@@ -158,7 +202,11 @@ async fn forward_preflight_sends_preflights_upstream_with_the_policys_answer() {
     let gw = gateway(&config_text(upstream, routes)).await;
     let allowed = preflight(&gw.url("/fwd/x"), APP, "DELETE", None).await;
     assert_eq!(calls.get(), 1, "the upstream saw the preflight");
-    assert_eq!(allowed.status, StatusCode::OK, "the upstream's status is kept");
+    assert_eq!(
+        allowed.status,
+        StatusCode::OK,
+        "the upstream's status is kept"
+    );
     assert_eq!(allowed.json()["method"], "OPTIONS");
     assert_eq!(allowed.header("access-control-allow-origin"), Some(APP));
     assert_eq!(
@@ -180,7 +228,11 @@ async fn report_only_counts_refusals_but_enforces_nothing() {
     let routes = "[[routes]]\npath_prefix = \"/legacy\"\nmode = \"report-only\"\n";
     let gw = gateway(&config_text(upstream, routes)).await;
     let actual = get(&gw.url("/legacy/x"), &[("origin", EVIL)]).await;
-    assert_eq!(actual.header("access-control-allow-origin"), Some("*"), "untouched");
+    assert_eq!(
+        actual.header("access-control-allow-origin"),
+        Some("*"),
+        "untouched"
+    );
     let pre = preflight(&gw.url("/legacy/x"), EVIL, "PUT", None).await;
     assert_eq!(pre.status, StatusCode::OK, "the preflight went upstream");
     assert_eq!(calls.get(), 2);
@@ -206,7 +258,10 @@ async fn debug_mode_explains_refusals() {
     let reply = preflight(&gw.url("/x"), "https://app.example.co", "PUT", None).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     let why = reply.header("x-corsica-debug").expect("a reason");
-    assert!(why.contains("not in the allowlist") && why.contains(APP), "{why}");
+    assert!(
+        why.contains("not in the allowlist") && why.contains(APP),
+        "{why}"
+    );
 }
 
 #[tokio::test]
@@ -269,7 +324,13 @@ async fn the_admin_listener_serves_health_and_metrics() {
     assert_eq!(&health.body[..], b"ok");
     let _ = get(&gw.url("/x"), &[("origin", APP)]).await;
     let text = metrics(&gw).await;
-    assert_eq!(metric(&text, "corsica_requests_total{kind=\"actual\"}"), 1.0);
+    assert_eq!(
+        metric(&text, "corsica_requests_total{kind=\"actual\"}"),
+        1.0
+    );
     assert!(metric(&text, "corsica_request_duration_seconds_count") >= 1.0);
-    assert_eq!(metric(&text, "corsica_upstream_errors_total{kind=\"connect\"}"), 0.0);
+    assert_eq!(
+        metric(&text, "corsica_upstream_errors_total{kind=\"connect\"}"),
+        0.0
+    );
 }

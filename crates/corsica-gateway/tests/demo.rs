@@ -22,13 +22,32 @@ async fn the_walkthrough_matches_what_the_gateway_answers() {
     for step in &steps {
         let curl = step.curl(addr);
         assert!(curl.starts_with("curl -i"), "{curl}");
-        assert!(curl.contains(&format!("http://{addr}{}", step.path)), "{curl}");
-        let headers: Vec<(&str, &str)> = step.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let reply = send(&client, step.method.clone(), &format!("http://{addr}{}", step.path), &headers, b"").await;
-        assert_eq!(reply.status, step.status, "{}: {:?}", step.title, reply.headers);
+        assert!(
+            curl.contains(&format!("http://{addr}{}", step.path)),
+            "{curl}"
+        );
+        let headers: Vec<(&str, &str)> =
+            step.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let reply = send(
+            &client,
+            step.method.clone(),
+            &format!("http://{addr}{}", step.path),
+            &headers,
+            b"",
+        )
+        .await;
+        assert_eq!(
+            reply.status, step.status,
+            "{}: {:?}",
+            step.title, reply.headers
+        );
         for (name, value) in &step.expect {
             assert!(
-                reply.headers.get_all(name.as_str()).iter().any(|v| v == value.as_str()),
+                reply
+                    .headers
+                    .get_all(name.as_str())
+                    .iter()
+                    .any(|v| v == value.as_str()),
                 "{}: expected {name}: {value}, got {:?}",
                 step.title,
                 reply.headers
@@ -51,17 +70,47 @@ async fn the_demo_api_works_through_the_gateway() {
     let api = demo::start_api().await.unwrap();
     let text = demo::config(api, "127.0.0.1:0".parse().unwrap());
     let gw = gateway(&text).await;
-    let origin = [("origin", demo::PAGE_ORIGIN), ("content-type", "application/json")];
+    let origin = [
+        ("origin", demo::PAGE_ORIGIN),
+        ("content-type", "application/json"),
+    ];
     let list = get(&gw.url("/api/items"), &origin).await;
     assert_eq!(list.json().as_array().unwrap().len(), 2);
-    assert_eq!(list.header("access-control-allow-origin"), Some(demo::PAGE_ORIGIN));
-    let created = send(&client(), Method::POST, &gw.url("/api/items"), &origin, br#"{"name":"tea"}"#).await;
+    assert_eq!(
+        list.header("access-control-allow-origin"),
+        Some(demo::PAGE_ORIGIN)
+    );
+    let created = send(
+        &client(),
+        Method::POST,
+        &gw.url("/api/items"),
+        &origin,
+        br#"{"name":"tea"}"#,
+    )
+    .await;
     assert_eq!(created.status, StatusCode::CREATED);
     assert_eq!(created.json()["name"], "tea");
     let id = created.json()["id"].as_u64().unwrap();
-    let deleted = send(&client(), Method::DELETE, &gw.url(&format!("/api/items/{id}")), &origin, b"").await;
+    let deleted = send(
+        &client(),
+        Method::DELETE,
+        &gw.url(&format!("/api/items/{id}")),
+        &origin,
+        b"",
+    )
+    .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
-    assert_eq!(deleted.header("access-control-allow-origin"), Some(demo::PAGE_ORIGIN));
-    let again = send(&client(), Method::DELETE, &gw.url(&format!("/api/items/{id}")), &origin, b"").await;
+    assert_eq!(
+        deleted.header("access-control-allow-origin"),
+        Some(demo::PAGE_ORIGIN)
+    );
+    let again = send(
+        &client(),
+        Method::DELETE,
+        &gw.url(&format!("/api/items/{id}")),
+        &origin,
+        b"",
+    )
+    .await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 }

@@ -21,7 +21,10 @@ fn assert_gateway_error(reply: &Reply, status: StatusCode, code: &str) {
         Some(APP),
         "the page must be able to read the error"
     );
-    assert_eq!(reply.header("access-control-allow-credentials"), Some("true"));
+    assert_eq!(
+        reply.header("access-control-allow-credentials"),
+        Some("true")
+    );
     assert!(reply.joined("vary").contains("Origin"));
 }
 
@@ -37,7 +40,10 @@ async fn an_upstream_that_is_down_gives_502_with_cors_headers() {
     let reply = get(&gw.url("/items"), &[("origin", APP)]).await;
     assert_gateway_error(&reply, StatusCode::BAD_GATEWAY, "upstream_unavailable");
     let text = metrics(&gw).await;
-    assert_eq!(metric(&text, "corsica_upstream_errors_total{kind=\"connect\"}"), 1.0);
+    assert_eq!(
+        metric(&text, "corsica_upstream_errors_total{kind=\"connect\"}"),
+        1.0
+    );
     still_serves(&gw).await;
 }
 
@@ -48,11 +54,18 @@ async fn a_slow_upstream_gives_504_with_cors_headers() {
         http::Response::new(http_body_util::Full::new(bytes::Bytes::new()))
     })
     .await;
-    let gw = gateway(&config_text(upstream, "[timeouts]\nupstream_response = \"300ms\"\n")).await;
+    let gw = gateway(&config_text(
+        upstream,
+        "[timeouts]\nupstream_response = \"300ms\"\n",
+    ))
+    .await;
     let reply = get(&gw.url("/slow"), &[("origin", APP)]).await;
     assert_gateway_error(&reply, StatusCode::GATEWAY_TIMEOUT, "upstream_timeout");
     let text = metrics(&gw).await;
-    assert_eq!(metric(&text, "corsica_upstream_errors_total{kind=\"timeout\"}"), 1.0);
+    assert_eq!(
+        metric(&text, "corsica_upstream_errors_total{kind=\"timeout\"}"),
+        1.0
+    );
     still_serves(&gw).await;
 }
 
@@ -70,7 +83,10 @@ async fn an_upstream_that_resets_the_connection_gives_502() {
     let reply = get(&gw.url("/reset"), &[("origin", APP)]).await;
     assert_gateway_error(&reply, StatusCode::BAD_GATEWAY, "upstream_protocol_error");
     let text = metrics(&gw).await;
-    assert_eq!(metric(&text, "corsica_upstream_errors_total{kind=\"protocol\"}"), 1.0);
+    assert_eq!(
+        metric(&text, "corsica_upstream_errors_total{kind=\"protocol\"}"),
+        1.0
+    );
     still_serves(&gw).await;
 }
 
@@ -126,7 +142,10 @@ async fn a_chunked_body_passing_the_limit_is_cut_off_with_413() {
     let _ = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut out)).await;
     let response = String::from_utf8_lossy(&out);
     assert!(response.starts_with("HTTP/1.1 413"), "{response}");
-    assert!(response.contains(&format!("access-control-allow-origin: {APP}")), "{response}");
+    assert!(
+        response.contains(&format!("access-control-allow-origin: {APP}")),
+        "{response}"
+    );
     still_serves(&gw).await;
 }
 
@@ -134,7 +153,14 @@ async fn a_chunked_body_passing_the_limit_is_cut_off_with_413() {
 async fn a_body_within_the_limit_passes() {
     let (upstream, _) = echo_upstream().await;
     let gw = gateway(&config_text(upstream, "[limits]\nmax_body_bytes = 1000\n")).await;
-    let reply = send(&client(), Method::POST, &gw.url("/u"), &[("origin", APP)], &[b'z'; 1000]).await;
+    let reply = send(
+        &client(),
+        Method::POST,
+        &gw.url("/u"),
+        &[("origin", APP)],
+        &[b'z'; 1000],
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.json()["body_len"], 1000);
 }
@@ -149,23 +175,40 @@ async fn malformed_requests_get_400() {
     // HTTP, but a Host that is not a host: the gateway's own 400, with CORS.
     let bad_host = raw(
         gw.addr,
-        format!("GET /x HTTP/1.1\r\nhost: a b\r\norigin: {APP}\r\nconnection: close\r\n\r\n").as_bytes(),
+        format!("GET /x HTTP/1.1\r\nhost: a b\r\norigin: {APP}\r\nconnection: close\r\n\r\n")
+            .as_bytes(),
     )
     .await;
     assert!(bad_host.starts_with("HTTP/1.1 400"), "{bad_host}");
     assert!(bad_host.contains("bad_request"), "{bad_host}");
-    assert!(bad_host.contains(&format!("access-control-allow-origin: {APP}")), "{bad_host}");
+    assert!(
+        bad_host.contains(&format!("access-control-allow-origin: {APP}")),
+        "{bad_host}"
+    );
     // No Host at all on HTTP/1.1.
     let no_host = raw(gw.addr, b"GET /x HTTP/1.1\r\nconnection: close\r\n\r\n").await;
     assert!(no_host.starts_with("HTTP/1.1 400"), "{no_host}");
     // Two Host headers.
-    let two_hosts = raw(gw.addr, b"GET /x HTTP/1.1\r\nhost: a\r\nhost: b\r\nconnection: close\r\n\r\n").await;
+    let two_hosts = raw(
+        gw.addr,
+        b"GET /x HTTP/1.1\r\nhost: a\r\nhost: b\r\nconnection: close\r\n\r\n",
+    )
+    .await;
     assert!(two_hosts.starts_with("HTTP/1.1 400"), "{two_hosts}");
     // CONNECT is not proxied.
-    let connect = raw(gw.addr, b"CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\nconnection: close\r\n\r\n").await;
+    let connect = raw(
+        gw.addr,
+        b"CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\nconnection: close\r\n\r\n",
+    )
+    .await;
     assert!(connect.starts_with("HTTP/1.1 400"), "{connect}");
     // Nor is a request for the server as a whole.
-    let star = raw(gw.addr, format!("OPTIONS * HTTP/1.1\r\nhost: x\r\norigin: {APP}\r\nconnection: close\r\n\r\n").as_bytes()).await;
+    let star = raw(
+        gw.addr,
+        format!("OPTIONS * HTTP/1.1\r\nhost: x\r\norigin: {APP}\r\nconnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await;
     assert!(star.starts_with("HTTP/1.1 400"), "{star}");
     assert_eq!(calls.get(), 0);
     still_serves(&gw).await;
@@ -174,7 +217,11 @@ async fn malformed_requests_get_400() {
 #[tokio::test]
 async fn headers_over_the_limit_get_431() {
     let (upstream, calls) = echo_upstream().await;
-    let gw = gateway(&config_text(upstream, "[limits]\nmax_header_bytes = 2048\n")).await;
+    let gw = gateway(&config_text(
+        upstream,
+        "[limits]\nmax_header_bytes = 2048\n",
+    ))
+    .await;
     let big = "v".repeat(3000);
     let reply = get(&gw.url("/x"), &[("origin", APP), ("x-big", &big)]).await;
     assert_eq!(reply.status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
@@ -216,10 +263,18 @@ async fn a_client_that_drips_its_head_is_cut_off_after_header_read() {
             }
         }
     };
-    let _ = tokio::time::timeout(PATIENCE, closed).await.expect("the gateway closes the connection");
+    let _ = tokio::time::timeout(PATIENCE, closed)
+        .await
+        .expect("the gateway closes the connection");
     let waited = started.elapsed();
-    assert!(waited >= Duration::from_millis(350), "closed too early: {waited:?}");
-    assert!(waited < Duration::from_secs(10), "closed too late: {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(350),
+        "closed too early: {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(10),
+        "closed too late: {waited:?}"
+    );
 }
 
 #[tokio::test]
@@ -227,7 +282,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_idle_not_header_read() {
     let (upstream, _) = echo_upstream().await;
     let gw = gateway(&config_text(
         upstream,
-        "[timeouts]\nheader_read = \"300ms\"\nidle = \"1200ms\"\n",
+        "[timeouts]\nheader_read = \"300ms\"\nidle = \"2500ms\"\n",
     ))
     .await;
     let mut stream = TcpStream::connect(gw.addr).await.unwrap();
@@ -243,8 +298,8 @@ async fn an_idle_keep_alive_connection_is_closed_after_idle_not_header_read() {
         assert!(n > 0, "closed before the response");
         got.extend_from_slice(&buf[..n]);
     }
-    let answered = tokio::time::Instant::now();
-    // Well past header_read, the connection is still usable.
+    // Well past header_read (and well short of idle), the connection is
+    // still usable.
     tokio::time::sleep(Duration::from_millis(700)).await;
     stream
         .write_all(b"GET /y HTTP/1.1\r\nhost: x\r\n\r\n")
@@ -253,7 +308,6 @@ async fn an_idle_keep_alive_connection_is_closed_after_idle_not_header_read() {
     let n = stream.read(&mut buf).await.unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
     let second = tokio::time::Instant::now();
-    let _ = answered;
     // Then it idles, and is closed after about `idle`.
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(PATIENCE, async {
@@ -267,5 +321,8 @@ async fn an_idle_keep_alive_connection_is_closed_after_idle_not_header_read() {
     .await;
     assert!(closed.is_ok(), "the idle connection was never closed");
     let idle_for = second.elapsed();
-    assert!(idle_for >= Duration::from_millis(1000), "closed too early: {idle_for:?}");
+    assert!(
+        idle_for >= Duration::from_millis(2000),
+        "closed too early: {idle_for:?}"
+    );
 }

@@ -49,7 +49,13 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 /// A client that trusts `cert` and offers only `alpn`.
-fn tls_client(cert: &TestCert, http2: bool) -> Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>> {
+fn tls_client(
+    cert: &TestCert,
+    http2: bool,
+) -> Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<Bytes>,
+> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert.der.clone()).unwrap();
     let config = rustls::ClientConfig::builder_with_provider(provider())
@@ -57,7 +63,9 @@ fn tls_client(cert: &TestCert, http2: bool) -> Client<hyper_rustls::HttpsConnect
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let builder = HttpsConnectorBuilder::new().with_tls_config(config).https_only();
+    let builder = HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_only();
     let connector = if http2 {
         builder.enable_http2().build()
     } else {
@@ -69,7 +77,10 @@ fn tls_client(cert: &TestCert, http2: bool) -> Client<hyper_rustls::HttpsConnect
 }
 
 async fn tls_get(
-    client: &Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>>,
+    client: &Client<
+        hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+        Full<Bytes>,
+    >,
     url: &str,
     headers: &[(&str, &str)],
     method: Method,
@@ -78,10 +89,13 @@ async fn tls_get(
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let response = tokio::time::timeout(PATIENCE, client.request(req.body(Full::new(Bytes::new())).unwrap()))
-        .await
-        .expect("in time")
-        .expect("a response");
+    let response = tokio::time::timeout(
+        PATIENCE,
+        client.request(req.body(Full::new(Bytes::new())).unwrap()),
+    )
+    .await
+    .expect("in time")
+    .expect("a response");
     let (parts, body) = response.into_parts();
     Reply {
         status: parts.status,
@@ -136,7 +150,10 @@ async fn tls_is_terminated_with_http1_and_http2_by_alpn() {
     .await;
     assert_eq!(pre.status, StatusCode::NO_CONTENT);
     assert_eq!(pre.version, Version::HTTP_2);
-    assert_eq!(pre.header("access-control-allow-methods"), Some("PUT, DELETE"));
+    assert_eq!(
+        pre.header("access-control-allow-methods"),
+        Some("PUT, DELETE")
+    );
     assert_eq!(calls.get(), 2);
 }
 
@@ -179,14 +196,18 @@ async fn https_upstream(cert: &TestCert) -> SocketAddr {
                 let Ok(tls) = acceptor.accept(stream).await else {
                     return;
                 };
-                let service = hyper::service::service_fn(|req: Request<hyper::body::Incoming>| async move {
-                    let body = serde_json::json!({
-                        "version": format!("{:?}", req.version()),
-                        "host": req.uri().authority().map(|a| a.to_string())
-                            .or_else(|| req.headers().get("host").and_then(|h| h.to_str().ok()).map(str::to_owned)),
-                    });
-                    Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(body.to_string()))))
-                });
+                let service = hyper::service::service_fn(
+                    |req: Request<hyper::body::Incoming>| async move {
+                        let body = serde_json::json!({
+                            "version": format!("{:?}", req.version()),
+                            "host": req.uri().authority().map(|a| a.to_string())
+                                .or_else(|| req.headers().get("host").and_then(|h| h.to_str().ok()).map(str::to_owned)),
+                        });
+                        Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
+                            Bytes::from(body.to_string()),
+                        )))
+                    },
+                );
                 let _ = auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(tls), service)
                     .await;
@@ -226,6 +247,9 @@ async fn a_trusted_https_upstream_speaks_http2_by_alpn() {
     let reply = get(&gw.url("/x"), &[("origin", APP)]).await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
     assert_eq!(reply.json()["version"], "HTTP/2.0");
-    assert_eq!(reply.json()["host"], format!("localhost:{}", upstream.port()));
+    assert_eq!(
+        reply.json()["host"],
+        format!("localhost:{}", upstream.port())
+    );
     assert_eq!(reply.header("access-control-allow-origin"), Some(APP));
 }

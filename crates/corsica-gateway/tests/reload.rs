@@ -97,16 +97,25 @@ async fn a_reload_under_load_fails_no_request_and_applies_the_new_policy() {
     }
 
     // Reload several times: through the file watcher and explicitly.
-    replace(&path, &file_text(upstream, &[APP, "https://interim.example"]));
+    replace(
+        &path,
+        &file_text(upstream, &[APP, "https://interim.example"]),
+    );
     let first = reloaded(&mut status, 1).await;
     assert!(matches!(first, ReloadOutcome::Applied { .. }), "{first:?}");
     gw.handle.reload();
     let second = reloaded(&mut status, 2).await;
-    assert!(matches!(second, ReloadOutcome::Applied { .. }), "{second:?}");
+    assert!(
+        matches!(second, ReloadOutcome::Applied { .. }),
+        "{second:?}"
+    );
     let before_last = sent.load(Ordering::Relaxed);
     replace(&path, &file_text(upstream, &[APP, NEW_ORIGIN]));
     let third = reloaded(&mut status, 3).await;
-    assert!(matches!(third, ReloadOutcome::Applied { generation: 3, .. }), "{third:?}");
+    assert!(
+        matches!(third, ReloadOutcome::Applied { generation: 3, .. }),
+        "{third:?}"
+    );
     // Keep the load on across the last swap.
     while sent.load(Ordering::Relaxed) < before_last + 200 {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -161,7 +170,10 @@ async fn an_invalid_file_is_refused_and_the_old_policy_stays() {
         panic!("the file should be refused: {outcome:?}")
     };
     assert!(errors.contains("origin-trailing-slash"), "{errors}");
-    assert!(errors.contains("corsica.toml:5:"), "rendered with file:line:col: {errors}");
+    assert!(
+        errors.contains("corsica.toml:5:"),
+        "rendered with file:line:col: {errors}"
+    );
 
     let still = preflight(&gw.url("/x"), APP, "PUT", None).await;
     assert_eq!(still.status, StatusCode::NO_CONTENT);
@@ -171,7 +183,10 @@ async fn an_invalid_file_is_refused_and_the_old_policy_stays() {
     std::fs::write(&path, "listen = [oops").unwrap();
     gw.handle.reload();
     let outcome = reloaded(&mut status, 2).await;
-    assert!(matches!(outcome, ReloadOutcome::Rejected { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, ReloadOutcome::Rejected { .. }),
+        "{outcome:?}"
+    );
     assert_eq!(gw.handle.generation(), 0);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -193,7 +208,6 @@ async fn listener_changes_need_a_restart_and_say_so() {
         &path,
         good.replace("127.0.0.1:0", "127.0.0.1:1")
             .replace(APP, NEW_ORIGIN),
-
     )
     .unwrap();
     gw.handle.reload();
@@ -201,7 +215,9 @@ async fn listener_changes_need_a_restart_and_say_so() {
         panic!("the rest of the file applies")
     };
     assert!(
-        warnings.iter().any(|w| w.contains("`listen` changed") && w.contains("restart")),
+        warnings
+            .iter()
+            .any(|w| w.contains("`listen` changed") && w.contains("restart")),
         "{warnings:?}"
     );
     // Still on the old address, with the new policy.

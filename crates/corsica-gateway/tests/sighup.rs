@@ -42,7 +42,10 @@ async fn sighup_reloads_the_file() {
         .expect("SIGHUP triggers a reload")
         .unwrap()
         .clone();
-    assert!(matches!(status.last, Some(ReloadOutcome::Applied { .. })), "{status:?}");
+    assert!(
+        matches!(status.last, Some(ReloadOutcome::Applied { .. })),
+        "{status:?}"
+    );
     let reply = preflight(&gw.url("/x"), "https://after-hup.example", "GET", None).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
     let _ = std::fs::remove_dir_all(dir);

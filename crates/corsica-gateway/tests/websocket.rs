@@ -30,10 +30,9 @@ async fn ws_echo_upstream() -> (SocketAddr, Calls) {
                 };
                 counter.inc();
                 while let Some(Ok(message)) = ws.next().await {
-                    if message.is_text() || message.is_binary() {
-                        if ws.send(message).await.is_err() {
-                            return;
-                        }
+                    if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err()
+                    {
+                        return;
                     }
                 }
             });
@@ -45,10 +44,7 @@ async fn ws_echo_upstream() -> (SocketAddr, Calls) {
 async fn connect(
     gateway: SocketAddr,
     origin: Option<&str>,
-) -> Result<
-    tokio_tungstenite::WebSocketStream<TcpStream>,
-    WsError,
-> {
+) -> Result<tokio_tungstenite::WebSocketStream<TcpStream>, WsError> {
     let mut request = format!("ws://{gateway}/chat").into_client_request()?;
     if let Some(origin) = origin {
         request
@@ -56,14 +52,17 @@ async fn connect(
             .insert("origin", origin.parse().unwrap());
     }
     let stream = TcpStream::connect(gateway).await.unwrap();
-    let (ws, _response) = tokio::time::timeout(PATIENCE, tokio_tungstenite::client_async(request, stream))
-        .await
-        .expect("the handshake completes in time")?;
+    let (ws, _response) =
+        tokio::time::timeout(PATIENCE, tokio_tungstenite::client_async(request, stream))
+            .await
+            .expect("the handshake completes in time")?;
     Ok(ws)
 }
 
 async fn echoes(ws: &mut tokio_tungstenite::WebSocketStream<TcpStream>) {
-    ws.send(Message::text("ping through the gateway")).await.unwrap();
+    ws.send(Message::text("ping through the gateway"))
+        .await
+        .unwrap();
     let reply = tokio::time::timeout(PATIENCE, ws.next())
         .await
         .expect("an echo in time")
@@ -76,7 +75,9 @@ async fn echoes(ws: &mut tokio_tungstenite::WebSocketStream<TcpStream>) {
 async fn an_allowed_origin_upgrades_and_echoes() {
     let (upstream, calls) = ws_echo_upstream().await;
     let gw = gateway(&config_text(upstream, "")).await;
-    let mut ws = connect(gw.addr, Some(APP)).await.expect("the upgrade succeeds");
+    let mut ws = connect(gw.addr, Some(APP))
+        .await
+        .expect("the upgrade succeeds");
     echoes(&mut ws).await;
     // Both directions, several times.
     for i in 0..5 {
@@ -95,21 +96,28 @@ async fn a_foreign_origin_gets_403_and_never_reaches_the_upstream() {
     match connect(gw.addr, Some(EVIL)).await {
         Err(WsError::Http(response)) => {
             assert_eq!(response.status(), StatusCode::FORBIDDEN);
-            assert!(response.headers().get("access-control-allow-origin").is_none());
+            assert!(response
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none());
         }
         Err(other) => panic!("expected a 403, got {other}"),
         Ok(_) => panic!("a foreign origin must not upgrade"),
     }
     assert_eq!(calls.get(), 0);
     // `null` (sandboxed iframes, file://) is refused too.
-    assert!(matches!(connect(gw.addr, Some("null")).await, Err(WsError::Http(r)) if r.status() == StatusCode::FORBIDDEN));
+    assert!(
+        matches!(connect(gw.addr, Some("null")).await, Err(WsError::Http(r)) if r.status() == StatusCode::FORBIDDEN)
+    );
 }
 
 #[tokio::test]
 async fn a_handshake_without_origin_is_a_non_browser_client_and_passes() {
     let (upstream, calls) = ws_echo_upstream().await;
     let gw = gateway(&config_text(upstream, "")).await;
-    let mut ws = connect(gw.addr, None).await.expect("non-browser clients may connect");
+    let mut ws = connect(gw.addr, None)
+        .await
+        .expect("non-browser clients may connect");
     echoes(&mut ws).await;
     assert_eq!(calls.get(), 1);
 }
@@ -119,6 +127,8 @@ async fn report_only_routes_let_a_foreign_origin_through() {
     let (upstream, _) = ws_echo_upstream().await;
     let routes = "[[routes]]\npath_prefix = \"/chat\"\nmode = \"report-only\"\n";
     let gw = gateway(&config_text(upstream, routes)).await;
-    let mut ws = connect(gw.addr, Some(EVIL)).await.expect("report-only enforces nothing");
+    let mut ws = connect(gw.addr, Some(EVIL))
+        .await
+        .expect("report-only enforces nothing");
     echoes(&mut ws).await;
 }

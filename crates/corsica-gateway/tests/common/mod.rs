@@ -73,7 +73,10 @@ pub async fn gateway(toml: &str) -> TestGateway {
 pub async fn gateway_with(toml: &str, options: Options) -> TestGateway {
     let config = match config::load_str(toml) {
         Ok(config) => config,
-        Err(e) => panic!("test config is invalid:\n{}", e.render("test.toml", Some(toml))),
+        Err(e) => panic!(
+            "test config is invalid:\n{}",
+            e.render("test.toml", Some(toml))
+        ),
     };
     let gw = Gateway::bind(config, options).await.expect("gateway binds");
     let addr = gw.local_addr();
@@ -305,7 +308,12 @@ pub async fn get(url: &str, headers: &[(&str, &str)]) -> Reply {
 }
 
 /// A preflight from `origin` asking for `method` (and request headers).
-pub async fn preflight(url: &str, origin: &str, method: &str, request_headers: Option<&str>) -> Reply {
+pub async fn preflight(
+    url: &str,
+    origin: &str,
+    method: &str,
+    request_headers: Option<&str>,
+) -> Reply {
     let mut headers = vec![
         ("origin", origin),
         ("access-control-request-method", method),

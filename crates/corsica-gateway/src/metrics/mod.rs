@@ -12,15 +12,23 @@
 //! exactly what the layer decided. Report-only decisions carry
 //! `report_only="true"`: a would-be denial is visible without being
 //! enforced. The label sets on the hot path are created up front and kept
-//! as handles, so counting is an atomic add, not a map lookup.
+//! as handles, so counting is an atomic add, not a map lookup, and the hot
+//! counters are kept per worker thread and summed when scraped.
+
+mod sharded;
+
+#[cfg(test)]
+use std::sync::Arc;
 
 use corsica::RequestKind;
 use corsica_tower::{CorsEvent, Outcome};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+
+pub(crate) use sharded::set_worker;
+use sharded::{ShardedCounter, ShardedHistogram};
 
 type Labels3 = [(&'static str, &'static str); 3];
 
@@ -54,12 +62,12 @@ const BUCKETS: [f64; 16] = [
 /// The gateway's metrics.
 pub struct Metrics {
     registry: Registry,
-    requests: [Counter; 3],
+    requests: [ShardedCounter; 3],
     // [kind: preflight, actual][outcome: allowed, denied][report_only: false, true]
-    decisions: [[[Counter; 2]; 2]; 2],
+    decisions: [[[ShardedCounter; 2]; 2]; 2],
     denied: Family<Labels3, Counter>,
     upstream_errors: [Counter; 3],
-    duration: Histogram,
+    duration: ShardedHistogram,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -79,7 +87,8 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::default();
 
-        let requests_family = Family::<[(&'static str, &'static str); 1], Counter>::default();
+        let requests_family =
+            Family::<[(&'static str, &'static str); 1], ShardedCounter>::default();
         registry.register(
             "corsica_requests",
             "Requests received, by CORS kind",
@@ -92,7 +101,7 @@ impl Metrics {
         ]
         .map(|k| requests_family.get_or_create_owned(&[("kind", k.as_str())]));
 
-        let decisions_family = Family::<Labels3, Counter>::default();
+        let decisions_family = Family::<Labels3, ShardedCounter>::default();
         registry.register(
             "corsica_cors_decisions",
             "CORS decisions, by kind and outcome",
@@ -126,7 +135,7 @@ impl Metrics {
         let upstream_errors = ["connect", "timeout", "protocol"]
             .map(|kind| errors_family.get_or_create_owned(&[("kind", kind)]));
 
-        let duration = Histogram::new(BUCKETS);
+        let duration = ShardedHistogram::default();
         registry.register(
             "corsica_request_duration_seconds",
             "Time from receiving a request to sending the response head",
@@ -171,7 +180,10 @@ impl Metrics {
                 let labels: Labels3 = [
                     ("kind", event.kind.as_str()),
                     ("reason", denial.code()),
-                    ("report_only", if event.report_only { "true" } else { "false" }),
+                    (
+                        "report_only",
+                        if event.report_only { "true" } else { "false" },
+                    ),
                 ];
                 self.denied.get_or_create(&labels).inc();
             }
@@ -218,6 +230,31 @@ mod tests {
         ));
         assert!(text.contains("corsica_upstream_errors_total{kind=\"timeout\"} 1"));
         assert!(text.contains("corsica_request_duration_seconds_count 1"));
+    }
+
+    #[test]
+    fn worker_shards_are_summed_when_scraped() {
+        let m = Arc::new(Metrics::new());
+        m.request(RequestKind::Actual);
+        m.duration(0.0004);
+        let other = m.clone();
+        std::thread::spawn(move || {
+            set_worker(3);
+            other.request(RequestKind::Actual);
+            other.duration(2.0);
+        })
+        .join()
+        .unwrap();
+        let text = m.encode();
+        assert!(
+            text.contains("corsica_requests_total{kind=\"actual\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("corsica_request_duration_seconds_count 2"));
+        assert!(text.contains("corsica_request_duration_seconds_sum 2.0004"));
+        assert!(text.contains("corsica_request_duration_seconds_bucket{le=\"0.0005\"} 1"));
+        assert!(text.contains("corsica_request_duration_seconds_bucket{le=\"2.5\"} 2"));
+        assert!(text.contains("corsica_request_duration_seconds_bucket{le=\"+Inf\"} 2"));
     }
 
     #[test]
