@@ -857,12 +857,28 @@ fn a_cached_star_does_not_cover_authorization() {
 
 #[test]
 fn the_fix_names_only_headers_that_were_sent_but_hidden() {
-    let mut c = case("GET", &[], Credentials::SameOrigin, None, Some((200, &[ACAO, ("x-hidden", "1")])));
+    let mut c = case(
+        "GET",
+        &[],
+        Credentials::SameOrigin,
+        None,
+        Some((200, &[ACAO, ("x-hidden", "1")])),
+    );
     c.request.read_headers = vec!["x-hidden".into(), "x-absent".into()];
     let v = run(&c);
     assert!(v.allowed);
-    assert!(v.fix.summary.contains("x-hidden") && !v.fix.summary.contains("x-absent"), "{}", v.fix.summary);
-    let mut c = case("GET", &[], Credentials::SameOrigin, None, Some((200, &[ACAO])));
+    assert!(
+        v.fix.summary.contains("x-hidden") && !v.fix.summary.contains("x-absent"),
+        "{}",
+        v.fix.summary
+    );
+    let mut c = case(
+        "GET",
+        &[],
+        Credentials::SameOrigin,
+        None,
+        Some((200, &[ACAO])),
+    );
     c.request.read_headers = vec!["x-absent".into()];
     assert!(run(&c).fix.summary.starts_with("Nothing to fix"));
 }
