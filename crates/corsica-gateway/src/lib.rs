@@ -38,8 +38,10 @@
 //! - **`mode = "report-only"`** routes evaluate, log and count every
 //!   decision (`report_only="true"` in the metrics) but enforce nothing.
 //! - **`forward_preflight = true`** routes send preflights upstream and
-//!   still write the policy's answer onto the upstream's response; see
-//!   the `preflight` module for why.
+//!   still write the policy's answer onto the upstream's response
+//!   (`CorsLayer::forward_preflights`): the upstream keeps its status and
+//!   body, so it can make a preflight fail, but its own CORS headers are
+//!   replaced, so it can never allow more than the policy.
 //! - **WebSocket handshakes** from an origin the route's policy refuses get
 //!   403 (cross-site WebSocket hijacking); handshakes without `Origin`
 //!   (non-browser clients) pass, as non-CORS requests do.
@@ -58,7 +60,7 @@
 //!
 //! `config` (the file) · `server` (listeners, connections, shutdown) ·
 //! `routes` (the per-route layers, swapped whole on reload) · `proxy`
-//! (one request upstream) · `preflight` (`forward_preflight`) · `headers`
+//! (one request upstream) · `headers`
 //! (hop-by-hop, `X-Forwarded-*`) · `body` (streaming, limits) · `timed_io`
 //! (header-read and idle timeouts) · `upstream` (the pooled client) ·
 //! `reload` (SIGHUP, file watch) · `metrics` and `admin` (`/metrics`,
@@ -72,7 +74,6 @@ mod conn;
 pub mod demo;
 mod headers;
 mod metrics;
-mod preflight;
 mod proxy;
 mod reload;
 mod reply;

@@ -13,7 +13,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use corsica::RequestKind;
 use corsica_tower::{Cors, CorsEvent, CorsLayer, ResponseFuture};
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -27,7 +26,6 @@ use tower_service::Service;
 use crate::body::Body;
 use crate::config::{self, GatewayConfig, Mode, RouteCors};
 use crate::metrics::Metrics;
-use crate::preflight;
 use crate::proxy::{ClientInfo, Proxy, ProxyFuture, RouteProxy};
 use crate::upstream::{HttpClient, Upstream};
 
@@ -57,11 +55,9 @@ struct RouteEntry {
 enum RouteLayer {
     /// `cors = false`: untouched pass-through.
     Off,
-    /// The route's policy.
-    On {
-        layer: CorsLayer,
-        forward_preflight: bool,
-    },
+    /// The route's policy (with `forward_preflight`, the layer sends
+    /// preflights upstream and writes the policy's answer onto the reply).
+    On(CorsLayer),
 }
 
 impl Generation {
@@ -92,16 +88,14 @@ impl Generation {
                     let layer = CorsLayer::new((**policy).clone())
                         .debug(config.debug)
                         .report_only(*mode == Mode::ReportOnly)
-                        .with_observer(move |event: &CorsEvent<'_>| counter.observe(event));
-                    RouteLayer::On {
-                        layer,
                         // Report-only already sends preflights upstream untouched.
-                        forward_preflight: *forward_preflight && *mode == Mode::Enforce,
-                    }
+                        .forward_preflights(*forward_preflight && *mode == Mode::Enforce)
+                        .with_observer(move |event: &CorsEvent<'_>| counter.observe(event));
+                    RouteLayer::On(layer)
                 }
             };
             let websocket_policy = match (&cors, &route.cors) {
-                (RouteLayer::On { layer, .. }, RouteCors::Policy { mode, .. }) => {
+                (RouteLayer::On(layer), RouteCors::Policy { mode, .. }) => {
                     Some((layer.clone(), *mode == Mode::ReportOnly))
                 }
                 _ => None,
@@ -145,20 +139,7 @@ impl Generation {
                 let proxy = Proxy::new(Arc::new(entry.proxy.for_connection()), client.clone());
                 match &entry.cors {
                     RouteLayer::Off => RouteService::Plain(proxy),
-                    RouteLayer::On {
-                        layer,
-                        forward_preflight: false,
-                    } => RouteService::Cors(layer.layer(proxy)),
-                    RouteLayer::On {
-                        layer,
-                        forward_preflight: true,
-                    } => RouteService::ForwardPreflight {
-                        cors: layer.layer(proxy.clone()),
-                        proxy,
-                        layer: layer.clone(),
-                        debug: self.config.debug,
-                        metrics: entry.proxy.metrics.clone(),
-                    },
+                    RouteLayer::On(layer) => RouteService::Cors(layer.layer(proxy)),
                 }
             })
             .collect()
@@ -192,15 +173,6 @@ pub(crate) enum RouteService {
     Plain(Proxy),
     /// The route's layer around the proxy.
     Cors(Cors<Proxy>),
-    /// `forward_preflight = true`: preflights go to the proxy and get the
-    /// policy's headers; everything else goes through the layer.
-    ForwardPreflight {
-        cors: Cors<Proxy>,
-        proxy: Proxy,
-        layer: CorsLayer,
-        debug: bool,
-        metrics: Arc<Metrics>,
-    },
 }
 
 impl RouteService {
@@ -214,23 +186,6 @@ impl RouteService {
             RouteService::Cors(cors) => RouteFuture::Cors {
                 inner: cors.call(req),
             },
-            RouteService::ForwardPreflight {
-                cors,
-                proxy,
-                layer,
-                debug,
-                metrics,
-            } => {
-                if RequestKind::of(req.method(), req.headers()) == RequestKind::Preflight {
-                    RouteFuture::Proxy {
-                        inner: preflight::forward(layer, *debug, metrics, proxy, req),
-                    }
-                } else {
-                    RouteFuture::Cors {
-                        inner: cors.call(req),
-                    }
-                }
-            }
         }
     }
 }

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use corsica::{Decision, ForwardPlan, OriginSet, Policy};
+use corsica::{Decision, ForwardPlan, OriginSet, Policy, PreflightPlan};
 use http::header::{HeaderMap, HeaderValue};
 use http::{Method, Response};
 use pin_project_lite::pin_project;
@@ -14,6 +14,24 @@ use pin_project_lite::pin_project;
 use crate::layer::Shared;
 use crate::service::{debug_reason, report, DEBUG_HEADER};
 use crate::source::{BoxError, OriginsFuture};
+
+/// The CORS headers to write onto the inner service's response.
+#[derive(Debug, Clone)]
+pub(crate) enum Plan {
+    /// An actual (or non-CORS) request's headers.
+    Actual(ForwardPlan),
+    /// A preflight the inner service answered (`forward_preflights`).
+    Preflight(PreflightPlan),
+}
+
+impl Plan {
+    fn apply(&self, headers: &mut HeaderMap) {
+        match self {
+            Plan::Actual(plan) => plan.apply(headers),
+            Plan::Preflight(plan) => plan.apply(headers),
+        }
+    }
+}
 
 pin_project! {
     /// The future returned by [`crate::Cors`].
@@ -33,7 +51,7 @@ pin_project! {
         Forward {
             #[pin]
             future: F,
-            plan: Option<ForwardPlan>,
+            plan: Option<Plan>,
             reason: Option<HeaderValue>,
         },
         // A preflight waiting for a dynamic-origin lookup.
@@ -47,7 +65,7 @@ pin_project! {
             #[pin]
             future: F,
             context: DynamicContext,
-            plan: Option<(ForwardPlan, Option<HeaderValue>)>,
+            plan: Option<(Plan, Option<HeaderValue>)>,
             response: Option<Response<B>>,
         },
     }
@@ -62,11 +80,7 @@ impl<F, B> ResponseFuture<F, B> {
         }
     }
 
-    pub(crate) fn forward(
-        future: F,
-        plan: Option<ForwardPlan>,
-        reason: Option<HeaderValue>,
-    ) -> Self {
+    pub(crate) fn forward(future: F, plan: Option<Plan>, reason: Option<HeaderValue>) -> Self {
         ResponseFuture {
             state: State::Forward {
                 future,
@@ -243,10 +257,7 @@ impl DynamicContext {
         response
     }
 
-    fn forward_plan(
-        &self,
-        result: Result<Vec<String>, BoxError>,
-    ) -> (ForwardPlan, Option<HeaderValue>) {
+    fn forward_plan(&self, result: Result<Vec<String>, BoxError>) -> (Plan, Option<HeaderValue>) {
         let extra = self.extra_origins(result);
         let decision = self
             .policy
@@ -254,10 +265,9 @@ impl DynamicContext {
         report(&self.shared, &self.policy, &decision, false);
         let reason = debug_reason(self.debug, &self.policy, &decision);
         match decision {
-            Decision::Forward(forward) => (forward.to_plan(), reason),
-            // Not reachable: only non-preflights take this path. Refusing
-            // is the safe answer if it ever happens.
-            Decision::Preflight(_) => (ForwardPlan::deny(), reason),
+            Decision::Forward(forward) => (Plan::Actual(forward.to_plan()), reason),
+            // A preflight the inner service answers (`forward_preflights`).
+            Decision::Preflight(preflight) => (Plan::Preflight(preflight.to_plan()), reason),
         }
     }
 }

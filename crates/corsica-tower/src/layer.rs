@@ -17,6 +17,7 @@ pub(crate) struct Shared {
     pub policy: Arc<ArcSwap<Policy>>,
     pub debug: AtomicBool,
     pub report_only: bool,
+    pub forward_preflights: bool,
     pub source: Option<Arc<dyn OriginSource>>,
     pub observer: Option<Arc<dyn CorsObserver>>,
 }
@@ -54,6 +55,7 @@ impl CorsLayer {
                 policy: Arc::new(ArcSwap::from_pointee(policy)),
                 debug: AtomicBool::new(false),
                 report_only: false,
+                forward_preflights: false,
                 source: None,
                 observer: None,
             }),
@@ -67,6 +69,7 @@ impl CorsLayer {
                 policy: Arc::new(ArcSwap::new(arc.policy.load_full())),
                 debug: AtomicBool::new(arc.debug.load(Ordering::Relaxed)),
                 report_only: arc.report_only,
+                forward_preflights: arc.forward_preflights,
                 source: arc.source.clone(),
                 observer: arc.observer.clone(),
             },
@@ -103,6 +106,16 @@ impl CorsLayer {
         self.edit(|s| s.report_only = on)
     }
 
+    /// Forward preflights to the inner service instead of answering them,
+    /// then write the policy's answer onto its response: the application's
+    /// own CORS headers are replaced, its status and body kept. The
+    /// application can make a preflight fail, never allow more than the
+    /// policy does. For applications that must see their preflights.
+    #[must_use]
+    pub fn forward_preflights(self, on: bool) -> Self {
+        self.edit(|s| s.forward_preflights = on)
+    }
+
     /// Calls `observer` with every decision (for metrics).
     #[must_use]
     pub fn with_observer(self, observer: impl CorsObserver) -> Self {
@@ -120,6 +133,11 @@ impl CorsLayer {
         self.shared.debug.store(on, Ordering::Relaxed);
     }
 
+    /// Whether debug mode is on.
+    pub fn is_debug(&self) -> bool {
+        self.shared.debug.load(Ordering::Relaxed)
+    }
+
     /// The policy in force.
     pub fn policy(&self) -> Arc<Policy> {
         self.shared.policy.load_full()
@@ -132,6 +150,7 @@ impl std::fmt::Debug for CorsLayer {
             .field("policy", &self.shared.policy.load())
             .field("debug", &self.shared.debug.load(Ordering::Relaxed))
             .field("report_only", &self.shared.report_only)
+            .field("forward_preflights", &self.shared.forward_preflights)
             .field("origin_source", &self.shared.source.is_some())
             .finish()
     }

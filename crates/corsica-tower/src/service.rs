@@ -10,7 +10,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response};
 use tower_service::Service;
 
-use crate::future::{DynamicContext, ResponseFuture};
+use crate::future::{DynamicContext, Plan, ResponseFuture};
 use crate::layer::Shared;
 use crate::observe::{CorsEvent, Outcome};
 use crate::source::{OriginQuery, OriginsFuture};
@@ -84,7 +84,7 @@ where
         // Decide while the request is borrowed; keep only owned results.
         enum Next<B> {
             Respond(Response<B>),
-            Forward(Option<corsica::ForwardPlan>, Option<HeaderValue>),
+            Forward(Option<Plan>, Option<HeaderValue>),
             LookUp(DynamicContext, OriginsFuture),
         }
         let next = {
@@ -108,6 +108,9 @@ where
                 report(shared, policy, &decision, false);
                 let reason = debug_reason(debug, policy, &decision);
                 match decision {
+                    Decision::Preflight(preflight) if shared.forward_preflights => {
+                        Next::Forward(Some(Plan::Preflight(preflight.to_plan())), reason)
+                    }
                     Decision::Preflight(preflight) => {
                         let mut response = preflight.into_response::<ResBody>();
                         if let Some(reason) = reason {
@@ -115,7 +118,9 @@ where
                         }
                         Next::Respond(response)
                     }
-                    Decision::Forward(forward) => Next::Forward(Some(forward.to_plan()), reason),
+                    Decision::Forward(forward) => {
+                        Next::Forward(Some(Plan::Actual(forward.to_plan())), reason)
+                    }
                 }
             }
         };
@@ -126,7 +131,7 @@ where
                 ResponseFuture::forward(self.inner.call(req), plan, reason)
             }
             Next::LookUp(ctx, lookup) => {
-                if ctx.is_preflight() {
+                if ctx.is_preflight() && !self.shared.forward_preflights {
                     ResponseFuture::dynamic_preflight(lookup, ctx)
                 } else {
                     ResponseFuture::dynamic_forward(lookup, ctx, self.inner.call(req))

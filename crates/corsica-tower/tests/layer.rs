@@ -408,3 +408,57 @@ async fn hostile_requests_are_refused_without_panic() {
     }
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
+
+#[tokio::test]
+async fn forwarded_preflights_reach_the_application_and_get_the_policys_answer() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let layer = layer().forward_preflights(true);
+    let allowed = layer
+        .layer(app(calls.clone()))
+        .oneshot(request(
+            Method::OPTIONS,
+            &[
+                ("origin", "https://app.example"),
+                ("access-control-request-method", "PUT"),
+            ],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the application saw the preflight"
+    );
+    assert_eq!(
+        allowed.status(),
+        StatusCode::OK,
+        "the application's status is kept"
+    );
+    assert_eq!(
+        allowed.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://app.example",
+        "its `*` is replaced"
+    );
+    assert_eq!(
+        allowed.headers()[header::ACCESS_CONTROL_ALLOW_METHODS],
+        "PUT, DELETE"
+    );
+    let refused = layer
+        .layer(app(calls.clone()))
+        .oneshot(request(
+            Method::OPTIONS,
+            &[
+                ("origin", "https://evil.example"),
+                ("access-control-request-method", "PUT"),
+            ],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert!(
+        !refused
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        "the application's `*` cannot allow what the policy refuses"
+    );
+}

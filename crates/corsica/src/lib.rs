@@ -49,4 +49,4 @@ pub mod token;
 pub use diagnostic::{ConfigError, Diagnostic, Palette, Severity};
 pub use origin_set::{OriginMatch, OriginSet};
 pub use policy::{Policy, PolicyBuilder, PolicyConfig};
-pub use server::{Decision, Denial, Forward, ForwardPlan, Preflight, RequestKind};
+pub use server::{Decision, Denial, Forward, ForwardPlan, Preflight, PreflightPlan, RequestKind};

@@ -324,6 +324,54 @@ impl<'a> Preflight<'a> {
         *response.headers_mut() = self.headers();
         response
     }
+
+    /// An owned copy of the answer's headers, to write onto a response
+    /// that someone else produced (a preflight forwarded to the
+    /// application).
+    pub fn to_plan(&self) -> PreflightPlan {
+        PreflightPlan {
+            allowed: self.is_allowed(),
+            headers: self.headers(),
+        }
+    }
+}
+
+/// The CORS headers of a preflight answer, owned, for writing onto a
+/// response the application produced.
+#[derive(Debug, Clone)]
+pub struct PreflightPlan {
+    allowed: bool,
+    headers: HeaderMap,
+}
+
+impl PreflightPlan {
+    /// Whether the policy allows the preflight.
+    pub fn is_allowed(&self) -> bool {
+        self.allowed
+    }
+
+    /// Writes the policy's answer onto `headers`: the application's own CORS
+    /// headers are removed, the policy's set (when it allows the preflight)
+    /// written, and its `Vary` tokens appended to the application's `Vary`.
+    /// The application keeps its status: it can make a preflight fail, never
+    /// allow more than the policy does.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        if has_cors_headers(headers) {
+            strip_cors_headers(headers);
+        }
+        for (name, value) in &self.headers {
+            if name != header::VARY {
+                headers.insert(name.clone(), value.clone());
+            }
+        }
+        for token in [
+            "Origin",
+            "Access-Control-Request-Method",
+            "Access-Control-Request-Headers",
+        ] {
+            append_vary(headers, token, HeaderValue::from_static(token));
+        }
+    }
 }
 
 impl Policy {

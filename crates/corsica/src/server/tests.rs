@@ -414,3 +414,53 @@ fn into_response_builds_a_complete_preflight() {
         "https://app.example"
     );
 }
+
+#[test]
+fn a_preflight_plan_replaces_the_applications_cors_headers() {
+    let p = policy(CRED);
+    let req = headers(&[
+        ("origin", b"https://app.example"),
+        ("access-control-request-method", b"PUT"),
+    ]);
+    let plan = preflight(&p, &req).to_plan();
+    let mut upstream = HeaderMap::new();
+    upstream.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    upstream.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Encoding, Origin"),
+    );
+    upstream.insert(header::ALLOW, HeaderValue::from_static("GET, PUT"));
+    plan.apply(&mut upstream);
+    assert_eq!(
+        upstream[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://app.example"
+    );
+    assert_eq!(upstream[header::ACCESS_CONTROL_ALLOW_METHODS], "PUT, patch");
+    assert_eq!(upstream[header::ALLOW], "GET, PUT");
+    let vary: Vec<_> = upstream.get_all(header::VARY).iter().collect();
+    assert_eq!(
+        vary,
+        [
+            "Accept-Encoding, Origin",
+            "Access-Control-Request-Method",
+            "Access-Control-Request-Headers"
+        ]
+    );
+
+    let denied = headers(&[
+        ("origin", b"https://evil.example"),
+        ("access-control-request-method", b"PUT"),
+    ]);
+    let plan = preflight(&p, &denied).to_plan();
+    let mut upstream = HeaderMap::new();
+    upstream.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    plan.apply(&mut upstream);
+    assert!(!plan.is_allowed());
+    assert!(!upstream.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+}
