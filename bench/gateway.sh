@@ -57,7 +57,7 @@ log() { echo "bench: $*" >&2; }
 if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
   log "installing nginx and wrk from Debian packages"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y nginx wrk </dev/null >/dev/null 2>&1 || {
+  { apt-get update -qq </dev/null >/dev/null 2>&1; apt-get install -y nginx wrk </dev/null >/dev/null 2>&1; } || {
     apt-get update -qq </dev/null >/dev/null
     apt-get install -y nginx wrk </dev/null >/dev/null
   }
