@@ -31,7 +31,7 @@ pub struct OriginSet {
 /// answering with it never touches a reference count. Hashed and compared
 /// by its bytes.
 #[derive(Debug, Clone)]
-struct ExactOrigin(HeaderValue);
+struct ExactOrigin(HeaderValue, usize);
 
 impl PartialEq for ExactOrigin {
     fn eq(&self, other: &Self) -> bool {
@@ -58,8 +58,9 @@ impl Borrow<[u8]> for ExactOrigin {
 pub enum OriginMatch<'a> {
     /// `*`.
     Any,
-    /// An exact entry; the value is the policy's own copy of the origin.
-    Exact(&'a HeaderValue),
+    /// An exact entry: the policy's own copy of the origin, and its index
+    /// among the exact entries (see [`OriginSet::exact_origins`]).
+    Exact(&'a HeaderValue, usize),
     /// `null` or a pattern: the answer must echo the request's bytes.
     Pattern,
 }
@@ -97,7 +98,8 @@ impl OriginSet {
                 OriginEntry::Exact { origin, .. } => {
                     // Validated origins are visible ASCII, so this never falls through.
                     if let Some(value) = crate::intern::header_value(origin) {
-                        exact.push(ExactOrigin(value));
+                        let index = exact.len();
+                        exact.push(ExactOrigin(value, index));
                     }
                     set.display.push(origin.clone());
                 }
@@ -158,7 +160,7 @@ impl OriginSet {
             self.exact_large.get(origin)
         };
         if let Some(entry) = exact {
-            return Some(OriginMatch::Exact(&entry.0));
+            return Some(OriginMatch::Exact(&entry.0, entry.1));
         }
         if self.subdomains.is_empty() && self.any_ports.is_empty() {
             return None;
@@ -186,6 +188,18 @@ impl OriginSet {
             .map(|entry| (edit_distance(entry, origin), entry))
             .min_by_key(|(d, _)| *d)
             .map(|(_, e)| e.as_str())
+    }
+
+    /// The exact origins, in the order their [`OriginMatch::Exact`] index
+    /// counts.
+    pub fn exact_origins(&self) -> Vec<&HeaderValue> {
+        let mut all: Vec<&ExactOrigin> = self
+            .exact_small
+            .iter()
+            .chain(self.exact_large.iter())
+            .collect();
+        all.sort_by_key(|e| e.1);
+        all.into_iter().map(|e| &e.0).collect()
     }
 
     /// The entries as written.

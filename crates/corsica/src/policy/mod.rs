@@ -22,6 +22,10 @@ use crate::pattern::{parse_entry, OriginEntry};
 use validate::Validated;
 
 /// The `Vary` value of every preflight response.
+/// Policies with at most this many exact origins keep a ready preflight
+/// answer per origin (a few hundred bytes each).
+pub(crate) const READY_ORIGINS: usize = 64;
+
 pub(crate) const PREFLIGHT_VARY: HeaderValue = HeaderValue::from_static(
     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
 );
@@ -59,6 +63,10 @@ pub(crate) struct Rendered {
     pub allow_headers: Option<HeaderValue>,
     /// `Access-Control-Expose-Headers`.
     pub expose_headers: Option<HeaderValue>,
+    /// For policies with at most [`READY_ORIGINS`] exact origins, the
+    /// template with each one's `Access-Control-Allow-Origin` already in
+    /// place, indexed like [`OriginSet::exact_origins`].
+    pub origin_templates: Vec<HeaderMap>,
     /// Every header an allowed preflight carries. The per-request ones
     /// (`Access-Control-Allow-Origin`, `-Allow-Headers`, and `-Allow-Methods`
     /// when echoed) hold placeholders so that filling them in replaces a
@@ -124,6 +132,7 @@ impl Policy {
 
     fn compile(v: Validated, opt_ins: OptIns, warnings: Vec<Diagnostic>) -> Policy {
         let origins = OriginSet::new(&v.origins);
+        let exact: Vec<HeaderValue> = origins.exact_origins().into_iter().cloned().collect();
         // Only a credential-free `*` answers every origin the same way.
         let vary_on_origin = !origins.is_any() || v.credentials;
         let allow_methods = if v.methods.any || v.methods.items.is_empty() {
@@ -186,6 +195,18 @@ impl Policy {
                 allow_methods,
                 allow_headers,
                 expose_headers,
+                origin_templates: if exact.len() <= READY_ORIGINS {
+                    exact
+                        .iter()
+                        .map(|origin| {
+                            let mut ready = template.clone();
+                            ready.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+                            ready
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
                 preflight_template: template,
                 vary_on_origin,
             },

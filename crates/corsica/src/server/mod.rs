@@ -88,13 +88,16 @@ enum AllowOrigin<'a> {
     Any,
     /// The request's own `Origin`, byte for byte.
     Echo(&'a HeaderValue),
+    /// An exact entry of the policy (same bytes as the request's `Origin`),
+    /// with its index, for which a ready preflight answer may exist.
+    Listed(&'a HeaderValue, usize),
 }
 
 impl AllowOrigin<'_> {
     fn value(&self) -> HeaderValue {
         match self {
             AllowOrigin::Any => HeaderValue::from_static("*"),
-            AllowOrigin::Echo(v) => (*v).clone(),
+            AllowOrigin::Echo(v) | AllowOrigin::Listed(v, _) => (*v).clone(),
         }
     }
 }
@@ -281,14 +284,27 @@ impl<'a> Preflight<'a> {
         }
     }
 
-    /// The response headers: the full CORS set when allowed; when refused,
-    /// only `Vary`, so caches keep refusals per origin.
+    /// The response headers: the full CORS set when allowed, none when
+    /// refused (a 403 carries no CORS header; responses to `OPTIONS` are not
+    /// cacheable, so no `Vary` is needed either, and an empty map costs no
+    /// allocation).
     pub fn headers(&self) -> HeaderMap {
         match &self.outcome {
             Ok(grant) => {
                 let rendered = &self.policy.rendered;
-                let mut headers = rendered.preflight_template.clone();
-                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, grant.origin.value());
+                // Exact origins of small policies have their answer ready.
+                let ready = match grant.origin {
+                    AllowOrigin::Listed(_, index) => rendered.origin_templates.get(index),
+                    _ => None,
+                };
+                let mut headers = match ready {
+                    Some(ready) => ready.clone(),
+                    None => {
+                        let mut headers = rendered.preflight_template.clone();
+                        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, grant.origin.value());
+                        headers
+                    }
+                };
                 if rendered.allow_methods.is_none() {
                     if self.policy.methods.any {
                         headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, grant.method.clone());
@@ -309,11 +325,7 @@ impl<'a> Preflight<'a> {
                 }
                 headers
             }
-            Err(_) => {
-                let mut headers = HeaderMap::with_capacity(1);
-                headers.insert(header::VARY, crate::policy::PREFLIGHT_VARY);
-                headers
-            }
+            Err(_) => HeaderMap::new(),
         }
     }
 
@@ -462,7 +474,7 @@ impl Policy {
         }
         match self.origins.lookup(bytes) {
             // The policy's interned copy: same bytes, no reference count.
-            Some(OriginMatch::Exact(own)) => Ok(AllowOrigin::Echo(own)),
+            Some(OriginMatch::Exact(own, index)) => Ok(AllowOrigin::Listed(own, index)),
             Some(_) => Ok(AllowOrigin::Echo(origin)),
             None if extra.is_some_and(|set| set.matches(bytes)) => Ok(AllowOrigin::Echo(origin)),
             None => Err(Denial::OriginNotAllowed(origin)),
