@@ -14,6 +14,8 @@ use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
 
+use crate::pool::PooledBody;
+
 /// A response body.
 ///
 /// `Default` is required by `corsica_tower::Cors`, which answers preflights
@@ -26,7 +28,7 @@ pub(crate) enum Body {
     /// A message the gateway wrote (error bodies, the demo API).
     Full(Option<Bytes>),
     /// The upstream's body, streamed.
-    Upstream(Incoming),
+    Upstream(PooledBody),
 }
 
 impl Body {

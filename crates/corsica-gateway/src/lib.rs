@@ -74,6 +74,7 @@ mod conn;
 pub mod demo;
 mod headers;
 mod metrics;
+mod pool;
 mod proxy;
 mod reload;
 mod reply;

@@ -37,7 +37,7 @@ use crate::headers::{add_forwarded, head_size, is_websocket_upgrade, strip_hop_b
 use crate::metrics::{Metrics, UpstreamError};
 use crate::reply::Failure;
 use crate::timed_io::{ConnState, InFlight};
-use crate::upstream::{chain, classify, Failed, HttpClient, Upstream};
+use crate::upstream::{chain, classify, ExchangeError, Failed, Upstream, UpstreamClient};
 
 /// The future of a proxied request.
 pub(crate) type ProxyFuture =
@@ -83,7 +83,7 @@ pub(crate) struct ClientInfo {
     pub(crate) conn: Arc<ConnState>,
     /// The pooled upstream client of the worker thread serving the
     /// connection: its upstream connections live on the same thread.
-    pub(crate) upstream: HttpClient,
+    pub(crate) upstream: UpstreamClient,
 }
 
 /// The proxy for one route on one connection.
@@ -111,22 +111,35 @@ impl Service<Request<Incoming>> for Proxy {
     }
 
     fn call(&mut self, req: Request<Incoming>) -> ProxyFuture {
+        // Everything up to sending is synchronous and done here, so that the
+        // boxed future holds only the upstream request and the exchange (it
+        // is moved into its box whole: the smaller, the cheaper).
+        let prepared = prepare(&self.route, &self.client, req);
         let route = self.route.clone();
         let client = self.client.clone();
         Box::pin(async move {
-            Ok(forward(&route, &client, req)
-                .await
-                .unwrap_or_else(Failure::into_response))
+            let answer = match prepared {
+                Ok(prepared) => exchange(&route, &client, prepared).await,
+                Err(failure) => Err(failure),
+            };
+            Ok(answer.unwrap_or_else(Failure::into_response))
         })
     }
 }
 
-/// Sends one request upstream and returns the upstream's response.
-async fn forward(
+/// A request checked and rewritten for the upstream.
+struct Prepared {
+    upstream_req: Request<UpstreamBody>,
+    /// The client side of a WebSocket handshake, to tunnel after a 101.
+    client_upgrade: Option<OnUpgrade>,
+}
+
+/// Checks a request and rewrites it for the upstream.
+fn prepare(
     route: &RouteProxy,
     client: &ClientInfo,
     mut req: Request<Incoming>,
-) -> Result<Response<Body>, Failure> {
+) -> Result<Prepared, Failure> {
     check_request(&req, &route.limits)?;
     let websocket = is_websocket_upgrade(&req);
     if websocket {
@@ -134,7 +147,24 @@ async fn forward(
     }
     let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
     let upstream_req = upstream_request(route, client, req, websocket)?;
-    let pending = client.upstream.request(upstream_req);
+    Ok(Prepared {
+        upstream_req,
+        client_upgrade,
+    })
+}
+
+/// Sends one request upstream and returns the upstream's response.
+async fn exchange(
+    route: &RouteProxy,
+    client: &ClientInfo,
+    prepared: Prepared,
+) -> Result<Response<Body>, Failure> {
+    let Prepared {
+        upstream_req,
+        client_upgrade,
+    } = prepared;
+    let websocket = client_upgrade.is_some();
+    let pending = client.upstream.send(&route.upstream, upstream_req);
     let mut response = match tokio::time::timeout(route.upstream_response, pending).await {
         Ok(Ok(response)) => response,
         Ok(Err(error)) => return Err(failed(route, &error)),
@@ -256,7 +286,7 @@ fn upstream_request(
 }
 
 /// Turns a client error into the client's answer, counting upstream faults.
-fn failed(route: &RouteProxy, error: &hyper_util::client::legacy::Error) -> Failure {
+fn failed(route: &RouteProxy, error: &ExchangeError) -> Failure {
     match classify(error) {
         Failed::BodyTooLarge(limit) => Failure::BodyTooLarge { limit },
         Failed::ClientBody => Failure::BadRequest("the request body could not be read"),

@@ -27,7 +27,7 @@ use crate::body::Body;
 use crate::config::{self, GatewayConfig, Mode, RouteCors};
 use crate::metrics::Metrics;
 use crate::proxy::{ClientInfo, Proxy, ProxyFuture, RouteProxy};
-use crate::upstream::{HttpClient, Upstream};
+use crate::upstream::{Upstream, UpstreamClient};
 
 /// Everything one configuration produces.
 pub(crate) struct Generation {
@@ -39,7 +39,7 @@ pub(crate) struct Generation {
     routes: Vec<RouteEntry>,
     /// The pooled upstream clients, one per worker thread, kept across
     /// reloads when possible.
-    pub(crate) clients: Vec<HttpClient>,
+    pub(crate) clients: Vec<UpstreamClient>,
     /// TLS termination, when configured.
     pub(crate) tls: Option<TlsAcceptor>,
     /// Connection settings for new client connections.
@@ -66,7 +66,7 @@ impl Generation {
     pub(crate) fn build(
         id: u64,
         config: GatewayConfig,
-        clients: Vec<HttpClient>,
+        clients: Vec<UpstreamClient>,
         tls: Option<TlsAcceptor>,
         metrics: &Arc<Metrics>,
     ) -> Result<Generation, String> {
@@ -121,7 +121,7 @@ impl Generation {
     }
 
     /// The upstream client for a worker thread.
-    pub(crate) fn upstream_client(&self, worker: usize) -> HttpClient {
+    pub(crate) fn upstream_client(&self, worker: usize) -> UpstreamClient {
         // `build` refuses an empty list, so the modulo is well defined.
         self.clients[worker % self.clients.len()].clone()
     }

@@ -1,17 +1,20 @@
 //! The upstream side: where requests go, the pooled client that takes them
 //! there, and what a failure means.
 //!
-//! One client serves every route: `http://` upstreams speak HTTP/1.1 (no
-//! h2c), `https://` upstreams are verified against the webpki roots (plus
-//! any extra CA the embedder trusts) and negotiate HTTP/2 or HTTP/1.1 with
-//! ALPN. Connections are pooled and reused across requests and reloads.
+//! Each worker thread has one [`UpstreamClient`] for every route:
+//! `http://` upstreams speak HTTP/1.1 (no h2c) over the worker's own
+//! [`H1Pool`]; `https://` upstreams go through hyper-util's pooled client,
+//! verified against the webpki roots (plus any extra CA the embedder
+//! trusts), and negotiate HTTP/2 or HTTP/1.1 with ALPN. Connections are
+//! pooled and reused across requests and reloads.
 
 use std::error::Error as StdError;
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{HeaderValue, Uri};
+use http::{HeaderValue, Request, Response, Uri};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -20,9 +23,85 @@ use rustls::pki_types::CertificateDer;
 
 use crate::body::{RequestBodyError, UpstreamBody};
 use crate::metrics::UpstreamError;
+use crate::pool::{H1Pool, PooledBody, SendError};
 
-/// The pooled client toward every upstream.
-pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, UpstreamBody>;
+/// hyper-util's pooled client, for `https://` upstreams.
+type HttpsClient = Client<HttpsConnector<HttpConnector>, UpstreamBody>;
+
+/// A worker's way to every upstream.
+#[derive(Clone)]
+pub(crate) struct UpstreamClient {
+    https: HttpsClient,
+    plain: Arc<H1Pool>,
+}
+
+/// Why an upstream exchange failed, from either client.
+#[derive(Debug)]
+pub(crate) enum ExchangeError {
+    /// From the worker's HTTP/1.1 pool.
+    Plain(SendError),
+    /// From the pooled HTTPS client.
+    Https(hyper_util::client::legacy::Error),
+}
+
+impl fmt::Display for ExchangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExchangeError::Plain(e) => e.fmt(f),
+            ExchangeError::Https(e) => e.fmt(f),
+        }
+    }
+}
+
+impl StdError for ExchangeError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            ExchangeError::Plain(e) => e.source(),
+            ExchangeError::Https(e) => e.source(),
+        }
+    }
+}
+
+impl ExchangeError {
+    /// Whether no connection could be made at all.
+    fn is_connect(&self) -> bool {
+        match self {
+            ExchangeError::Plain(e) => matches!(e, SendError::Connect(_)),
+            ExchangeError::Https(e) => e.is_connect(),
+        }
+    }
+
+    /// Whether the connect timeout passed.
+    fn is_connect_timeout(&self) -> bool {
+        matches!(self, ExchangeError::Plain(SendError::ConnectTimeout(_)))
+    }
+}
+
+impl UpstreamClient {
+    /// Sends a request built by [`Upstream::uri_for`] to `upstream`.
+    pub(crate) async fn send(
+        &self,
+        upstream: &Upstream,
+        mut req: Request<UpstreamBody>,
+    ) -> Result<Response<PooledBody>, ExchangeError> {
+        if upstream.scheme == Scheme::HTTP {
+            // An HTTP/1.1 connection of our own takes the origin form.
+            if let Some(pq) = req.uri().path_and_query() {
+                *req.uri_mut() = Uri::from(pq.clone());
+            }
+            return self
+                .plain
+                .send(&upstream.authority, req)
+                .await
+                .map_err(ExchangeError::Plain);
+        }
+        self.https
+            .request(req)
+            .await
+            .map(|response| response.map(PooledBody::unpooled))
+            .map_err(ExchangeError::Https)
+    }
+}
 
 /// How long an unused pooled connection is kept.
 const POOL_IDLE: Duration = Duration::from_secs(60);
@@ -32,18 +111,23 @@ pub(crate) fn clients(
     connect_timeout: Duration,
     extra_roots: &[CertificateDer<'static>],
     count: usize,
-) -> Result<Vec<HttpClient>, rustls::Error> {
+) -> Result<Vec<UpstreamClient>, rustls::Error> {
     (0..count.max(1))
-        .map(|_| client(connect_timeout, extra_roots))
+        .map(|_| {
+            Ok(UpstreamClient {
+                https: https_client(connect_timeout, extra_roots)?,
+                plain: Arc::new(H1Pool::new(connect_timeout)),
+            })
+        })
         .collect()
 }
 
 /// Builds the client. `extra_roots` are CA certificates trusted on top of
 /// the webpki roots (an internal CA, or a test's self-signed certificate).
-fn client(
+fn https_client(
     connect_timeout: Duration,
     extra_roots: &[CertificateDer<'static>],
-) -> Result<HttpClient, rustls::Error> {
+) -> Result<HttpsClient, rustls::Error> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     for cert in extra_roots {
@@ -176,9 +260,9 @@ pub(crate) enum Failed {
 
 /// Classifies a client error by walking its source chain: the body errors
 /// the gateway raised itself are found by type, timeouts by I/O kind.
-pub(crate) fn classify(error: &hyper_util::client::legacy::Error) -> Failed {
+pub(crate) fn classify(error: &ExchangeError) -> Failed {
     let mut source: Option<&(dyn StdError + 'static)> = error.source();
-    let mut timed_out = false;
+    let mut timed_out = error.is_connect_timeout();
     while let Some(e) = source {
         if let Some(body) = e.downcast_ref::<RequestBodyError>() {
             return match body {
