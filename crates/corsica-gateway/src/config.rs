@@ -12,9 +12,10 @@ use http::Uri;
 use serde::Deserialize;
 
 /// The top-level keys of a gateway file, for "did you mean" hints.
-pub const GATEWAY_KEYS: [&str; 9] = [
+pub const GATEWAY_KEYS: [&str; 10] = [
     "listen",
     "upstream",
+    "upstream_http2",
     "admin_listen",
     "tls",
     "policy",
@@ -42,6 +43,8 @@ pub struct GatewayFile {
     pub listen: Option<Located<String>>,
     /// The API behind the gateway, e.g. `"http://127.0.0.1:3000"`.
     pub upstream: Option<Located<String>>,
+    /// Speak HTTP/2 with prior knowledge (h2c) to an `http://` upstream.
+    pub upstream_http2: Option<Located<bool>>,
     /// Address of the admin listener (`/healthz`, `/metrics`).
     pub admin_listen: Option<Located<String>>,
     /// TLS termination.
@@ -87,6 +90,8 @@ pub struct RouteFile {
     pub mode: Option<Located<String>>,
     /// A different upstream for this route.
     pub upstream: Option<Located<String>>,
+    /// Speak HTTP/2 with prior knowledge (h2c) to this route's upstream.
+    pub upstream_http2: Option<Located<bool>>,
 }
 
 /// `[timeouts]`: durations such as `"5s"` or `"250ms"`.
@@ -157,6 +162,8 @@ pub struct Route {
     pub path_prefix: String,
     /// The upstream for this route.
     pub upstream: Uri,
+    /// Whether the upstream is spoken to in HTTP/2 with prior knowledge.
+    pub upstream_http2: bool,
     /// What to do with CORS.
     pub cors: RouteCors,
 }
@@ -229,6 +236,8 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     /// The default upstream.
     pub upstream: Uri,
+    /// Whether the default upstream is spoken to in HTTP/2 with prior knowledge.
+    pub upstream_http2: bool,
     /// The admin listener, if any.
     pub admin_listen: Option<SocketAddr>,
     /// TLS termination, if any.
@@ -279,6 +288,7 @@ fn context_keys(err: &toml::de::Error) -> Vec<&'static str> {
             "forward_preflight",
             "mode",
             "upstream",
+            "upstream_http2",
         ]
     } else if expected(&corsica::policy::config::POLICY_KEYS[..3]) {
         corsica::policy::config::POLICY_KEYS.to_vec()
@@ -319,6 +329,12 @@ fn validate(file: &GatewayFile) -> Result<GatewayConfig, ConfigError> {
             None
         }
     };
+    let upstream_http2 = http2_setting(
+        file.upstream_http2.as_ref(),
+        upstream.as_ref(),
+        "upstream_http2",
+        &mut diags,
+    );
     let default_policy = file
         .policy
         .as_ref()
@@ -378,6 +394,18 @@ fn validate(file: &GatewayFile) -> Result<GatewayConfig, ConfigError> {
             Some(u) => parse_upstream(u, &format!("{key}upstream"), &mut diags),
             None => upstream.clone(),
         };
+        // The setting follows its upstream: a route on the default upstream
+        // inherits the top-level value unless it sets its own.
+        let route_http2 = match (&r.upstream_http2, &r.upstream) {
+            (Some(set), _) => http2_setting(
+                Some(set),
+                route_upstream.as_ref(),
+                &format!("{key}upstream_http2"),
+                &mut diags,
+            ),
+            (None, Some(_)) => false,
+            (None, None) => upstream_http2,
+        };
         let cors = if cors_off {
             if let Some(p) = &r.policy {
                 diags.push(
@@ -435,6 +463,7 @@ fn validate(file: &GatewayFile) -> Result<GatewayConfig, ConfigError> {
                 host,
                 path_prefix: prefix.clone(),
                 upstream,
+                upstream_http2: route_http2,
                 cors,
             });
         }
@@ -456,6 +485,7 @@ fn validate(file: &GatewayFile) -> Result<GatewayConfig, ConfigError> {
             host: None,
             path_prefix: "/".into(),
             upstream,
+            upstream_http2,
             cors: RouteCors::Policy {
                 policy: Box::new(policy),
                 mode: Mode::Enforce,
@@ -489,6 +519,7 @@ fn validate(file: &GatewayFile) -> Result<GatewayConfig, ConfigError> {
     Ok(GatewayConfig {
         listen,
         upstream,
+        upstream_http2,
         admin_listen,
         tls,
         routes,
@@ -583,6 +614,31 @@ fn parse_addr(
             None
         }
     }
+}
+
+/// Checks an `upstream_http2` setting against the upstream it applies to.
+fn http2_setting(
+    value: Option<&Located<bool>>,
+    upstream: Option<&Uri>,
+    key: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let Some(value) = value else {
+        return false;
+    };
+    if value.value && upstream.and_then(Uri::scheme_str) == Some("https") {
+        diags.push(
+            Diagnostic::error(
+                "upstream-http2-over-https",
+                key,
+                "upstream_http2 asks for HTTP/2 with prior knowledge, which is for http:// upstreams; https upstreams negotiate HTTP/2 by ALPN already",
+                "remove upstream_http2: the gateway offers h2 and http/1.1 to https upstreams and uses what the server picks",
+            )
+            .at(value.span.clone()),
+        );
+        return false;
+    }
+    value.value
 }
 
 fn parse_upstream(value: &Located<String>, key: &str, diags: &mut Vec<Diagnostic>) -> Option<Uri> {
@@ -907,6 +963,36 @@ origins = ["*"]
         assert!(!prefix_matches("/api", "/apiv1"));
         assert!(prefix_matches("/", "/anything"));
         assert!(prefix_matches("/api/", "/api/x"));
+    }
+
+    #[test]
+    fn upstream_http2_is_for_http_upstreams_and_follows_its_upstream() {
+        let base = "listen = \"127.0.0.1:1\"\nupstream = \"http://a\"\nupstream_http2 = true\n[policy]\norigins = [\"https://app.example\"]\n";
+        let ok = load_str(&format!(
+            "{base}[[routes]]\npath_prefix = \"/own\"\nupstream = \"http://b\"\n[[routes]]\npath_prefix = \"/same\"\n"
+        ))
+        .unwrap();
+        let http2 = |prefix: &str| {
+            ok.routes
+                .iter()
+                .find(|r| r.path_prefix == prefix)
+                .unwrap()
+                .upstream_http2
+        };
+        assert!(http2("/"), "the default route uses the top-level setting");
+        assert!(
+            http2("/same"),
+            "a route on the default upstream inherits it"
+        );
+        assert!(!http2("/own"), "a route with its own upstream does not");
+        let err = load_str(
+            "listen = \"127.0.0.1:1\"\nupstream = \"https://a\"\nupstream_http2 = true\n[policy]\norigins = [\"https://app.example\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.diagnostics[0].code, "upstream-http2-over-https");
+        assert!(err.diagnostics[0].reason.contains("ALPN"));
+        assert!(err.diagnostics[0].fix.contains("remove upstream_http2"));
+        assert!(err.diagnostics[0].span.is_some());
     }
 
     #[test]

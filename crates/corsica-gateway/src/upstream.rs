@@ -2,11 +2,12 @@
 //! there, and what a failure means.
 //!
 //! Each worker thread has one [`UpstreamClient`] for every route:
-//! `http://` upstreams speak HTTP/1.1 (no h2c) over the worker's own
-//! [`H1Pool`]; `https://` upstreams go through hyper-util's pooled client,
-//! verified against the webpki roots (plus any extra CA the embedder
-//! trusts), and negotiate HTTP/2 or HTTP/1.1 with ALPN. Connections are
-//! pooled and reused across requests and reloads.
+//! `http://` upstreams speak HTTP/1.1 over the worker's own [`H1Pool`], or
+//! HTTP/2 with prior knowledge (h2c, for gRPC servers and other h2c-only
+//! backends) with `upstream_http2 = true`; `https://` upstreams go through
+//! hyper-util's pooled client, verified against the webpki roots (plus any
+//! extra CA the embedder trusts), and negotiate HTTP/2 or HTTP/1.1 with
+//! ALPN. Connections are pooled and reused across requests and reloads.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -27,11 +28,14 @@ use crate::pool::{H1Pool, PooledBody, SendError};
 
 /// hyper-util's pooled client, for `https://` upstreams.
 type HttpsClient = Client<HttpsConnector<HttpConnector>, UpstreamBody>;
+/// hyper-util's pooled client in HTTP/2-only mode, for h2c upstreams.
+type H2cClient = Client<HttpConnector, UpstreamBody>;
 
 /// A worker's way to every upstream.
 #[derive(Clone)]
 pub(crate) struct UpstreamClient {
     https: HttpsClient,
+    h2c: H2cClient,
     plain: Arc<H1Pool>,
 }
 
@@ -40,15 +44,15 @@ pub(crate) struct UpstreamClient {
 pub(crate) enum ExchangeError {
     /// From the worker's HTTP/1.1 pool.
     Plain(SendError),
-    /// From the pooled HTTPS client.
-    Https(hyper_util::client::legacy::Error),
+    /// From a hyper-util pooled client (https, h2c).
+    Pooled(hyper_util::client::legacy::Error),
 }
 
 impl fmt::Display for ExchangeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ExchangeError::Plain(e) => e.fmt(f),
-            ExchangeError::Https(e) => e.fmt(f),
+            ExchangeError::Pooled(e) => e.fmt(f),
         }
     }
 }
@@ -57,7 +61,7 @@ impl StdError for ExchangeError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
             ExchangeError::Plain(e) => e.source(),
-            ExchangeError::Https(e) => e.source(),
+            ExchangeError::Pooled(e) => e.source(),
         }
     }
 }
@@ -67,7 +71,7 @@ impl ExchangeError {
     fn is_connect(&self) -> bool {
         match self {
             ExchangeError::Plain(e) => matches!(e, SendError::Connect(_)),
-            ExchangeError::Https(e) => e.is_connect(),
+            ExchangeError::Pooled(e) => e.is_connect(),
         }
     }
 
@@ -84,6 +88,14 @@ impl UpstreamClient {
         upstream: &Upstream,
         mut req: Request<UpstreamBody>,
     ) -> Result<Response<PooledBody>, ExchangeError> {
+        if upstream.http2 {
+            return self
+                .h2c
+                .request(req)
+                .await
+                .map(|response| response.map(PooledBody::unpooled))
+                .map_err(ExchangeError::Pooled);
+        }
         if upstream.scheme == Scheme::HTTP {
             // An HTTP/1.1 connection of our own takes the origin form.
             if let Some(pq) = req.uri().path_and_query() {
@@ -99,7 +111,7 @@ impl UpstreamClient {
             .request(req)
             .await
             .map(|response| response.map(PooledBody::unpooled))
-            .map_err(ExchangeError::Https)
+            .map_err(ExchangeError::Pooled)
     }
 }
 
@@ -116,6 +128,7 @@ pub(crate) fn clients(
         .map(|_| {
             Ok(UpstreamClient {
                 https: https_client(connect_timeout, extra_roots)?,
+                h2c: h2c_client(connect_timeout),
                 plain: Arc::new(H1Pool::new(connect_timeout)),
             })
         })
@@ -139,13 +152,9 @@ fn https_client(
         .with_root_certificates(roots)
         .with_no_client_auth();
 
-    let mut http = HttpConnector::new();
+    let mut http = tcp_connector(connect_timeout);
     // The HTTPS connector checks schemes; the plain one must let https through.
     http.enforce_http(false);
-    http.set_connect_timeout(Some(connect_timeout));
-    // Small request/response exchanges: Nagle's delay would only add latency.
-    http.set_nodelay(true);
-    http.set_keepalive(Some(Duration::from_secs(60)));
     let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()
@@ -160,6 +169,27 @@ fn https_client(
         .build(connector))
 }
 
+/// The TCP connector under the pooled clients.
+fn tcp_connector(connect_timeout: Duration) -> HttpConnector {
+    let mut http = HttpConnector::new();
+    http.set_connect_timeout(Some(connect_timeout));
+    // Small request/response exchanges: Nagle's delay would only add latency.
+    http.set_nodelay(true);
+    http.set_keepalive(Some(Duration::from_secs(60)));
+    http
+}
+
+/// The client for `http://` upstreams with `upstream_http2 = true`: one
+/// multiplexed HTTP/2 connection per upstream, opened with prior knowledge.
+fn h2c_client(connect_timeout: Duration) -> H2cClient {
+    Client::builder(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .http2_only(true)
+        .build(tcp_connector(connect_timeout))
+}
+
 /// Where a route's requests go: scheme, authority and an optional base path
 /// that the request's path is appended to.
 #[derive(Debug, Clone)]
@@ -172,12 +202,14 @@ pub(crate) struct Upstream {
     host: HeaderValue,
     /// The upstream as written, for logs.
     display: String,
+    /// HTTP/2 with prior knowledge (`upstream_http2`).
+    http2: bool,
 }
 
 impl Upstream {
     /// The target for a validated upstream URL (config checked that it has
-    /// a scheme and a host).
-    pub(crate) fn new(uri: &Uri) -> Option<Upstream> {
+    /// a scheme and a host); `http2` asks for HTTP/2 with prior knowledge.
+    pub(crate) fn new(uri: &Uri, http2: bool) -> Option<Upstream> {
         let scheme = uri.scheme()?.clone();
         let authority = uri.authority()?.clone();
         let base = uri.path().trim_end_matches('/');
@@ -198,6 +230,7 @@ impl Upstream {
             base: (!base.is_empty()).then(|| base.to_owned()),
             host,
             display: uri.to_string(),
+            http2,
         })
     }
 
@@ -233,6 +266,7 @@ impl Upstream {
             host: HeaderValue::from_bytes(self.host.as_bytes())
                 .unwrap_or_else(|_| self.host.clone()),
             display: self.display.clone(),
+            http2: self.http2,
         }
     }
 
@@ -306,13 +340,13 @@ mod tests {
 
     #[test]
     fn paths_join_the_base() {
-        let plain = Upstream::new(&"http://127.0.0.1:3000".parse().unwrap()).unwrap();
+        let plain = Upstream::new(&"http://127.0.0.1:3000".parse().unwrap(), false).unwrap();
         let pq = PathAndQuery::from_static("/items?x=1");
         assert_eq!(
             plain.uri_for(Some(&pq)).unwrap(),
             "http://127.0.0.1:3000/items?x=1"
         );
-        let based = Upstream::new(&"https://api.example/v1/".parse().unwrap()).unwrap();
+        let based = Upstream::new(&"https://api.example/v1/".parse().unwrap(), false).unwrap();
         assert_eq!(
             based.uri_for(Some(&pq)).unwrap(),
             "https://api.example/v1/items?x=1"
@@ -320,7 +354,7 @@ mod tests {
         assert_eq!(based.uri_for(None).unwrap(), "https://api.example/v1/");
         assert_eq!(plain.host(), "127.0.0.1:3000");
         assert_eq!(based.host(), "api.example");
-        let explicit = Upstream::new(&"https://api.example:443".parse().unwrap()).unwrap();
+        let explicit = Upstream::new(&"https://api.example:443".parse().unwrap(), false).unwrap();
         assert_eq!(explicit.host(), "api.example");
     }
 }

@@ -170,6 +170,33 @@ async fn plain_http2_with_prior_knowledge_is_served() {
     assert_eq!(reply.header("access-control-allow-origin"), Some(APP));
 }
 
+#[tokio::test]
+async fn an_h2c_upstream_is_spoken_to_in_http2_with_prior_knowledge() {
+    let (upstream, calls) = echo_upstream().await;
+    let toml = format!(
+        "listen = \"127.0.0.1:0\"\nupstream = \"http://{upstream}\"\nupstream_http2 = true\n\n[policy]\n{POLICY}\n\n[[routes]]\npath_prefix = \"/h1\"\nupstream = \"http://{upstream}\"\n"
+    );
+    let gw = gateway(&toml).await;
+    let client = client();
+    for _ in 0..3 {
+        let reply = send(
+            &client,
+            Method::GET,
+            &gw.url("/grpcish"),
+            &[("origin", APP)],
+            b"",
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        assert_eq!(reply.json()["version"], "HTTP/2.0");
+        assert_eq!(reply.header("access-control-allow-origin"), Some(APP));
+    }
+    // A route with its own upstream and no upstream_http2 speaks HTTP/1.1.
+    let reply = send(&client, Method::GET, &gw.url("/h1/x"), &[], b"").await;
+    assert_eq!(reply.json()["version"], "HTTP/1.1");
+    assert_eq!(calls.get(), 4);
+}
+
 /// An HTTPS upstream (HTTP/1.1 and HTTP/2 by ALPN) that echoes its version.
 async fn https_upstream(cert: &TestCert) -> SocketAddr {
     let certs = vec![cert.der.clone()];
