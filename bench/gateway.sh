@@ -83,7 +83,8 @@ wait_port() {
 
 # --- upstream ----------------------------------------------------------------
 "$TARGET/examples/bench_upstream" "127.0.0.1:$UPSTREAM_PORT" >/dev/null &
-PIDS+=($!)
+UPSTREAM_PID=$!
+PIDS+=("$UPSTREAM_PID")
 wait_port "$UPSTREAM_PORT"
 
 # --- corsica -----------------------------------------------------------------
@@ -161,7 +162,8 @@ http {
 }
 EOF
 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>"$WORK/nginx/stderr.log" &
-PIDS+=($!)
+NGINX_PID=$!
+PIDS+=("$NGINX_PID")
 wait_port "$NGINX_PORT"
 
 # --- sanity: both proxies answer the same way ---------------------------------
@@ -212,13 +214,36 @@ to_ms() {
 
 # run NAME PORT SCRIPT CONNECTIONS THREADS: appends req/s, p50 and p99 (ms)
 # to the results of NAME.
-declare -A RPS_OF P50_OF P99_OF
+declare -A RPS_OF P50_OF P99_OF USER_OF SYS_OF
+
+# The processes serving a target: corsica, nginx's workers, or the upstream.
+pids_of() {
+  case "$1" in
+    corsica*|moderate-corsica) echo "$CORSICA_PID" ;;
+    nginx*|moderate-nginx) pgrep -P "$NGINX_PID" | tr '\n' ' ' ;;
+    *) echo "$UPSTREAM_PID" ;;
+  esac
+}
+# User and system CPU ticks of a list of processes, "user sys".
+ticks() {
+  local u=0 s=0 pid
+  for pid in "$@"; do
+    read -r pu ps < <(awk '{print $14, $15}' "/proc/$pid/stat")
+    u=$((u + pu)) s=$((s + ps))
+  done
+  echo "$u $s"
+}
+
 run() {
   local name="$1" port="$2" script="$3" conns="$4" threads="$5"
   # A short warm-up fills connection pools and caches.
   wrk -t"$threads" -c"$conns" -d2s -s "$WORK/$script" "http://127.0.0.1:$port/api/items" >/dev/null
-  local out
+  local out pids before after
+  # shellcheck disable=SC2207
+  pids=($(pids_of "$name"))
+  before="$(ticks "${pids[@]}")"
   out="$(wrk -t"$threads" -c"$conns" -d"$DURATION" --latency -s "$WORK/$script" "http://127.0.0.1:$port/api/items")"
+  after="$(ticks "${pids[@]}")"
   echo "$out" >>"$WORK/wrk-$name.txt"
   if echo "$out" | grep -q 'Non-2xx'; then
     echo "$name: non-2xx responses:" >&2
@@ -229,6 +254,11 @@ run() {
   rps="$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')"
   p50="$(to_ms "$(echo "$out" | awk '$1 == "50%" {print $2}')")"
   p99="$(to_ms "$(echo "$out" | awk '$1 == "99%" {print $2}')")"
+  local requests hz
+  requests="$(echo "$out" | awk '/requests in/ {print $1}')"
+  hz="$(getconf CLK_TCK)"
+  USER_OF[$name]+="$(awk -v b="$before" -v a="$after" -v n="$requests" -v hz="$hz" 'BEGIN { split(b, x); split(a, y); printf "%.2f", (y[1] - x[1]) / hz * 1e6 / n }') "
+  SYS_OF[$name]+="$(awk -v b="$before" -v a="$after" -v n="$requests" -v hz="$hz" 'BEGIN { split(b, x); split(a, y); printf "%.2f", (y[2] - x[2]) / hz * 1e6 / n }') "
   RPS_OF[$name]+="$rps "
   P50_OF[$name]+="$p50 "
   P99_OF[$name]+="$p99 "
@@ -280,6 +310,17 @@ echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 echo "| direct | $(rps moderate-direct) | $(p50 moderate-direct) | $(p99 moderate-direct) | | |"
 for t in corsica nginx; do
   echo "| $t | $(rps "moderate-$t") | $(p50 "moderate-$t") | $(p99 "moderate-$t") | $(minus "$(p50 "moderate-$t")" "$(p50 moderate-direct)") | $(minus "$(p99 "moderate-$t")" "$(p99 moderate-direct)") |"
+done
+
+echo
+echo "CPU per request (user and system time of the serving processes from /proc/PID/stat around each run, µs; median of $ROUNDS rounds; nginx counts its workers):"
+echo
+echo "| Scenario | corsica user | corsica system | nginx user | nginx system | corsica/nginx total |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+for scenario in preflight origin plain; do
+  c="corsica-$scenario" n="nginx-$scenario"
+  cu="$(median ${USER_OF[$c]})" cs="$(median ${SYS_OF[$c]})" nu="$(median ${USER_OF[$n]})" ns="$(median ${SYS_OF[$n]})"
+  echo "| $scenario | $cu | $cs | $nu | $ns | $(ratio "$(awk -v a="$cu" -v b="$cs" 'BEGIN {print a + b}')" "$(awk -v a="$nu" -v b="$ns" 'BEGIN {print a + b}')") |"
 done
 
 # --- memory flatness ----------------------------------------------------------
