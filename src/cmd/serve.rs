@@ -136,7 +136,7 @@ fn print_banner(gateway: SocketAddr, api: SocketAddr, note: Option<&str>) -> Res
     writeln!(out, "  policy   origins http://localhost:* · methods PUT, PATCH, DELETE · request header content-type")?;
     writeln!(
         out,
-        "           no credentials · debug on: refusals say why in x-corsica-debug\n"
+        "           no credentials · preflights cached 600 s · debug on: refusals say why in x-corsica-debug\n"
     )?;
     writeln!(out, "Try it from another terminal:\n")?;
     for (i, step) in demo::walkthrough(&policy).iter().enumerate() {

@@ -30,7 +30,8 @@ pub const FOREIGN_ORIGIN: &str = "https://evil.example";
 const POLICY: &str = r#"origins = ["http://localhost:*"]
 methods = ["PUT", "PATCH", "DELETE"]
 request_headers = ["content-type"]
-credentials = false"#;
+credentials = false
+max_age = 600"#;
 
 /// The demo gateway's configuration: the demo policy in front of the demo
 /// API, with debug mode on so that refusals explain themselves.
