@@ -372,3 +372,83 @@ fn bad_input_is_a_clear_error() {
     let (code, _, _) = corsica(&["audit", "ftp://x", "--trusted-origin", TRUSTED]);
     assert_eq!(code, 2);
 }
+
+/// `check` on zoo servers: what an attacker's page could do there, seen
+/// the way a browser sees it. A misconfiguration is exploitable when the
+/// attacker's credentialed request is allowed.
+#[test]
+fn check_sees_the_zoo_as_a_browser_would() {
+    let check = |handler: Handler, origin: &str, extra: &[&str]| {
+        let url = format!("http://{}/api/account", spawn(handler));
+        let mut args = vec![
+            "check",
+            &url,
+            "--origin",
+            origin,
+            "--credentials",
+            "include",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let (code, stdout, stderr) = corsica(&args);
+        let verdict: serde_json::Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
+        (code, verdict)
+    };
+    let exact = "origins = [\"https://app.example.com\"]\nmethods = [\"PUT\"]\ncredentials = true";
+
+    // Reflection: any page reads the account with the user's cookies, even
+    // through a preflight.
+    let (code, v) = check(
+        buggy(|_| true),
+        "https://evil.example",
+        &["--method", "PUT"],
+    );
+    assert_eq!(
+        (code, &v["allowed"], &v["preflight"]),
+        (0, &true.into(), &true.into()),
+        "{v}"
+    );
+    // endsWith("example.com"): a look-alike domain gets in.
+    let (code, v) = check(
+        buggy(|o| o.ends_with("example.com")),
+        "https://evilexample.com",
+        &[],
+    );
+    assert_eq!((code, &v["allowed"]), (0, &true.into()), "{v}");
+    // A trusted `null`: a sandboxed iframe gets in.
+    let (code, v) = check(buggy(|o| o == TRUSTED || o == "null"), "null", &[]);
+    assert_eq!((code, &v["allowed"]), (0, &true.into()), "{v}");
+    // `*` with credentials: browsers refuse it, so the credentialed read fails.
+    let wildcard = handler(|_| {
+        (
+            200,
+            vec![
+                ("access-control-allow-origin".into(), "*".into()),
+                ("access-control-allow-credentials".into(), "true".into()),
+            ],
+        )
+    });
+    let (code, v) = check(wildcard, "https://evil.example", &[]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["cors_error"], "WildcardOriginNotAllowed");
+    // A corsica policy: the attacker is refused at the preflight and at the
+    // simple request; the trusted page passes both.
+    let (code, v) = check(
+        with_policy(exact),
+        "https://evil.example",
+        &["--method", "PUT"],
+    );
+    assert_eq!((code, &v["actual_sent"]), (1, &false.into()), "{v}");
+    assert_eq!(v["cors_error"], "PreflightMissingAllowOriginHeader");
+    let (code, v) = check(
+        with_policy(exact),
+        "https://app.example.com.evil.example",
+        &[],
+    );
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["cors_error"], "MissingAllowOriginHeader");
+    let (code, v) = check(with_policy(exact), TRUSTED, &["--method", "PUT"]);
+    assert_eq!((code, &v["allowed"]), (0, &true.into()), "{v}");
+}
