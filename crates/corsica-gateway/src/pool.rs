@@ -8,14 +8,17 @@
 //! about a tenth of the gateway's user-space time per proxied request. This
 //! pool keeps, per worker, a stack of idle connections (most recently used
 //! first), and a connection goes back on it when its response body has been
-//! read to the end. `https://` upstreams (TLS, ALPN, HTTP/2) stay on the
-//! pooled client.
+//! read to the end and hyper is ready to send the next request on it (a
+//! request body may still be uploading after an early response). Idle
+//! connections are closed after a minute, by a sweeper task per pool.
+//! `https://` upstreams (TLS, ALPN, HTTP/2) stay on the pooled client.
 
 use std::error::Error as StdError;
 use std::fmt;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -37,10 +40,16 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// over it opens connections that are closed after use.
 const MAX_IDLE: usize = 512;
 
+/// TCP keepalive probes on upstream connections start after this much
+/// silence, so a pooled connection to a vanished host is noticed.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
+
 /// A worker's HTTP/1.1 connections to plain-HTTP upstreams.
 pub(crate) struct H1Pool {
     idle: Mutex<Vec<IdleConn>>,
     connect_timeout: Duration,
+    /// Whether the sweeper task runs.
+    sweeping: AtomicBool,
 }
 
 struct IdleConn {
@@ -88,6 +97,7 @@ impl H1Pool {
         H1Pool {
             idle: Mutex::new(Vec::new()),
             connect_timeout,
+            sweeping: AtomicBool::new(false),
         }
     }
 
@@ -131,10 +141,11 @@ impl H1Pool {
 
     /// The most recently used idle connection to `authority` that is still open.
     fn checkout(&self, authority: &Authority) -> Option<SendRequest<UpstreamBody>> {
+        let now = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         while let Some(at) = idle.iter().rposition(|c| c.authority == *authority) {
             let conn = idle.remove(at);
-            if !conn.sender.is_closed() {
+            if !conn.sender.is_closed() && now.duration_since(conn.since) <= IDLE_TIMEOUT {
                 return Some(conn.sender);
             }
         }
@@ -143,10 +154,11 @@ impl H1Pool {
 
     /// Puts a connection whose exchange is over back on the stack, and
     /// closes the ones idle for too long (the oldest are at the bottom).
-    fn checkin(&self, authority: Authority, sender: SendRequest<UpstreamBody>) {
+    fn checkin(self: &Arc<Self>, authority: Authority, sender: SendRequest<UpstreamBody>) {
         if sender.is_closed() {
             return;
         }
+        self.start_sweeper();
         let now = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let expired = idle
@@ -159,6 +171,31 @@ impl H1Pool {
             authority,
             sender,
             since: now,
+        });
+    }
+
+    /// Starts, once, the task that closes connections idle for too long
+    /// when no traffic comes to do it in `checkin`. It holds the pool
+    /// weakly and ends with it.
+    fn start_sweeper(self: &Arc<Self>) {
+        if self.sweeping.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.sweeping.store(false, Ordering::Relaxed);
+            return;
+        };
+        let pool: Weak<H1Pool> = Arc::downgrade(self);
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(IDLE_TIMEOUT / 2).await;
+                let Some(pool) = pool.upgrade() else { return };
+                let now = Instant::now();
+                let mut idle = pool.idle.lock().unwrap_or_else(|e| e.into_inner());
+                idle.retain(|c| {
+                    !c.sender.is_closed() && now.duration_since(c.since) <= IDLE_TIMEOUT
+                });
+            }
         });
     }
 
@@ -182,6 +219,8 @@ impl H1Pool {
         };
         // Small request/response exchanges: Nagle's delay would only add latency.
         let _ = stream.set_nodelay(true);
+        let keepalive = socket2::TcpKeepalive::new().with_time(TCP_KEEPALIVE);
+        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive);
         let (sender, conn) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await
@@ -233,13 +272,26 @@ impl PooledBody {
     }
 
     fn release(&mut self) {
-        if let Some(Checkin {
+        let Some(Checkin {
             pool,
             authority,
-            sender,
+            mut sender,
         }) = self.checkin.take()
-        {
+        else {
+            return;
+        };
+        // Usually hyper is ready for the next request by the time the body's
+        // last frame is read. It is not while the request body is still
+        // uploading (the upstream answered early): pooling the connection
+        // then would make the next request wait behind that upload.
+        if sender.is_ready() {
             pool.checkin(authority, sender);
+        } else if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if sender.ready().await.is_ok() {
+                    pool.checkin(authority, sender);
+                }
+            });
         }
     }
 }

@@ -263,7 +263,15 @@ fn upstream_request(
             .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
     };
+    // gRPC servers refuse calls without `te: trailers`, the one TE value
+    // HTTP/2 allows; the gateway relays trailers, so it may pass it on.
+    let te_trailers = route.upstream.may_use_http2() && accepts_trailers(&parts.headers);
     strip_hop_by_hop(&mut parts.headers, websocket);
+    if te_trailers {
+        parts
+            .headers
+            .insert(header::TE, HeaderValue::from_static("trailers"));
+    }
     // `Host` names the upstream, so name-based upstreams see their own name
     // (the client's is in X-Forwarded-Host). Rendered once per route, it
     // spares the pooled client formatting it per request.
@@ -283,6 +291,16 @@ fn upstream_request(
         parts,
         UpstreamBody::new(body, route.limits.max_body_bytes),
     ))
+}
+
+/// Whether the client's `TE` lists `trailers`.
+fn accepts_trailers(headers: &http::HeaderMap) -> bool {
+    headers.get_all(header::TE).iter().any(|value| {
+        value.as_bytes().split(|&b| b == b',').any(|token| {
+            let token = token.split(|&b| b == b';').next().unwrap_or_default();
+            token.trim_ascii().eq_ignore_ascii_case(b"trailers")
+        })
+    })
 }
 
 /// Turns a client error into the client's answer, counting upstream faults.

@@ -270,6 +270,12 @@ impl Upstream {
         }
     }
 
+    /// Whether requests may travel over HTTP/2: h2c, or https where ALPN
+    /// may pick it.
+    pub(crate) fn may_use_http2(&self) -> bool {
+        self.http2 || self.scheme == Scheme::HTTPS
+    }
+
     /// The `Host` header for upstream requests.
     pub(crate) fn host(&self) -> &HeaderValue {
         &self.host

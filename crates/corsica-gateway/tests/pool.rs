@@ -7,13 +7,13 @@ mod common;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 use http::{Method, StatusCode};
 use http_body_util::BodyExt;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 
 /// A raw upstream on `bind` that answers every request on a connection
 /// with `response`, counting the connections it accepts. With
@@ -136,4 +136,93 @@ async fn an_ipv6_upstream_is_reached() {
     let gw = gateway(&config_text(upstream, "")).await;
     let reply = send(&client(), Method::GET, &gw.url("/v6"), &[], b"").await;
     assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+}
+
+/// An upstream that answers a POST before reading its chunked body (as
+/// servers refusing or streaming an upload do) and keeps the connection.
+async fn early_answering_upstream() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                loop {
+                    let head = read_head(&mut stream).await;
+                    if head.is_empty() {
+                        return;
+                    }
+                    if !head.starts_with(b"POST") {
+                        if stream.write_all(OK).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    let early = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nearly";
+                    if stream.write_all(early).await.is_err() {
+                        return;
+                    }
+                    // Then the body, to its last chunk.
+                    let mut seen = head;
+                    let mut buf = [0u8; 1024];
+                    while !seen.ends_with(b"0\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => seen.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_connection_still_uploading_is_not_handed_to_another_request() {
+    let upstream = early_answering_upstream().await;
+    let gw = gateway(&config_text(
+        upstream,
+        "[timeouts]\nupstream_response = \"10s\"\n",
+    ))
+    .await;
+    // Client A starts a chunked upload, gets its early answer, and pauses
+    // with the upload unfinished.
+    let mut a = TcpStream::connect(gw.addr).await.unwrap();
+    a.write_all(
+        b"POST /upload HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n",
+    )
+    .await
+    .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !got.ends_with(b"early") {
+        let n = tokio::time::timeout(PATIENCE, a.read(&mut buf))
+            .await
+            .expect("A's early answer")
+            .unwrap();
+        assert!(
+            n > 0,
+            "A's connection closed: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    // An unrelated request must not wait behind A's upload.
+    let started = Instant::now();
+    let reply = tokio::time::timeout(Duration::from_secs(15), get(&gw.url("/items"), &[]))
+        .await
+        .expect("the request is answered");
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "it waited {:?} behind another request's upload",
+        started.elapsed()
+    );
+    // A finishes its upload; its connection then serves again.
+    a.write_all(b"0\r\n\r\n").await.unwrap();
+    let reply = get(&gw.url("/after"), &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
 }

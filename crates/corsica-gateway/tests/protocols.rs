@@ -191,10 +191,35 @@ async fn an_h2c_upstream_is_spoken_to_in_http2_with_prior_knowledge() {
         assert_eq!(reply.json()["version"], "HTTP/2.0");
         assert_eq!(reply.header("access-control-allow-origin"), Some(APP));
     }
+    // gRPC needs `te: trailers` to reach an HTTP/2 upstream; other TE
+    // values are hop-by-hop and stay behind.
+    let reply = send(
+        &client,
+        Method::POST,
+        &gw.url("/grpc.Service/Call"),
+        &[
+            ("te", "gzip, trailers"),
+            ("content-type", "application/grpc"),
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(reply.json()["headers"]["te"], "trailers");
     // A route with its own upstream and no upstream_http2 speaks HTTP/1.1.
-    let reply = send(&client, Method::GET, &gw.url("/h1/x"), &[], b"").await;
+    let reply = send(
+        &client,
+        Method::GET,
+        &gw.url("/h1/x"),
+        &[("te", "trailers")],
+        b"",
+    )
+    .await;
     assert_eq!(reply.json()["version"], "HTTP/1.1");
-    assert_eq!(calls.get(), 4);
+    assert!(
+        reply.json()["headers"]["te"].is_null(),
+        "TE is hop-by-hop on HTTP/1.1"
+    );
+    assert_eq!(calls.get(), 5);
 }
 
 /// An HTTPS upstream (HTTP/1.1 and HTTP/2 by ALPN) that echoes its version.
