@@ -144,6 +144,10 @@ fn prepare(
     let websocket = is_websocket_upgrade(&req);
     if websocket {
         check_websocket_origin(route, &req)?;
+        if route.upstream.is_h2c() {
+            tracing::warn!(target: "corsica::gateway", upstream = route.upstream.display(), "WebSocket handshake on a route with upstream_http2 = true: HTTP/2 cannot carry the upgrade; give WebSocket paths a route of their own without upstream_http2");
+            return Err(Failure::WebSocketOverHttp2);
+        }
     }
     let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
     let upstream_req = upstream_request(route, client, req, websocket)?;

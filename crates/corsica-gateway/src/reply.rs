@@ -33,6 +33,9 @@ pub(crate) enum Failure {
     UpstreamTimeout,
     /// A WebSocket handshake from an origin the policy does not allow (403).
     WebSocketOrigin,
+    /// A WebSocket handshake on a route whose upstream speaks HTTP/2 with
+    /// prior knowledge, which cannot carry the upgrade (502).
+    WebSocketOverHttp2,
     /// The gateway is misconfigured: no route matches (404).
     NoRoute,
 }
@@ -44,7 +47,9 @@ impl Failure {
             Failure::BadRequest(_) => StatusCode::BAD_REQUEST,
             Failure::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Failure::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Failure::UpstreamUnavailable | Failure::UpstreamProtocol => StatusCode::BAD_GATEWAY,
+            Failure::UpstreamUnavailable
+            | Failure::UpstreamProtocol
+            | Failure::WebSocketOverHttp2 => StatusCode::BAD_GATEWAY,
             Failure::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             Failure::WebSocketOrigin => StatusCode::FORBIDDEN,
             Failure::NoRoute => StatusCode::NOT_FOUND,
@@ -61,6 +66,7 @@ impl Failure {
             Failure::UpstreamProtocol => "upstream_protocol_error",
             Failure::UpstreamTimeout => "upstream_timeout",
             Failure::WebSocketOrigin => "websocket_origin_not_allowed",
+            Failure::WebSocketOverHttp2 => "websocket_needs_http1_upstream",
             Failure::NoRoute => "no_route",
         }
     }
@@ -80,6 +86,9 @@ impl Failure {
             Failure::UpstreamTimeout => "the upstream API did not answer in time".into(),
             Failure::WebSocketOrigin => {
                 "this page's origin may not open a WebSocket to this API".into()
+            }
+            Failure::WebSocketOverHttp2 => {
+                "the gateway speaks HTTP/2 to this route's upstream (upstream_http2), which cannot carry a WebSocket upgrade".into()
             }
             Failure::NoRoute => "no route of the gateway matches this request".into(),
         }

@@ -270,6 +270,11 @@ impl Upstream {
         }
     }
 
+    /// Whether requests travel over HTTP/2 with prior knowledge.
+    pub(crate) fn is_h2c(&self) -> bool {
+        self.http2
+    }
+
     /// Whether requests may travel over HTTP/2: h2c, or https where ALPN
     /// may pick it.
     pub(crate) fn may_use_http2(&self) -> bool {

@@ -132,3 +132,30 @@ async fn report_only_routes_let_a_foreign_origin_through() {
         .expect("report-only enforces nothing");
     echoes(&mut ws).await;
 }
+
+#[tokio::test]
+async fn a_handshake_to_an_h2c_upstream_is_refused_with_the_reason() {
+    let (upstream, calls) = ws_echo_upstream().await;
+    let toml =
+        config_text(upstream, "").replace("upstream = ", "upstream_http2 = true\nupstream = ");
+    let gw = gateway(&toml).await;
+    match connect(gw.addr, Some(APP)).await {
+        Err(WsError::Http(response)) => {
+            assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
+                .into_owned();
+            assert!(body.contains("websocket_needs_http1_upstream"), "{body}");
+            // The page may read why: the allowed origin gets its CORS headers.
+            assert_eq!(
+                response
+                    .headers()
+                    .get("access-control-allow-origin")
+                    .unwrap(),
+                APP
+            );
+        }
+        Err(other) => panic!("expected a 502, got {other}"),
+        Ok(_) => panic!("HTTP/2 with prior knowledge cannot carry the upgrade"),
+    }
+    assert_eq!(calls.get(), 0);
+}
