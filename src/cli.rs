@@ -140,17 +140,9 @@ impl From<CredentialsMode> for corsica::browser::Credentials {
     }
 }
 
+/// What the page's script does, as `explain` and `check` take it.
 #[derive(Debug, clap::Args)]
-pub struct ExplainArgs {
-    /// A JSON file with one case or an array of cases.
-    #[arg(long, conflicts_with_all = ["origin", "url"])]
-    pub case: Option<PathBuf>,
-    /// The page's origin (flag form).
-    #[arg(long, required_unless_present = "case", requires = "url")]
-    pub origin: Option<String>,
-    /// The URL the page fetches (flag form).
-    #[arg(long, required_unless_present = "case", requires = "origin")]
-    pub url: Option<String>,
+pub struct ScriptArgs {
     /// The method as the script writes it.
     #[arg(long, default_value = "GET")]
     pub method: String,
@@ -163,6 +155,22 @@ pub struct ExplainArgs {
     /// A response header the script reads (repeatable).
     #[arg(long = "read", value_name = "NAME")]
     pub read_headers: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// A JSON file with one case or an array of cases.
+    #[arg(long, conflicts_with_all = ["origin", "url"])]
+    pub case: Option<PathBuf>,
+    /// The page's origin (flag form).
+    #[arg(long, required_unless_present = "case", requires = "url")]
+    pub origin: Option<String>,
+    /// The URL the page fetches (flag form).
+    #[arg(long, required_unless_present = "case", requires = "origin")]
+    pub url: Option<String>,
+    /// What the page's script asks for.
+    #[command(flatten)]
+    pub script: ScriptArgs,
     /// Assume this corsica policy answers (instead of scripted headers).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["preflight_headers", "response_headers", "case"])]
     pub policy: Option<PathBuf>,
@@ -205,18 +213,9 @@ pub struct CheckArgs {
     /// The page's origin, e.g. https://app.example.com.
     #[arg(long)]
     pub origin: String,
-    /// The method as the script writes it.
-    #[arg(long, default_value = "GET")]
-    pub method: String,
-    /// A request header the script sets, 'name: value' (repeatable).
-    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
-    pub headers: Vec<String>,
-    /// The fetch() credentials mode.
-    #[arg(long, value_enum, default_value_t = CredentialsMode::SameOrigin)]
-    pub credentials: CredentialsMode,
-    /// A response header the script reads (repeatable).
-    #[arg(long = "read", value_name = "NAME")]
-    pub read_headers: Vec<String>,
+    /// What the page's script asks for.
+    #[command(flatten)]
+    pub script: ScriptArgs,
     /// Accept any TLS certificate (self-signed test servers).
     #[arg(long)]
     pub insecure: bool,

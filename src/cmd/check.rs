@@ -6,26 +6,14 @@ use std::process::ExitCode;
 
 use corsica::browser::{RequestSpec, Simulation, Step, Verdict};
 
-use super::explain::parse_header;
+use super::explain::script_request;
 use super::CmdError;
 use crate::cli::{CheckArgs, Format};
 use crate::net::{Client, NetError};
 use crate::render;
 
 pub fn run(args: &CheckArgs) -> Result<ExitCode, CmdError> {
-    let headers = args
-        .headers
-        .iter()
-        .map(|h| parse_header(h))
-        .collect::<Result<Vec<_>, _>>()?;
-    let spec = RequestSpec {
-        url: args.url.clone(),
-        method: args.method.clone(),
-        headers,
-        credentials: args.credentials.into(),
-        read_headers: args.read_headers.clone(),
-        force_preflight: false,
-    };
+    let spec = script_request(&args.script, &args.url)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

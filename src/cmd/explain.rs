@@ -10,7 +10,7 @@ use corsica::loopback::{self, AppResponse};
 use corsica::Policy;
 
 use super::CmdError;
-use crate::cli::{ExplainArgs, Format};
+use crate::cli::{ExplainArgs, Format, ScriptArgs};
 use crate::render;
 
 pub fn run(args: &ExplainArgs) -> Result<ExitCode, CmdError> {
@@ -88,6 +88,18 @@ fn headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {
     raw.iter().map(|h| parse_header(h)).collect()
 }
 
+/// The request the script's flags describe, to `url`.
+pub fn script_request(script: &ScriptArgs, url: &str) -> Result<RequestSpec, String> {
+    Ok(RequestSpec {
+        url: url.to_owned(),
+        method: script.method.clone(),
+        headers: headers(&script.headers)?,
+        credentials: script.credentials.into(),
+        read_headers: script.read_headers.clone(),
+        force_preflight: false,
+    })
+}
+
 fn case_from_flags(args: &ExplainArgs) -> Result<Case, CmdError> {
     let (Some(origin), Some(url)) = (&args.origin, &args.url) else {
         return Err("give --case FILE, or --origin and --url".into());
@@ -97,16 +109,9 @@ fn case_from_flags(args: &ExplainArgs) -> Result<Case, CmdError> {
         headers: headers(&args.response_headers)?,
     };
     Ok(Case {
-        id: format!("{} {url}", args.method),
+        id: format!("{} {url}", args.script.method),
         origin: origin.clone(),
-        request: RequestSpec {
-            url: url.clone(),
-            method: args.method.clone(),
-            headers: headers(&args.headers)?,
-            credentials: args.credentials.into(),
-            read_headers: args.read_headers.clone(),
-            force_preflight: false,
-        },
+        request: script_request(&args.script, url)?,
         preflight_response: Some(ResponseSpec {
             status: args.preflight_status,
             headers: headers(&args.preflight_headers)?,

@@ -205,48 +205,55 @@ impl Step {
 /// The three steps: a preflight that passes, an actual request that
 /// passes, and a foreign origin refused with debug mode's explanation.
 pub fn walkthrough(policy: &Policy) -> Vec<Step> {
-    let preflight_headers = vec![
-        ("Origin", PAGE_ORIGIN.to_owned()),
-        ("Access-Control-Request-Method", "DELETE".to_owned()),
-    ];
-    let (status, expect) = answer(policy, Method::OPTIONS, &preflight_headers);
-    let allowed_preflight = Step {
-        title: "A preflight from the page's origin passes: the gateway answers it without calling the API",
-        method: Method::OPTIONS,
-        path: "/api/items/1",
-        headers: preflight_headers,
-        status,
-        expect,
-        note: "",
+    let preflight_from = |origin: &str| {
+        vec![
+            ("Origin", origin.to_owned()),
+            ("Access-Control-Request-Method", "DELETE".to_owned()),
+        ]
     };
+    vec![
+        step(
+            policy,
+            "A preflight from the page's origin passes: the gateway answers it without calling the API",
+            (Method::OPTIONS, "/api/items/1"),
+            preflight_from(PAGE_ORIGIN),
+            "",
+        ),
+        step(
+            policy,
+            "The actual request passes through to the API and comes back with CORS headers",
+            (Method::GET, "/api/items"),
+            vec![("Origin", PAGE_ORIGIN.to_owned())],
+            "and the API's JSON body",
+        ),
+        step(
+            policy,
+            "A foreign origin is refused, and debug mode says why",
+            (Method::OPTIONS, "/api/items/1"),
+            preflight_from(FOREIGN_ORIGIN),
+            "and no access-control-allow-* header: the browser blocks the request",
+        ),
+    ]
+}
 
-    let actual_headers = vec![("Origin", PAGE_ORIGIN.to_owned())];
-    let (status, expect) = answer(policy, Method::GET, &actual_headers);
-    let actual = Step {
-        title: "The actual request passes through to the API and comes back with CORS headers",
-        method: Method::GET,
-        path: "/api/items",
-        headers: actual_headers,
+/// A step for a request, with the answer the engine gives it.
+fn step(
+    policy: &Policy,
+    title: &'static str,
+    (method, path): (Method, &'static str),
+    headers: Vec<(&'static str, String)>,
+    note: &'static str,
+) -> Step {
+    let (status, expect) = answer(policy, method.clone(), &headers);
+    Step {
+        title,
+        method,
+        path,
+        headers,
         status,
         expect,
-        note: "and the API's JSON body",
-    };
-
-    let foreign_headers = vec![
-        ("Origin", FOREIGN_ORIGIN.to_owned()),
-        ("Access-Control-Request-Method", "DELETE".to_owned()),
-    ];
-    let (status, expect) = answer(policy, Method::OPTIONS, &foreign_headers);
-    let foreign = Step {
-        title: "A foreign origin is refused, and debug mode says why",
-        method: Method::OPTIONS,
-        path: "/api/items/1",
-        headers: foreign_headers,
-        status,
-        expect,
-        note: "and no access-control-allow-* header: the browser blocks the request",
-    };
-    vec![allowed_preflight, actual, foreign]
+        note,
+    }
 }
 
 /// What the gateway answers, per the engine: the status for a preflight

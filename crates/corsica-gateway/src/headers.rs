@@ -121,6 +121,11 @@ pub(crate) fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {
         && has_token(req.headers(), header::UPGRADE, b"websocket")
 }
 
+/// Whether the client's `TE` lists `trailers` (it accepts trailer fields).
+pub(crate) fn accepts_trailers(headers: &HeaderMap) -> bool {
+    has_token(headers, header::TE, b"trailers")
+}
+
 /// Whether any value of `name` lists `token` (case-insensitively).
 fn has_token(headers: &HeaderMap, name: HeaderName, token: &[u8]) -> bool {
     headers.get_all(name).iter().any(|v| {

@@ -33,7 +33,9 @@ use tower_service::Service;
 
 use crate::body::{Body, UpstreamBody};
 use crate::config::Limits;
-use crate::headers::{add_forwarded, head_size, is_websocket_upgrade, strip_hop_by_hop};
+use crate::headers::{
+    accepts_trailers, add_forwarded, head_size, is_websocket_upgrade, strip_hop_by_hop,
+};
 use crate::metrics::{Metrics, UpstreamError};
 use crate::reply::Failure;
 use crate::timed_io::{ConnState, InFlight};
@@ -295,16 +297,6 @@ fn upstream_request(
         parts,
         UpstreamBody::new(body, route.limits.max_body_bytes),
     ))
-}
-
-/// Whether the client's `TE` lists `trailers`.
-fn accepts_trailers(headers: &http::HeaderMap) -> bool {
-    headers.get_all(header::TE).iter().any(|value| {
-        value.as_bytes().split(|&b| b == b',').any(|token| {
-            let token = token.split(|&b| b == b';').next().unwrap_or_default();
-            token.trim_ascii().eq_ignore_ascii_case(b"trailers")
-        })
-    })
 }
 
 /// Turns a client error into the client's answer, counting upstream faults.
