@@ -8,7 +8,7 @@ mod support;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
-use support::{corsica, spawn, Seen};
+use support::{assert_verdicts_agree, corsica, spawn, Seen};
 
 const PAGE: &str = "https://app.example.com";
 
@@ -100,22 +100,6 @@ fn both(origin: &str, extra: &[&str]) -> (i32, serde_json::Value, serde_json::Va
     (code, live, offline[0].clone())
 }
 
-fn assert_agree(live: &serde_json::Value, offline: &serde_json::Value) {
-    for field in [
-        "preflight",
-        "actual_sent",
-        "allowed",
-        "cors_error",
-        "failed_parameter",
-        "console_message",
-    ] {
-        assert_eq!(
-            live[field], offline[field],
-            "{field} differs:\nlive {live}\noffline {offline}"
-        );
-    }
-}
-
 #[test]
 fn a_credentialed_read_of_an_exposed_header_is_allowed() {
     let (code, live, offline) = both(
@@ -139,7 +123,7 @@ fn a_credentialed_read_of_an_exposed_header_is_allowed() {
         live["readable_headers"]["x-internal"],
         serde_json::Value::Null
     );
-    assert_agree(&live, &offline);
+    assert_verdicts_agree(&live, &offline);
 }
 
 #[test]
@@ -159,7 +143,7 @@ fn a_preflighted_request_within_the_policy_passes() {
     assert_eq!(live["preflight"], true);
     assert_eq!(live["actual_sent"], true);
     assert_eq!(live["allowed"], true);
-    assert_agree(&live, &offline);
+    assert_verdicts_agree(&live, &offline);
 }
 
 #[test]
@@ -171,7 +155,7 @@ fn a_method_outside_the_policy_is_blocked_at_the_preflight() {
     assert_eq!(live["preflight"], true);
     assert_eq!(live["actual_sent"], false);
     assert_eq!(live["allowed"], false);
-    assert_agree(&live, &offline);
+    assert_verdicts_agree(&live, &offline);
     assert!(
         live["fix"].to_string().contains("DELETE"),
         "the fix names the method: {live}"
@@ -183,7 +167,7 @@ fn a_header_outside_the_policy_is_blocked_at_the_preflight() {
     let (code, live, offline) = both(PAGE, &["--method", "PUT", "-H", "x-debug: 1"]);
     assert_eq!(code, 1, "{live}");
     assert_eq!(live["actual_sent"], false);
-    assert_agree(&live, &offline);
+    assert_verdicts_agree(&live, &offline);
 }
 
 #[test]
@@ -196,6 +180,6 @@ fn a_foreign_origin_is_blocked_even_though_the_upstream_says_star() {
         assert_eq!(code, 1, "{origin}: {live}");
         assert_eq!(live["allowed"], false);
         assert_eq!(live["cors_error"], "MissingAllowOriginHeader", "{origin}");
-        assert_agree(&live, &offline);
+        assert_verdicts_agree(&live, &offline);
     }
 }

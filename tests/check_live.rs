@@ -69,21 +69,10 @@ fn both(
     (code, live, offline[0].clone())
 }
 
+/// `check` and `explain` agree on the verdict and on what the script reads.
 fn assert_agree(live: &serde_json::Value, offline: &serde_json::Value) {
-    for field in [
-        "preflight",
-        "actual_sent",
-        "allowed",
-        "cors_error",
-        "failed_parameter",
-        "console_message",
-        "readable_headers",
-    ] {
-        assert_eq!(
-            live[field], offline[field],
-            "{field} differs:\nlive {live}\noffline {offline}"
-        );
-    }
+    support::assert_verdicts_agree(live, offline);
+    support::assert_fields_agree(live, offline, &["readable_headers"]);
 }
 
 #[test]

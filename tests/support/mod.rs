@@ -118,3 +118,31 @@ pub fn corsica(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Asserts that two JSON verdicts (from `check` and `explain`) agree on
+/// what the browser does: preflight, sending, allowing, the error, the
+/// failed parameter and the console message.
+pub fn assert_verdicts_agree(live: &serde_json::Value, offline: &serde_json::Value) {
+    assert_fields_agree(
+        live,
+        offline,
+        &[
+            "preflight",
+            "actual_sent",
+            "allowed",
+            "cors_error",
+            "failed_parameter",
+            "console_message",
+        ],
+    );
+}
+
+/// Asserts that two JSON verdicts agree on `fields`.
+pub fn assert_fields_agree(live: &serde_json::Value, offline: &serde_json::Value, fields: &[&str]) {
+    for field in fields {
+        assert_eq!(
+            live[field], offline[field],
+            "{field} differs:\nlive {live}\noffline {offline}"
+        );
+    }
+}

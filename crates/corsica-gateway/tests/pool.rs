@@ -25,28 +25,22 @@ async fn counting_upstream(
     response: &'static [u8],
     close_after_one: bool,
 ) -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind(bind).await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let accepted = Arc::new(AtomicUsize::new(0));
     let counter = accepted.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                continue;
-            };
-            counter.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                loop {
-                    if read_head(&mut stream).await.is_empty() {
-                        return;
-                    }
-                    if stream.write_all(response).await.is_err() || close_after_one {
-                        return;
-                    }
+    let addr = tcp_upstream(bind, move |mut stream| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            loop {
+                if read_head(&mut stream).await.is_empty() {
+                    return;
                 }
-            });
+                if stream.write_all(response).await.is_err() || close_after_one {
+                    return;
+                }
+            }
         }
-    });
+    })
+    .await;
     (addr, accepted)
 }
 
@@ -141,43 +135,34 @@ async fn an_ipv6_upstream_is_reached() {
 /// An upstream that answers a POST before reading its chunked body (as
 /// servers refusing or streaming an upload do) and keeps the connection.
 async fn early_answering_upstream() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
+    tcp_upstream("127.0.0.1:0", |mut stream| async move {
         loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                continue;
-            };
-            tokio::spawn(async move {
-                loop {
-                    let head = read_head(&mut stream).await;
-                    if head.is_empty() {
-                        return;
-                    }
-                    if !head.starts_with(b"POST") {
-                        if stream.write_all(OK).await.is_err() {
-                            return;
-                        }
-                        continue;
-                    }
-                    let early = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nearly";
-                    if stream.write_all(early).await.is_err() {
-                        return;
-                    }
-                    // Then the body, to its last chunk.
-                    let mut seen = head;
-                    let mut buf = [0u8; 1024];
-                    while !seen.ends_with(b"0\r\n\r\n") {
-                        match stream.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => seen.extend_from_slice(&buf[..n]),
-                        }
-                    }
+            let head = read_head(&mut stream).await;
+            if head.is_empty() {
+                return;
+            }
+            if !head.starts_with(b"POST") {
+                if stream.write_all(OK).await.is_err() {
+                    return;
                 }
-            });
+                continue;
+            }
+            let early = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nearly";
+            if stream.write_all(early).await.is_err() {
+                return;
+            }
+            // Then the body, to its last chunk.
+            let mut seen = head;
+            let mut buf = [0u8; 1024];
+            while !seen.ends_with(b"0\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
         }
-    });
-    addr
+    })
+    .await
 }
 
 #[tokio::test]

@@ -8,36 +8,29 @@ use std::net::SocketAddr;
 use common::*;
 use futures_util::{SinkExt, StreamExt};
 use http::StatusCode;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 /// An upstream that echoes every WebSocket message, and counts handshakes.
 async fn ws_echo_upstream() -> (SocketAddr, Calls) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let calls = Calls::default();
     let counter = calls.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+    let addr = tcp_upstream("127.0.0.1:0", move |stream| {
+        let counter = counter.clone();
+        async move {
+            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                return;
             };
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+            counter.inc();
+            while let Some(Ok(message)) = ws.next().await {
+                if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
                     return;
-                };
-                counter.inc();
-                while let Some(Ok(message)) = ws.next().await {
-                    if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err()
-                    {
-                        return;
-                    }
                 }
-            });
+            }
         }
-    });
+    })
+    .await;
     (addr, calls)
 }
 

@@ -110,29 +110,23 @@ where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let calls = Calls::default();
     let counter = calls.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let handler = handler.clone();
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |req| {
-                    counter.inc();
-                    let handler = handler.clone();
-                    async move { Ok::<_, Infallible>(handler(req).await) }
-                });
-                let _ = auto::Builder::new(TokioExecutor::new())
-                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                    .await;
+    let addr = tcp_upstream("127.0.0.1:0", move |stream| {
+        let handler = handler.clone();
+        let counter = counter.clone();
+        async move {
+            let service = service_fn(move |req| {
+                counter.inc();
+                let handler = handler.clone();
+                async move { Ok::<_, Infallible>(handler(req).await) }
             });
+            let _ = auto::Builder::new(TokioExecutor::new())
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .await;
         }
-    });
+    })
+    .await;
     (addr, calls)
 }
 
@@ -181,27 +175,39 @@ pub async fn down_address() -> SocketAddr {
     addr
 }
 
+/// A TCP server on `bind` that runs `serve` on every connection it accepts.
+pub async fn tcp_upstream<F, Fut>(bind: &str, serve: F) -> SocketAddr
+where
+    F: Fn(TcpStream) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind(bind).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(serve.clone()(stream));
+        }
+    });
+    addr
+}
+
 /// A raw TCP upstream: reads the request head, then runs `behave` on the socket.
 pub async fn raw_upstream<F, Fut>(behave: F) -> SocketAddr
 where
     F: Fn(TcpStream) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let behave = behave.clone();
-            tokio::spawn(async move {
-                read_head(&mut stream).await;
-                behave(stream).await;
-            });
+    tcp_upstream("127.0.0.1:0", move |mut stream| {
+        let behave = behave.clone();
+        async move {
+            read_head(&mut stream).await;
+            behave(stream).await;
         }
-    });
-    addr
+    })
+    .await
 }
 
 /// Reads until the end of an HTTP head (or EOF).
