@@ -29,56 +29,41 @@ pub type Handler = Arc<dyn Fn(&Seen) -> (u16, Vec<(String, String)>) + Send + Sy
 /// Starts a server on a free port in a background runtime thread; returns
 /// its address. The server lives until the test process exits.
 pub fn spawn(handler: Handler) -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async move {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            tx.send(listener.local_addr().expect("addr"))
-                .expect("send addr");
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
+    spawn_raw(move |stream| {
+        let handler = handler.clone();
+        async move {
+            let service = service_fn(move |req: Request<Incoming>| {
                 let handler = handler.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req: Request<Incoming>| {
-                        let handler = handler.clone();
-                        async move {
-                            let seen = Seen {
-                                method: req.method().to_string(),
-                                origin: req
-                                    .headers()
-                                    .get("origin")
-                                    .and_then(|v| v.to_str().ok())
-                                    .map(str::to_owned),
-                                headers: req.headers().clone(),
-                            };
-                            let (status, headers) = handler(&seen);
-                            let mut res = Response::builder().status(status);
-                            for (n, v) in headers {
-                                res = res.header(n, v);
-                            }
-                            Ok::<_, Infallible>(
-                                res.body(Full::new(Bytes::from_static(b"{\"ok\":true}")))
-                                    .expect("response"),
-                            )
-                        }
-                    });
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-    });
-    rx.recv().expect("server address")
+                async move {
+                    let seen = Seen {
+                        method: req.method().to_string(),
+                        origin: req
+                            .headers()
+                            .get("origin")
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned),
+                        headers: req.headers().clone(),
+                    };
+                    let (status, headers) = handler(&seen);
+                    let mut res = Response::builder().status(status);
+                    for (n, v) in headers {
+                        res = res.header(n, v);
+                    }
+                    Ok::<_, Infallible>(
+                        res.body(Full::new(Bytes::from_static(b"{\"ok\":true}")))
+                            .expect("response"),
+                    )
+                }
+            });
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        }
+    })
 }
 
-/// A raw TCP server that runs `behaviour` on every connection (for broken servers).
+/// A TCP server on a free port, in a background runtime thread, that runs
+/// `behaviour` on every connection (broken servers use it directly).
 pub fn spawn_raw<F, Fut>(behaviour: F) -> SocketAddr
 where
     F: Fn(tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
