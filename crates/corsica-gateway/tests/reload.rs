@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,19 +39,29 @@ fn replace(path: &Path, text: &str) {
     std::fs::rename(&tmp, path).unwrap();
 }
 
+/// A gateway started from `corsica.toml` (allowing APP) in a fresh temp
+/// dir; returns it, the dir and the file's path.
+async fn gateway_from_file(
+    name: &str,
+    upstream: std::net::SocketAddr,
+    watch_config: bool,
+) -> (TestGateway, PathBuf, PathBuf) {
+    let dir = temp_dir(name);
+    let path = dir.join("corsica.toml");
+    let text = file_text(upstream, &[APP]);
+    std::fs::write(&path, &text).unwrap();
+    let options = Options {
+        config_path: Some(path.clone()),
+        watch_config,
+        ..Options::default()
+    };
+    (gateway_with(&text, options).await, dir, path)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_under_load_fails_no_request_and_applies_the_new_policy() {
     let (upstream, _) = echo_upstream().await;
-    let dir = temp_dir("reload-load");
-    let path = dir.join("corsica.toml");
-    std::fs::write(&path, file_text(upstream, &[APP])).unwrap();
-    let options = Options {
-        config_path: Some(path.clone()),
-        watch_config: true,
-        ..Options::default()
-    };
-    let source = std::fs::read_to_string(&path).unwrap();
-    let gw = gateway_with(&source, options).await;
+    let (gw, dir, path) = gateway_from_file("reload-load", upstream, true).await;
     let mut status = gw.handle.reload_status();
 
     // Several tasks send requests continuously (keep-alive and preflights
@@ -146,15 +156,7 @@ async fn a_reload_under_load_fails_no_request_and_applies_the_new_policy() {
 #[tokio::test]
 async fn an_invalid_file_is_refused_and_the_old_policy_stays() {
     let (upstream, _) = echo_upstream().await;
-    let dir = temp_dir("reload-invalid");
-    let path = dir.join("corsica.toml");
-    let good = file_text(upstream, &[APP]);
-    std::fs::write(&path, &good).unwrap();
-    let options = Options {
-        config_path: Some(path.clone()),
-        ..Options::default()
-    };
-    let gw = gateway_with(&good, options).await;
+    let (gw, dir, path) = gateway_from_file("reload-invalid", upstream, false).await;
     let mut status = gw.handle.reload_status();
 
     std::fs::write(
@@ -194,15 +196,8 @@ async fn an_invalid_file_is_refused_and_the_old_policy_stays() {
 #[tokio::test]
 async fn listener_changes_need_a_restart_and_say_so() {
     let (upstream, _) = echo_upstream().await;
-    let dir = temp_dir("reload-listen");
-    let path = dir.join("corsica.toml");
+    let (gw, dir, path) = gateway_from_file("reload-listen", upstream, false).await;
     let good = file_text(upstream, &[APP]);
-    std::fs::write(&path, &good).unwrap();
-    let options = Options {
-        config_path: Some(path.clone()),
-        ..Options::default()
-    };
-    let gw = gateway_with(&good, options).await;
     let mut status = gw.handle.reload_status();
     std::fs::write(
         &path,
