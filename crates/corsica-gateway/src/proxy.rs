@@ -289,7 +289,7 @@ fn upstream_request(
     add_forwarded(&mut parts.headers, &client.ip, client.proto.clone(), host);
     parts.uri = route
         .upstream
-        .uri_for(parts.uri.path_and_query())
+        .request_target(parts.uri.path_and_query())
         .map_err(|_| Failure::BadRequest("the request path cannot be forwarded"))?;
     // The pooled client picks HTTP/1.1 or HTTP/2 per upstream connection.
     parts.version = Version::HTTP_11;

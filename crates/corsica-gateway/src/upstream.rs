@@ -82,11 +82,11 @@ impl ExchangeError {
 }
 
 impl UpstreamClient {
-    /// Sends a request built by [`Upstream::uri_for`] to `upstream`.
+    /// Sends a request whose URI is [`Upstream::request_target`] to `upstream`.
     pub(crate) async fn send(
         &self,
         upstream: &Upstream,
-        mut req: Request<UpstreamBody>,
+        req: Request<UpstreamBody>,
     ) -> Result<Response<PooledBody>, ExchangeError> {
         if upstream.http2 {
             return self
@@ -96,11 +96,7 @@ impl UpstreamClient {
                 .map(|response| response.map(PooledBody::unpooled))
                 .map_err(ExchangeError::Pooled);
         }
-        if upstream.scheme == Scheme::HTTP {
-            // An HTTP/1.1 connection of our own takes the origin form.
-            if let Some(pq) = req.uri().path_and_query() {
-                *req.uri_mut() = Uri::from(pq.clone());
-            }
+        if upstream.uses_own_pool() {
             return self
                 .plain
                 .send(&upstream.authority, req)
@@ -234,25 +230,49 @@ impl Upstream {
         })
     }
 
+    /// Whether requests go over the worker's own HTTP/1.1 pool (plain
+    /// `http://` without `upstream_http2`), rather than a hyper-util client.
+    fn uses_own_pool(&self) -> bool {
+        self.scheme == Scheme::HTTP && !self.http2
+    }
+
+    /// The URI an upstream request carries: the origin form (`/items?x=1`)
+    /// for the worker's own HTTP/1.1 connections, which write it as given;
+    /// the absolute URL for the pooled clients, which pick a connection by it.
+    pub(crate) fn request_target(
+        &self,
+        path_and_query: Option<&PathAndQuery>,
+    ) -> Result<Uri, http::Error> {
+        if self.uses_own_pool() {
+            Ok(Uri::from(self.path_for(path_and_query)?))
+        } else {
+            self.uri_for(path_and_query)
+        }
+    }
+
     /// The upstream URL for a request's path and query. Without a base path
     /// this reuses the request's own bytes and allocates nothing.
     pub(crate) fn uri_for(
         &self,
         path_and_query: Option<&PathAndQuery>,
     ) -> Result<Uri, http::Error> {
-        let path_and_query = match (&self.base, path_and_query) {
+        Uri::builder()
+            .scheme(self.scheme.clone())
+            .authority(self.authority.clone())
+            .path_and_query(self.path_for(path_and_query)?)
+            .build()
+    }
+
+    /// The request's path and query below the upstream's base path.
+    fn path_for(&self, path_and_query: Option<&PathAndQuery>) -> Result<PathAndQuery, http::Error> {
+        Ok(match (&self.base, path_and_query) {
             (None, Some(pq)) => pq.clone(),
             (None, None) => PathAndQuery::from_static("/"),
             (Some(base), pq) => {
                 let rest = pq.map_or("/", |pq| pq.as_str());
                 PathAndQuery::try_from(format!("{base}{rest}"))?
             }
-        };
-        Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(path_and_query)
-            .build()
+        })
     }
 
     /// A copy that shares no buffer with `self` (see
