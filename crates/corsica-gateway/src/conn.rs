@@ -20,6 +20,7 @@ use pin_project_lite::pin_project;
 
 use crate::body::Body;
 use crate::headers::{request_host, without_port};
+use crate::pool::BodyError;
 use crate::proxy::ClientInfo;
 use crate::reply::Failure;
 use crate::routes::{Generation, RouteFuture, RouteService};
@@ -179,12 +180,12 @@ pub(crate) struct GuardedBody {
 
 impl HttpBody for GuardedBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BodyError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         Pin::new(&mut self.get_mut().inner).poll_frame(cx)
     }
 

@@ -127,7 +127,7 @@ pub(crate) fn accepts_trailers(headers: &HeaderMap) -> bool {
 }
 
 /// Whether any value of `name` lists `token` (case-insensitively).
-fn has_token(headers: &HeaderMap, name: HeaderName, token: &[u8]) -> bool {
+pub(crate) fn has_token(headers: &HeaderMap, name: HeaderName, token: &[u8]) -> bool {
     headers.get_all(name).iter().any(|v| {
         v.as_bytes()
             .split(|&b| b == b',')

@@ -72,6 +72,7 @@ mod body;
 pub mod config;
 mod conn;
 pub mod demo;
+mod h1;
 mod headers;
 mod metrics;
 mod pool;

@@ -7,11 +7,14 @@
 //! request to put the connection back once it is idle. Profiled, that was
 //! about a tenth of the gateway's user-space time per proxied request. This
 //! pool keeps, per worker, a stack of idle connections (most recently used
-//! first), and a connection goes back on it when its response body has been
-//! read to the end and hyper is ready to send the next request on it (a
-//! request body may still be uploading after an early response). Idle
-//! connections are closed after a minute, by a sweeper task per pool.
-//! `https://` upstreams (TLS, ALPN, HTTP/2) stay on the pooled client.
+//! first) of two kinds: the gateway's own inline connections for requests
+//! without a body ([`crate::h1`]), and hyper client connections for the
+//! rest. A connection goes back on the stack when its response body has
+//! been read to the end and it can take the next request (for hyper, when
+//! the request body is done uploading too: it may still be after an early
+//! response). Idle connections are closed after a minute, by a sweeper
+//! task per pool. `https://` upstreams (TLS, ALPN, HTTP/2) stay on the
+//! pooled client.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -24,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::uri::Authority;
-use http::{Request, Response, StatusCode};
+use http::{header, Request, Response, StatusCode};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
@@ -32,6 +35,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::body::UpstreamBody;
+use crate::h1;
 
 /// How long an unused connection is kept.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -54,8 +58,26 @@ pub(crate) struct H1Pool {
 
 struct IdleConn {
     authority: Authority,
-    sender: SendRequest<UpstreamBody>,
+    conn: Idle,
     since: Instant,
+}
+
+/// An idle connection, of either client.
+enum Idle {
+    /// Driven by hyper's client (requests with a body, WebSockets).
+    Hyper(SendRequest<UpstreamBody>),
+    /// Driven inline by the gateway's own client (requests without a body).
+    Direct(Box<h1::Conn>),
+}
+
+impl Idle {
+    /// Whether the connection is still open and may be reused.
+    fn is_usable(&mut self) -> bool {
+        match self {
+            Idle::Hyper(sender) => !sender.is_closed(),
+            Idle::Direct(conn) => conn.is_idle_usable(),
+        }
+    }
 }
 
 /// Why an exchange through the pool failed.
@@ -67,6 +89,8 @@ pub(crate) enum SendError {
     ConnectTimeout(Duration),
     /// The HTTP exchange failed (reset, garbage, the request body's error).
     Http(hyper::Error),
+    /// The gateway's own exchange failed (reset, garbage).
+    Direct(h1::ExchangeError),
 }
 
 impl fmt::Display for SendError {
@@ -76,7 +100,9 @@ impl fmt::Display for SendError {
             SendError::ConnectTimeout(after) => {
                 write!(f, "could not connect to the upstream within {after:?}")
             }
-            SendError::Http(_) => f.write_str("the upstream exchange failed"),
+            SendError::Http(_) | SendError::Direct(_) => {
+                f.write_str("the upstream exchange failed")
+            }
         }
     }
 }
@@ -87,6 +113,7 @@ impl StdError for SendError {
             SendError::Connect(e) => Some(e),
             SendError::ConnectTimeout(_) => None,
             SendError::Http(e) => Some(e),
+            SendError::Direct(e) => Some(e),
         }
     }
 }
@@ -108,12 +135,24 @@ impl H1Pool {
     pub(crate) async fn send(
         self: &Arc<Self>,
         authority: &Authority,
+        req: Request<UpstreamBody>,
+    ) -> Result<Response<PooledBody>, SendError> {
+        if req.body().is_end_stream() && !req.headers().contains_key(header::UPGRADE) {
+            return self.send_direct(authority, req).await;
+        }
+        self.send_hyper(authority, req).await
+    }
+
+    /// A request with a body, or a handshake: through hyper's client.
+    async fn send_hyper(
+        self: &Arc<Self>,
+        authority: &Authority,
         mut req: Request<UpstreamBody>,
     ) -> Result<Response<PooledBody>, SendError> {
         loop {
-            let (mut sender, reused) = match self.checkout(authority) {
+            let (mut sender, reused) = match self.checkout_hyper(authority) {
                 Some(sender) => (sender, true),
-                None => (self.connect(authority).await?, false),
+                None => (self.connect_hyper(authority).await?, false),
             };
             // A connection is checked in when its response body ended; its
             // task may not yet have turned to the next request.
@@ -129,7 +168,7 @@ impl H1Pool {
                             authority: authority.clone(),
                             sender,
                         });
-                    return Ok(response.map(|body| PooledBody::new(body, checkin)));
+                    return Ok(response.map(|body| PooledBody::hyper(body, checkin)));
                 }
                 Err(mut error) => match error.take_message() {
                     Some(unsent) if reused => req = unsent,
@@ -139,14 +178,110 @@ impl H1Pool {
         }
     }
 
-    /// The most recently used idle connection to `authority` that is still open.
-    fn checkout(&self, authority: &Authority) -> Option<SendRequest<UpstreamBody>> {
+    /// A request without a body: written and answered inline (see
+    /// [`crate::h1`]). On a reused connection that the upstream closed
+    /// before answering anything (the keep-alive race), an idempotent
+    /// request is sent again on a new connection, as nginx does.
+    async fn send_direct(
+        self: &Arc<Self>,
+        authority: &Authority,
+        req: Request<UpstreamBody>,
+    ) -> Result<Response<PooledBody>, SendError> {
+        let (parts, _empty) = req.into_parts();
+        let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        loop {
+            let (mut conn, reused) = match self.checkout_direct(authority) {
+                Some(conn) => (conn, true),
+                None => (h1::Conn::new(self.open(authority).await?), false),
+            };
+            let head = match conn.exchange(&parts.method, target, &parts.headers).await {
+                Ok(head) => head,
+                Err(failed) if reused && failed.unanswered && parts.method.is_idempotent() => {
+                    continue
+                }
+                Err(failed) => return Err(SendError::Direct(failed.error)),
+            };
+            let h1::ResponseHead {
+                status,
+                version,
+                headers,
+                framing,
+                keep_alive,
+            } = head;
+            let body = self.direct_body(authority, conn, framing, keep_alive);
+            let mut response = Response::new(body);
+            *response.status_mut() = status;
+            *response.version_mut() = version;
+            *response.headers_mut() = headers;
+            return Ok(response);
+        }
+    }
+
+    /// The body of a direct exchange. When it is already complete (no
+    /// body, or all of it read with the head), the connection goes back to
+    /// the pool at once, before the response is even written to the client.
+    fn direct_body(
+        self: &Arc<Self>,
+        authority: &Authority,
+        mut conn: Box<h1::Conn>,
+        framing: h1::Framing,
+        keep_alive: bool,
+    ) -> PooledBody {
+        let whole = match framing {
+            h1::Framing::Empty => Some(None),
+            h1::Framing::Length(length) => conn.take_buffered(length).map(Some),
+            h1::Framing::Chunked | h1::Framing::UntilClose => None,
+        };
+        if let Some(data) = whole {
+            if keep_alive && conn.is_clean() {
+                self.checkin(authority.clone(), Idle::Direct(conn));
+            }
+            return PooledBody::buffered(data);
+        }
+        PooledBody::direct(DirectBody {
+            conn: Some(conn),
+            decoder: h1::Decoder::new(framing),
+            keep_alive,
+            pool: self.clone(),
+            authority: authority.clone(),
+        })
+    }
+
+    /// The most recently used idle hyper connection to `authority` that is
+    /// still open.
+    fn checkout_hyper(&self, authority: &Authority) -> Option<SendRequest<UpstreamBody>> {
+        match self.checkout(authority, |idle| matches!(idle, Idle::Hyper(_)))? {
+            Idle::Hyper(sender) => Some(sender),
+            Idle::Direct(_) => None,
+        }
+    }
+
+    /// The most recently used idle direct connection to `authority` that
+    /// is still open.
+    fn checkout_direct(&self, authority: &Authority) -> Option<Box<h1::Conn>> {
+        match self.checkout(authority, |idle| matches!(idle, Idle::Direct(_)))? {
+            Idle::Direct(conn) => Some(conn),
+            Idle::Hyper(_) => None,
+        }
+    }
+
+    /// Takes the most recent idle connection to `authority` of the kind
+    /// `wanted` picks, closing the expired or closed ones met on the way.
+    fn checkout(&self, authority: &Authority, wanted: fn(&Idle) -> bool) -> Option<Idle> {
         let now = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some(at) = idle.iter().rposition(|c| c.authority == *authority) {
-            let conn = idle.remove(at);
-            if !conn.sender.is_closed() && now.duration_since(conn.since) <= IDLE_TIMEOUT {
-                return Some(conn.sender);
+        let mut at = idle.len();
+        while at > 0 {
+            at -= 1;
+            let candidate = &mut idle[at];
+            if candidate.authority != *authority || !wanted(&candidate.conn) {
+                continue;
+            }
+            let fresh = now.duration_since(candidate.since) <= IDLE_TIMEOUT;
+            let usable = fresh && candidate.conn.is_usable();
+            let taken = idle.remove(at);
+            if usable {
+                return Some(taken.conn);
             }
         }
         None
@@ -154,8 +289,8 @@ impl H1Pool {
 
     /// Puts a connection whose exchange is over back on the stack, and
     /// closes the ones idle for too long (the oldest are at the bottom).
-    fn checkin(self: &Arc<Self>, authority: Authority, sender: SendRequest<UpstreamBody>) {
-        if sender.is_closed() {
+    fn checkin(self: &Arc<Self>, authority: Authority, mut conn: Idle) {
+        if !conn.is_usable() {
             return;
         }
         self.start_sweeper();
@@ -169,7 +304,7 @@ impl H1Pool {
         idle.drain(..expired + over);
         idle.push(IdleConn {
             authority,
-            sender,
+            conn,
             since: now,
         });
     }
@@ -192,15 +327,15 @@ impl H1Pool {
                 let Some(pool) = pool.upgrade() else { return };
                 let now = Instant::now();
                 let mut idle = pool.idle.lock().unwrap_or_else(|e| e.into_inner());
-                idle.retain(|c| {
-                    !c.sender.is_closed() && now.duration_since(c.since) <= IDLE_TIMEOUT
+                idle.retain_mut(|c| {
+                    now.duration_since(c.since) <= IDLE_TIMEOUT && c.conn.is_usable()
                 });
             }
         });
     }
 
-    /// Opens a connection and starts its task.
-    async fn connect(&self, authority: &Authority) -> Result<SendRequest<UpstreamBody>, SendError> {
+    /// Opens a TCP connection to `authority`.
+    async fn open(&self, authority: &Authority) -> Result<TcpStream, SendError> {
         // `[::1]` is how a URL writes an IPv6 host; the resolver wants `::1`.
         let host = authority
             .host()
@@ -221,6 +356,15 @@ impl H1Pool {
         let _ = stream.set_nodelay(true);
         let keepalive = socket2::TcpKeepalive::new().with_time(TCP_KEEPALIVE);
         let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive);
+        Ok(stream)
+    }
+
+    /// Opens a connection for hyper's client and starts its task.
+    async fn connect_hyper(
+        &self,
+        authority: &Authority,
+    ) -> Result<SendRequest<UpstreamBody>, SendError> {
+        let stream = self.open(authority).await?;
         let (sender, conn) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await
@@ -246,91 +390,193 @@ struct Checkin {
 /// is closed with its connection, since the rest of the body is still on
 /// the wire.
 pub(crate) struct PooledBody {
-    body: Incoming,
-    checkin: Option<Checkin>,
+    inner: Inner,
 }
+
+enum Inner {
+    /// From hyper's client.
+    Hyper {
+        body: Incoming,
+        checkin: Option<Checkin>,
+    },
+    /// All of it, read with the head; its connection is already back.
+    Buffered(Option<Bytes>),
+    /// Streamed from a direct connection.
+    Direct(DirectBody),
+}
+
+/// A body still arriving on a direct connection.
+pub(crate) struct DirectBody {
+    conn: Option<Box<h1::Conn>>,
+    decoder: h1::Decoder,
+    keep_alive: bool,
+    pool: Arc<H1Pool>,
+    authority: Authority,
+}
+
+impl DirectBody {
+    fn poll_frame(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let polled = conn.poll_frame(&mut self.decoder, cx);
+        match &polled {
+            Poll::Ready(Some(Ok(_))) | Poll::Ready(None) if self.decoder.is_done() => {
+                self.release()
+            }
+            // A broken body leaves the connection unusable.
+            Poll::Ready(Some(Err(_))) => self.conn = None,
+            _ => {}
+        }
+        polled.map(|frame| frame.map(|result| result.map_err(BodyError::from)))
+    }
+
+    fn release(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if self.keep_alive && conn.is_clean() {
+            self.pool
+                .checkin(self.authority.clone(), Idle::Direct(conn));
+        }
+    }
+}
+
+/// A response body's error, from either client.
+pub(crate) type BodyError = Box<dyn StdError + Send + Sync>;
 
 impl fmt::Debug for PooledBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PooledBody")
-            .field("body", &self.body)
-            .field("pooled", &self.checkin.is_some())
-            .finish()
+        match &self.inner {
+            Inner::Hyper { body, checkin } => f
+                .debug_struct("PooledBody")
+                .field("body", body)
+                .field("pooled", &checkin.is_some())
+                .finish(),
+            Inner::Buffered(data) => f
+                .debug_struct("PooledBody")
+                .field("buffered", &data.as_ref().map_or(0, Bytes::len))
+                .finish(),
+            Inner::Direct(direct) => f
+                .debug_struct("PooledBody")
+                .field("conn", &direct.conn)
+                .field("decoder", &direct.decoder)
+                .finish(),
+        }
     }
 }
 
 impl PooledBody {
-    /// A body that returns its connection through `checkin` at its end
-    /// (`None`: the connection is not pooled here).
-    fn new(body: Incoming, checkin: Option<Checkin>) -> PooledBody {
-        PooledBody { body, checkin }
+    /// A body from hyper's client that returns its connection through
+    /// `checkin` at its end (`None`: the connection is not pooled here).
+    fn hyper(body: Incoming, checkin: Option<Checkin>) -> PooledBody {
+        PooledBody {
+            inner: Inner::Hyper { body, checkin },
+        }
+    }
+
+    /// A body read whole with its head (`None`: no body).
+    fn buffered(data: Option<Bytes>) -> PooledBody {
+        PooledBody {
+            inner: Inner::Buffered(data.filter(|d| !d.is_empty())),
+        }
+    }
+
+    /// A body streamed from a direct connection.
+    fn direct(body: DirectBody) -> PooledBody {
+        PooledBody {
+            inner: Inner::Direct(body),
+        }
     }
 
     /// A body from a connection pooled elsewhere.
     pub(crate) fn unpooled(body: Incoming) -> PooledBody {
-        PooledBody::new(body, None)
+        PooledBody::hyper(body, None)
     }
+}
 
-    fn release(&mut self) {
-        let Some(Checkin {
-            pool,
-            authority,
-            mut sender,
-        }) = self.checkin.take()
-        else {
-            return;
-        };
-        // Usually hyper is ready for the next request by the time the body's
-        // last frame is read. It is not while the request body is still
-        // uploading (the upstream answered early): pooling the connection
-        // then would make the next request wait behind that upload.
-        if sender.is_ready() {
-            pool.checkin(authority, sender);
-        } else if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if sender.ready().await.is_ok() {
-                    pool.checkin(authority, sender);
-                }
-            });
-        }
+/// Gives a hyper connection back to the pool once hyper can take the next
+/// request on it.
+fn release_hyper(checkin: &mut Option<Checkin>) {
+    let Some(Checkin {
+        pool,
+        authority,
+        mut sender,
+    }) = checkin.take()
+    else {
+        return;
+    };
+    // Usually hyper is ready for the next request by the time the body's
+    // last frame is read. It is not while the request body is still
+    // uploading (the upstream answered early): pooling the connection
+    // then would make the next request wait behind that upload.
+    if sender.is_ready() {
+        pool.checkin(authority, Idle::Hyper(sender));
+    } else if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            if sender.ready().await.is_ok() {
+                pool.checkin(authority, Idle::Hyper(sender));
+            }
+        });
     }
 }
 
 impl HttpBody for PooledBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BodyError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.body).poll_frame(cx);
-        match &polled {
-            Poll::Ready(None) => this.release(),
-            Poll::Ready(Some(Ok(_))) if this.body.is_end_stream() => this.release(),
-            // A broken body leaves the connection unusable.
-            Poll::Ready(Some(Err(_))) => this.checkin = None,
-            _ => {}
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        match &mut self.get_mut().inner {
+            Inner::Hyper { body, checkin } => {
+                let polled = Pin::new(&mut *body).poll_frame(cx);
+                match &polled {
+                    Poll::Ready(None) => release_hyper(checkin),
+                    Poll::Ready(Some(Ok(_))) if body.is_end_stream() => release_hyper(checkin),
+                    // A broken body leaves the connection unusable.
+                    Poll::Ready(Some(Err(_))) => *checkin = None,
+                    _ => {}
+                }
+                polled.map(|frame| frame.map(|result| result.map_err(BodyError::from)))
+            }
+            Inner::Buffered(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            Inner::Direct(direct) => direct.poll_frame(cx),
         }
-        polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
+        match &self.inner {
+            Inner::Hyper { body, .. } => body.is_end_stream(),
+            Inner::Buffered(data) => data.is_none(),
+            Inner::Direct(direct) => direct.conn.is_none() || direct.decoder.is_done(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
+        match &self.inner {
+            Inner::Hyper { body, .. } => body.size_hint(),
+            Inner::Buffered(data) => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+            Inner::Direct(direct) => match direct.decoder.remaining() {
+                Some(left) => SizeHint::with_exact(left),
+                None => SizeHint::default(),
+            },
+        }
     }
 }
 
 impl Drop for PooledBody {
     fn drop(&mut self) {
-        // hyper stops polling a body that says it has ended, and never
-        // polls an empty one (204, 304, HEAD): those are done too.
-        if self.body.is_end_stream() {
-            self.release();
+        match &mut self.inner {
+            // hyper stops polling a body that says it has ended, and never
+            // polls an empty one (204, 304, HEAD): those are done too.
+            Inner::Hyper { body, checkin } if body.is_end_stream() => release_hyper(checkin),
+            Inner::Direct(direct) if direct.decoder.is_done() => direct.release(),
+            _ => {}
         }
     }
 }

@@ -1,0 +1,363 @@
+//! One HTTP/1.1 connection to an upstream, driven inline by the request
+//! that uses it: the request head is written and the response read by the
+//! request's own task, with no connection task, channel or wake-up between
+//! them.
+
+use std::fmt;
+use std::io;
+use std::task::{ready, Context, Poll, Waker};
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, Method};
+use http_body::Frame;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::decode::{DecodeError, Decoder};
+use super::head::{parse_response_head, write_request_head, HeadError, ResponseHead};
+
+/// How much room each read makes in the buffer.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// An upstream connection and its buffers, kept across requests.
+pub(crate) struct Conn {
+    io: TcpStream,
+    read_buf: BytesMut,
+    write_buf: Vec<u8>,
+    spans: Vec<(usize, usize, usize, usize)>,
+}
+
+impl fmt::Debug for Conn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Conn")
+            .field("peer", &self.io.peer_addr().ok())
+            .field("buffered", &self.read_buf.len())
+            .finish()
+    }
+}
+
+/// Why an exchange failed.
+#[derive(Debug)]
+pub(crate) enum ExchangeError {
+    /// Writing the request failed.
+    Write(io::Error),
+    /// Reading the response failed.
+    Read(io::Error),
+    /// The upstream closed the connection before a complete response head.
+    Closed,
+    /// The response head is not valid HTTP/1.x.
+    Head(HeadError),
+}
+
+impl fmt::Display for ExchangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExchangeError::Write(_) => f.write_str("sending the request failed"),
+            ExchangeError::Read(_) => f.write_str("reading the response failed"),
+            ExchangeError::Closed => {
+                f.write_str("the upstream closed the connection before answering")
+            }
+            ExchangeError::Head(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ExchangeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ExchangeError::Write(e) | ExchangeError::Read(e) => Some(e),
+            ExchangeError::Closed => None,
+            ExchangeError::Head(e) => Some(e),
+        }
+    }
+}
+
+/// A failed exchange, and whether the upstream may never have seen the
+/// request: no byte of an answer came back.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    /// What went wrong.
+    pub(crate) error: ExchangeError,
+    /// Nothing was received before the failure.
+    pub(crate) unanswered: bool,
+}
+
+/// Why a response body could not be read to its end.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// The socket failed.
+    Io(io::Error),
+    /// The body's framing is broken, or it was cut short.
+    Decode(DecodeError),
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyError::Io(e) => write!(f, "reading the upstream's body failed: {e}"),
+            BodyError::Decode(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for BodyError {}
+
+impl Conn {
+    /// Wraps a connected socket.
+    pub(crate) fn new(io: TcpStream) -> Box<Conn> {
+        Box::new(Conn {
+            io,
+            read_buf: BytesMut::new(),
+            write_buf: Vec::new(),
+            spans: Vec::new(),
+        })
+    }
+
+    /// Sends a request without a body and reads the response head. The
+    /// body's first bytes may already be buffered: read them with
+    /// [`Conn::poll_frame`] or [`Conn::take_buffered`].
+    pub(crate) async fn exchange(
+        &mut self,
+        method: &Method,
+        target: &str,
+        headers: &HeaderMap,
+    ) -> Result<ResponseHead, Failed> {
+        let unanswered = |error| Failed {
+            error,
+            unanswered: true,
+        };
+        self.write_buf.clear();
+        write_request_head(&mut self.write_buf, method, target, headers);
+        self.io
+            .write_all(&self.write_buf)
+            .await
+            .map_err(|e| unanswered(ExchangeError::Write(e)))?;
+        let mut received = false;
+        loop {
+            if !self.read_buf.is_empty() {
+                received = true;
+                let parsed = parse_response_head(&mut self.read_buf, method, &mut self.spans);
+                match parsed {
+                    Ok(Some(head)) => return Ok(head),
+                    Ok(None) => {}
+                    Err(error) => {
+                        return Err(Failed {
+                            error: ExchangeError::Head(error),
+                            unanswered: false,
+                        })
+                    }
+                }
+            }
+            self.read_buf.reserve(READ_CHUNK);
+            match self.io.read_buf(&mut self.read_buf).await {
+                Ok(0) => {
+                    return Err(Failed {
+                        error: ExchangeError::Closed,
+                        unanswered: !received,
+                    })
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    return Err(Failed {
+                        error: ExchangeError::Read(error),
+                        unanswered: !received,
+                    })
+                }
+            }
+        }
+    }
+
+    /// The whole body at once, when it is all buffered already (`length`
+    /// bytes, and nothing after them).
+    pub(crate) fn take_buffered(&mut self, length: u64) -> Option<Bytes> {
+        (self.read_buf.len() as u64 == length).then(|| self.read_buf.split().freeze())
+    }
+
+    /// The body's next frame, reading from the socket as needed.
+    /// `Ready(None)`: the body has ended.
+    pub(crate) fn poll_frame(
+        &mut self,
+        decoder: &mut Decoder,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        loop {
+            match decoder.decode(&mut self.read_buf) {
+                Ok(Some(frame)) => return Poll::Ready(Some(Ok(frame))),
+                Ok(None) if decoder.is_done() => return Poll::Ready(None),
+                Ok(None) => {}
+                Err(error) => return Poll::Ready(Some(Err(BodyError::Decode(error)))),
+            }
+            if let Err(error) = ready!(self.io.poll_read_ready(cx)) {
+                return Poll::Ready(Some(Err(BodyError::Io(error))));
+            }
+            self.read_buf.reserve(READ_CHUNK);
+            match self.io.try_read_buf(&mut self.read_buf) {
+                Ok(0) => {
+                    return match decoder.end_of_input() {
+                        Ok(()) => Poll::Ready(None),
+                        Err(error) => Poll::Ready(Some(Err(BodyError::Decode(error)))),
+                    }
+                }
+                Ok(_) => {}
+                // Readiness was stale; polling again registers for the next.
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                Err(error) => return Poll::Ready(Some(Err(BodyError::Io(error)))),
+            }
+        }
+    }
+
+    /// Whether the connection can carry the next request: its exchange
+    /// left nothing unread behind it.
+    pub(crate) fn is_clean(&self) -> bool {
+        self.read_buf.is_empty()
+    }
+
+    /// Whether an idle connection is still open and silent. An upstream
+    /// that closed it (its keep-alive timeout) or sent stray bytes makes
+    /// the socket readable; the reactor has noted that without a system
+    /// call, so the common case (not readable) costs none.
+    pub(crate) fn is_idle_usable(&mut self) -> bool {
+        let mut cx = Context::from_waker(Waker::noop());
+        match self.io.poll_read_ready(&mut cx) {
+            Poll::Pending => true,
+            Poll::Ready(Err(_)) => false,
+            Poll::Ready(Ok(())) => {
+                let mut probe = [0u8; 1];
+                matches!(self.io.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::h1::head::Framing;
+    use tokio::net::TcpListener;
+
+    /// A connection to a server that answers every request with `answer`
+    /// (then closes, when `close` is set).
+    async fn conn_to(answer: &'static [u8], close: bool) -> Box<Conn> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            loop {
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                }
+                socket.write_all(answer).await.unwrap();
+                if close {
+                    return;
+                }
+            }
+        });
+        Conn::new(TcpStream::connect(addr).await.unwrap())
+    }
+
+    async fn body(conn: &mut Conn, framing: Framing) -> Result<Vec<u8>, BodyError> {
+        let mut decoder = Decoder::new(framing);
+        let mut out = Vec::new();
+        while let Some(frame) = std::future::poll_fn(|cx| conn.poll_frame(&mut decoder, cx)).await {
+            if let Ok(data) = frame?.into_data() {
+                out.extend_from_slice(&data);
+            }
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn a_connection_carries_one_request_after_another() {
+        let mut conn = conn_to(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false).await;
+        for _ in 0..3 {
+            let head = conn
+                .exchange(&Method::GET, "/", &HeaderMap::new())
+                .await
+                .unwrap();
+            assert_eq!(head.framing, Framing::Length(2));
+            assert_eq!(body(&mut conn, head.framing).await.unwrap(), b"ok");
+            assert!(conn.is_clean());
+            tokio::task::yield_now().await;
+            assert!(conn.is_idle_usable());
+        }
+    }
+
+    #[tokio::test]
+    async fn chunked_and_until_close_bodies_arrive_whole() {
+        let mut conn = conn_to(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            false,
+        )
+        .await;
+        let head = conn
+            .exchange(&Method::GET, "/", &HeaderMap::new())
+            .await
+            .unwrap();
+        assert_eq!(body(&mut conn, head.framing).await.unwrap(), b"abc");
+
+        let mut conn = conn_to(b"HTTP/1.0 200 OK\r\n\r\nuntil the end", true).await;
+        let head = conn
+            .exchange(&Method::GET, "/", &HeaderMap::new())
+            .await
+            .unwrap();
+        assert!(!head.keep_alive);
+        assert_eq!(
+            body(&mut conn, head.framing).await.unwrap(),
+            b"until the end"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_cut_short_is_an_error() {
+        let mut conn = conn_to(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", true).await;
+        let head = conn
+            .exchange(&Method::GET, "/", &HeaderMap::new())
+            .await
+            .unwrap();
+        assert!(matches!(
+            body(&mut conn, head.framing).await,
+            Err(BodyError::Decode(DecodeError::Truncated))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_silent_close_is_unanswered_and_garbage_is_not() {
+        let mut conn = conn_to(b"", true).await;
+        let failed = conn
+            .exchange(&Method::GET, "/", &HeaderMap::new())
+            .await
+            .unwrap_err();
+        assert!(failed.unanswered, "{failed:?}");
+        assert!(matches!(failed.error, ExchangeError::Closed));
+
+        let mut conn = conn_to(b"garbage garbage\r\n\r\n", true).await;
+        let failed = conn
+            .exchange(&Method::GET, "/", &HeaderMap::new())
+            .await
+            .unwrap_err();
+        assert!(!failed.unanswered);
+        assert!(matches!(failed.error, ExchangeError::Head(_)));
+    }
+
+    #[tokio::test]
+    async fn a_closed_idle_connection_is_noticed() {
+        let mut conn = conn_to(b"HTTP/1.1 204 No Content\r\n\r\n", true).await;
+        conn.exchange(&Method::GET, "/", &HeaderMap::new())
+            .await
+            .unwrap();
+        // The server has closed; let the reactor see it.
+        for _ in 0..50 {
+            if !conn.is_idle_usable() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the close was never noticed");
+    }
+}
