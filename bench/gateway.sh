@@ -5,8 +5,11 @@
 #   bench/gateway.sh            # throughput and latency table (Markdown)
 #   bench/gateway.sh --memory   # plus a 60 s RSS flatness check under load
 #
-# Environment: DURATION (default 10s per run), CONNECTIONS (64), THREADS (2),
-# ROUNDS (3: every run is repeated, interleaved, and the median reported),
+# Environment: DURATION (default 8s per run), CONNECTIONS (64), THREADS (2),
+# ROUNDS (5: every run is repeated, interleaved, and the median reported;
+# corsica and nginx run back to back in each round, in alternating order,
+# and the corsica/nginx ratio is taken per round, so that the machine's
+# drift between rounds cancels out),
 # MODERATE_CONNECTIONS (8) and MODERATE_DELAY_MS (1): the moderate-load run,
 # where each connection waits 1 ms between requests, so latency is measured
 # below saturation.
@@ -19,17 +22,17 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-DURATION="${DURATION:-10s}"
+DURATION="${DURATION:-8s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
-ROUNDS="${ROUNDS:-3}"
+ROUNDS="${ROUNDS:-5}"
 MODERATE_CONNECTIONS="${MODERATE_CONNECTIONS:-8}"
 MODERATE_DELAY_MS="${MODERATE_DELAY_MS:-1}"
 MEMORY=0
 for arg in "$@"; do
   case "$arg" in
     --memory) MEMORY=1 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -214,7 +217,7 @@ to_ms() {
 
 # run NAME PORT SCRIPT CONNECTIONS THREADS: appends req/s, p50 and p99 (ms)
 # to the results of NAME.
-declare -A RPS_OF P50_OF P99_OF USER_OF SYS_OF
+declare -A RPS_OF P50_OF P99_OF USER_OF SYS_OF LAST_RPS PAIRED_OF
 
 # The processes serving a target: corsica, nginx's workers, or the upstream.
 pids_of() {
@@ -260,6 +263,7 @@ run() {
   USER_OF[$name]+="$(awk -v b="$before" -v a="$after" -v n="$requests" -v hz="$hz" 'BEGIN { split(b, x); split(a, y); printf "%.2f", (y[1] - x[1]) / hz * 1e6 / n }') "
   SYS_OF[$name]+="$(awk -v b="$before" -v a="$after" -v n="$requests" -v hz="$hz" 'BEGIN { split(b, x); split(a, y); printf "%.2f", (y[2] - x[2]) / hz * 1e6 / n }') "
   RPS_OF[$name]+="$rps "
+  LAST_RPS[$name]="$rps"
   P50_OF[$name]+="$p50 "
   P99_OF[$name]+="$p99 "
   log "$name: $rps req/s, p50 $p50 ms, p99 $p99 ms"
@@ -278,8 +282,15 @@ for round in $(seq 1 "$ROUNDS"); do
   log "round $round of $ROUNDS"
   run direct "$UPSTREAM_PORT" plain.lua "$CONNECTIONS" "$THREADS"
   for scenario in preflight origin plain; do
-    run "corsica-$scenario" "$CORSICA_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
-    run "nginx-$scenario" "$NGINX_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
+    # Alternate who goes first, so neither always runs on a warmer machine.
+    if [ $((round % 2)) = 1 ]; then
+      run "corsica-$scenario" "$CORSICA_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
+      run "nginx-$scenario" "$NGINX_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
+    else
+      run "nginx-$scenario" "$NGINX_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
+      run "corsica-$scenario" "$CORSICA_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
+    fi
+    PAIRED_OF[$scenario]+="$(ratio "${LAST_RPS[corsica-$scenario]}" "${LAST_RPS[nginx-$scenario]}") "
   done
   run moderate-direct "$UPSTREAM_PORT" moderate.lua "$MODERATE_CONNECTIONS" 1
   run moderate-corsica "$CORSICA_PORT" moderate.lua "$MODERATE_CONNECTIONS" 1
@@ -289,9 +300,10 @@ done
 echo
 echo "Machine: $CORES cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(uname -sr); wrk, the proxies and the upstream share these cores."
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, 127.0.0.1 only, median of $ROUNDS interleaved rounds; nginx $("$NGINX" -v 2>&1 | cut -d/ -f2) with worker_processes $CORES; corsica with $CORES worker threads."
+echo "corsica/nginx is the median of the per-round ratios (corsica and nginx back to back, order alternating); every round's ratio is listed."
 echo
-echo "| Scenario | corsica req/s | corsica p50 ms | corsica p99 ms | nginx req/s | nginx p50 ms | nginx p99 ms | corsica/nginx | corsica/direct |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| Scenario | corsica req/s | corsica p50 ms | corsica p99 ms | nginx req/s | nginx p50 ms | nginx p99 ms | corsica/nginx | per round | corsica/direct |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"
 for scenario in preflight origin plain; do
   case "$scenario" in
     preflight) label="Preflight (answered by the proxy)" ;;
@@ -299,9 +311,9 @@ for scenario in preflight origin plain; do
     plain) label="Proxied GET, no Origin" ;;
   esac
   c="corsica-$scenario" n="nginx-$scenario"
-  echo "| $label | $(rps "$c") | $(p50 "$c") | $(p99 "$c") | $(rps "$n") | $(p50 "$n") | $(p99 "$n") | $(ratio "$(rps "$c")" "$(rps "$n")") | $(ratio "$(rps "$c")" "$(rps direct)") |"
+  echo "| $label | $(rps "$c") | $(p50 "$c") | $(p99 "$c") | $(rps "$n") | $(p50 "$n") | $(p99 "$n") | $(median ${PAIRED_OF[$scenario]}) | ${PAIRED_OF[$scenario]% } | $(ratio "$(rps "$c")" "$(rps direct)") |"
 done
-echo "| Upstream alone (direct) | $(rps direct) | $(p50 direct) | $(p99 direct) | | | | | 1.00 |"
+echo "| Upstream alone (direct) | $(rps direct) | $(p50 direct) | $(p99 direct) | | | | | | 1.00 |"
 echo
 echo "Moderate load (wrk -t1 -c$MODERATE_CONNECTIONS, ${MODERATE_DELAY_MS} ms between requests on each connection, GET with allowed Origin):"
 echo

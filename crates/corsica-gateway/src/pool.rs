@@ -150,9 +150,15 @@ impl H1Pool {
         mut req: Request<UpstreamBody>,
     ) -> Result<Response<PooledBody>, SendError> {
         loop {
+            // An idle connection of the inline client is taken over rather
+            // than a new one opened, so that mixed traffic does not double
+            // the connections to the upstream.
             let (mut sender, reused) = match self.checkout_hyper(authority) {
                 Some(sender) => (sender, true),
-                None => (self.connect_hyper(authority).await?, false),
+                None => match self.checkout_direct(authority) {
+                    Some(conn) => (self.handshake((*conn).into_stream()).await?, true),
+                    None => (self.connect_hyper(authority).await?, false),
+                },
             };
             // A connection is checked in when its response body ended; its
             // task may not yet have turned to the next request.
@@ -187,11 +193,18 @@ impl H1Pool {
         authority: &Authority,
         req: Request<UpstreamBody>,
     ) -> Result<Response<PooledBody>, SendError> {
-        let (parts, _empty) = req.into_parts();
+        let (parts, empty) = req.into_parts();
         let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
         loop {
             let (mut conn, reused) = match self.checkout_direct(authority) {
                 Some(conn) => (conn, true),
+                // hyper's client reuses its idle connection for this request
+                // rather than have a new one opened.
+                // (Boxed: the common path's future stays small.)
+                None if self.has_idle_hyper(authority) => {
+                    let request = Request::from_parts(parts, empty);
+                    return Box::pin(self.send_hyper(authority, request)).await;
+                }
                 None => (h1::Conn::new(self.open(authority).await?), false),
             };
             let head = match conn.exchange(&parts.method, target, &parts.headers).await {
@@ -263,6 +276,13 @@ impl H1Pool {
             Idle::Direct(conn) => Some(conn),
             Idle::Hyper(_) => None,
         }
+    }
+
+    /// Whether an idle hyper connection to `authority` waits in the pool.
+    fn has_idle_hyper(&self, authority: &Authority) -> bool {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.iter()
+            .any(|c| c.authority == *authority && matches!(c.conn, Idle::Hyper(_)))
     }
 
     /// Takes the most recent idle connection to `authority` of the kind
@@ -364,7 +384,11 @@ impl H1Pool {
         &self,
         authority: &Authority,
     ) -> Result<SendRequest<UpstreamBody>, SendError> {
-        let stream = self.open(authority).await?;
+        self.handshake(self.open(authority).await?).await
+    }
+
+    /// Hands a connected socket to hyper's client and starts its task.
+    async fn handshake(&self, stream: TcpStream) -> Result<SendRequest<UpstreamBody>, SendError> {
         let (sender, conn) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await

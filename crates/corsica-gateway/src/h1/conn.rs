@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::io;
-use std::task::{ready, Context, Poll, Waker};
+use std::task::{ready, Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method};
@@ -206,6 +206,12 @@ impl Conn {
         }
     }
 
+    /// The socket, for a client that takes over an idle connection (only
+    /// clean connections are idle, so no buffered byte is lost).
+    pub(crate) fn into_stream(self) -> TcpStream {
+        self.io
+    }
+
     /// Whether the connection can carry the next request: its exchange
     /// left nothing unread behind it.
     pub(crate) fn is_clean(&self) -> bool {
@@ -214,18 +220,14 @@ impl Conn {
 
     /// Whether an idle connection is still open and silent. An upstream
     /// that closed it (its keep-alive timeout) or sent stray bytes makes
-    /// the socket readable; the reactor has noted that without a system
-    /// call, so the common case (not readable) costs none.
+    /// the socket readable. `try_read` asks the reactor first: when it has
+    /// seen nothing since the last read came up short, no system call is
+    /// made; otherwise one non-blocking read settles it. Unlike
+    /// `poll_read_ready`, it takes nothing from the task's cooperative
+    /// budget, which would make it answer "not readable" without looking.
     pub(crate) fn is_idle_usable(&mut self) -> bool {
-        let mut cx = Context::from_waker(Waker::noop());
-        match self.io.poll_read_ready(&mut cx) {
-            Poll::Pending => true,
-            Poll::Ready(Err(_)) => false,
-            Poll::Ready(Ok(())) => {
-                let mut probe = [0u8; 1];
-                matches!(self.io.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
-            }
-        }
+        let mut probe = [0u8; 1];
+        matches!(self.io.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
 }
 

@@ -197,11 +197,23 @@ fn finish(
     headers: HeaderMap,
     request_method: &Method,
 ) -> Result<ResponseHead, HeadError> {
-    let chunked_last = last_transfer_coding_is_chunked(&headers);
-    let length = content_length(&headers)?;
     let bodiless = *request_method == Method::HEAD
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
+    let chunked_last = last_transfer_coding_is_chunked(&headers);
+    if chunked_last.is_some() && version == Version::HTTP_10 && !bodiless {
+        // RFC 9112 §6.1: faulty framing (hyper's client refuses it too).
+        return Err(HeadError::Malformed(
+            "Transfer-Encoding in an HTTP/1.0 response",
+        ));
+    }
+    // A response without a body has no framing to get wrong: its length
+    // (a HEAD's, say) is passed on as it is, as hyper does.
+    let length = if bodiless {
+        None
+    } else {
+        content_length(&headers)?
+    };
     let framing = match (bodiless, chunked_last, length) {
         (true, _, _) => Framing::Empty,
         // A transfer coding wins over Content-Length; one that does not
@@ -212,12 +224,15 @@ fn finish(
         (false, None, None) => Framing::UntilClose,
     };
     // Both framings at once is how smuggling starts: read this response by
-    // the transfer coding, then drop the connection.
+    // the transfer coding, then drop the connection. (The proxy removes
+    // the Content-Length before the response goes on.)
     let ambiguous = chunked_last.is_some() && length.is_some();
-    let keep_alive = version == Version::HTTP_11
-        && framing != Framing::UntilClose
-        && !ambiguous
-        && !crate::headers::has_token(&headers, header::CONNECTION, b"close");
+    let persistent = match version {
+        Version::HTTP_11 => !crate::headers::has_token(&headers, header::CONNECTION, b"close"),
+        // HTTP/1.0 closes unless it says otherwise.
+        _ => crate::headers::has_token(&headers, header::CONNECTION, b"keep-alive"),
+    };
+    let keep_alive = persistent && framing != Framing::UntilClose && !ambiguous;
     Ok(ResponseHead {
         status,
         version,
@@ -304,6 +319,14 @@ mod tests {
         assert_eq!((h.framing, h.keep_alive), (Framing::Empty, true));
         let h = head("HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n");
         assert_eq!(h.framing, Framing::Empty);
+        // No body, so a length that makes no sense breaks nothing.
+        let h = parse(
+            "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n",
+            Method::HEAD,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((h.framing, h.keep_alive), (Framing::Empty, true));
         let h = parse("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", Method::HEAD)
             .unwrap()
             .unwrap();
@@ -318,6 +341,15 @@ mod tests {
         let h = head("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n");
         assert_eq!(h.version, Version::HTTP_10);
         assert!(!h.keep_alive);
+        let h = head("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n");
+        assert!(h.keep_alive);
+        assert!(matches!(
+            parse(
+                "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                Method::GET
+            ),
+            Err(HeadError::Malformed(_))
+        ));
         // Both framings: read by the transfer coding, never reused.
         let h = head("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
         assert_eq!((h.framing, h.keep_alive), (Framing::Chunked, false));
