@@ -98,16 +98,7 @@ impl Decoder {
             match self.state {
                 State::Done => return Ok(None),
                 State::Length(left) => {
-                    let Some(data) = take(buf, left) else {
-                        return Ok(None);
-                    };
-                    let left = left - data.len() as u64;
-                    self.state = if left == 0 {
-                        State::Done
-                    } else {
-                        State::Length(left)
-                    };
-                    return Ok(Some(Frame::data(data)));
+                    return Ok(self.counted(buf, left, State::Length, State::Done))
                 }
                 State::UntilClose => {
                     return Ok(take(buf, u64::MAX).map(Frame::data));
@@ -123,16 +114,7 @@ impl Decoder {
                     };
                 }
                 State::ChunkData(left) => {
-                    let Some(data) = take(buf, left) else {
-                        return Ok(None);
-                    };
-                    let left = left - data.len() as u64;
-                    self.state = if left == 0 {
-                        State::ChunkEnd
-                    } else {
-                        State::ChunkData(left)
-                    };
-                    return Ok(Some(Frame::data(data)));
+                    return Ok(self.counted(buf, left, State::ChunkData, State::ChunkEnd))
                 }
                 State::ChunkEnd => {
                     if buf.len() < 2 {
@@ -153,6 +135,21 @@ impl Decoder {
                 }
             }
         }
+    }
+
+    /// Up to `left` bytes of a counted run (a length, a chunk) as a frame;
+    /// the state becomes `more` of what is left, or `end` at the run's end.
+    fn counted(
+        &mut self,
+        buf: &mut BytesMut,
+        left: u64,
+        more: fn(u64) -> State,
+        end: State,
+    ) -> Option<Frame<Bytes>> {
+        let data = take(buf, left)?;
+        let rest = left - data.len() as u64;
+        self.state = if rest == 0 { end } else { more(rest) };
+        Some(Frame::data(data))
     }
 
     /// The connection closed: the end of an until-close body, or an error.
