@@ -24,3 +24,107 @@ mod head;
 pub(crate) use conn::{Conn, ExchangeError};
 pub(crate) use decode::Decoder;
 pub(crate) use head::{Framing, ResponseHead};
+
+/// Arbitrary upstream bytes, fed in arbitrary pieces: the head parser and
+/// the decoder never panic, never hand out more bytes than they were given,
+/// and decode the same however the bytes are split.
+#[cfg(test)]
+mod properties {
+    use bytes::BytesMut;
+    use http::Method;
+    use proptest::prelude::*;
+
+    use super::head::{parse_response_head, Framing};
+    use super::Decoder;
+
+    /// A well-formed response with a random body in one of the three
+    /// framings (chunks of random sizes, with an extension now and then),
+    /// and the body it carries.
+    fn framed() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
+        let chunks = proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..40), 0..6);
+        (0..3u8, chunks).prop_map(|(kind, chunks)| {
+            let body: Vec<u8> = chunks.concat();
+            let mut out = Vec::new();
+            match kind {
+                0 => {
+                    out.extend_from_slice(
+                        format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len()).as_bytes(),
+                    );
+                    out.extend_from_slice(&body);
+                }
+                1 => {
+                    out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+                    for (i, chunk) in chunks.iter().enumerate() {
+                        let ext = if i % 2 == 1 { ";x=y" } else { "" };
+                        out.extend_from_slice(format!("{:x}{ext}\r\n", chunk.len()).as_bytes());
+                        out.extend_from_slice(chunk);
+                        out.extend_from_slice(b"\r\n");
+                    }
+                    out.extend_from_slice(b"0\r\nx-sum: 1\r\n\r\n");
+                }
+                _ => {
+                    out.extend_from_slice(b"HTTP/1.0 200 OK\r\n\r\n");
+                    out.extend_from_slice(&body);
+                }
+            }
+            (out, body)
+        })
+    }
+
+    /// Parses and decodes `bytes` fed in pieces of `step`; the body, or
+    /// `None` for any error or an incomplete message.
+    fn run(bytes: &[u8], step: usize) -> Option<Vec<u8>> {
+        let mut buf = BytesMut::new();
+        let mut spans = Vec::new();
+        let mut pieces = bytes.chunks(step);
+        let head = loop {
+            match parse_response_head(&mut buf, &Method::GET, &mut spans) {
+                Ok(Some(head)) => break head,
+                Ok(None) => buf.extend_from_slice(pieces.next()?),
+                Err(_) => return None,
+            }
+        };
+        let mut decoder = Decoder::new(head.framing);
+        let mut body = Vec::new();
+        loop {
+            match decoder.decode(&mut buf) {
+                Ok(Some(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        body.extend_from_slice(&data);
+                    }
+                }
+                Ok(None) if decoder.is_done() => return Some(body),
+                Ok(None) => match pieces.next() {
+                    Some(piece) => buf.extend_from_slice(piece),
+                    None => {
+                        decoder.end_of_input().ok()?;
+                        return (head.framing == Framing::UntilClose).then_some(body);
+                    }
+                },
+                Err(_) => return None,
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn every_framing_decodes_the_same_however_it_is_split(
+            (wire, body) in framed(),
+            step in 1usize..48,
+        ) {
+            prop_assert_eq!(run(&wire, step), Some(body));
+        }
+
+        #[test]
+        fn any_bytes_decode_without_panic_and_the_same_however_split(
+            bytes in proptest::collection::vec(any::<u8>(), 0..256),
+            step in 1usize..40,
+        ) {
+            let whole = run(&bytes, bytes.len().max(1));
+            prop_assert_eq!(&whole, &run(&bytes, step));
+            if let Some(body) = whole {
+                prop_assert!(body.len() <= bytes.len());
+            }
+        }
+    }
+}
