@@ -192,8 +192,10 @@ fn chunk_size(buf: &mut BytesMut) -> Result<Option<u64>, DecodeError> {
     if digits == 0 {
         return Err(DecodeError::Chunk("chunk size is not hexadecimal"));
     }
-    // 16 hex digits fill a u64; more would overflow.
-    if digits > 16 {
+    // 16 significant hex digits fill a u64; more would overflow. Leading
+    // zeros are allowed, as hyper allows them.
+    let zeros = line[..digits].iter().take_while(|&&b| b == b'0').count();
+    if digits - zeros > 16 {
         return Err(DecodeError::Chunk("chunk size too large"));
     }
     let rest = &line[digits..];
@@ -304,6 +306,14 @@ mod tests {
         let (data, trailers, _) =
             run(Framing::Chunked, b"A\r\n0123456789\r\n0\r\n\r\n", 4).unwrap();
         assert_eq!((data.len(), trailers), (10, None));
+        // Leading zeros do not count toward the size limit.
+        let (data, _, _) = run(
+            Framing::Chunked,
+            b"00000000000000000003\r\nabc\r\n000\r\n\r\n",
+            5,
+        )
+        .unwrap();
+        assert_eq!(data, b"abc");
     }
 
     #[test]
