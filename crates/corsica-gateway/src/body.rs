@@ -14,7 +14,10 @@ use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
 
-use crate::pool::{BodyError, PooledBody};
+use crate::pool::PooledBody;
+
+/// A response body's error, from either upstream client.
+pub(crate) type BodyError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A response body.
 ///

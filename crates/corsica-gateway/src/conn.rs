@@ -18,9 +18,8 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 
-use crate::body::Body;
+use crate::body::{Body, BodyError};
 use crate::headers::{request_host, without_port};
-use crate::pool::BodyError;
 use crate::proxy::ClientInfo;
 use crate::reply::Failure;
 use crate::routes::{Generation, RouteFuture, RouteService};

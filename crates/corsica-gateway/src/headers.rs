@@ -35,6 +35,15 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, websocket: bool) {
     if !websocket && !headers.keys().any(is_hop_by_hop) {
         return;
     }
+    // RFC 9112 §6.3: a Transfer-Encoding overrides Content-Length, and a
+    // proxy must drop the length before passing the message on. Left in
+    // place, a stale length would make hyper cut the client's copy of a
+    // response short and call it complete. (hyper's server already drops it
+    // from requests.) The check sits here, past the early return, because
+    // Transfer-Encoding is itself hop-by-hop.
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        headers.remove(header::CONTENT_LENGTH);
+    }
     // Headers named by `Connection` are hop-by-hop too. Collecting them
     // allocates only when a `Connection` header names something.
     if headers.contains_key(header::CONNECTION) {
@@ -42,7 +51,7 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, websocket: bool) {
             .get_all(header::CONNECTION)
             .iter()
             .flat_map(|v| v.as_bytes().split(|&b| b == b','))
-            .filter_map(|token| HeaderName::from_bytes(trim(token)).ok())
+            .filter_map(|token| HeaderName::from_bytes(token.trim_ascii()).ok())
             .collect();
         for name in named {
             if !(websocket && name == header::UPGRADE) {
@@ -131,20 +140,8 @@ pub(crate) fn has_token(headers: &HeaderMap, name: HeaderName, token: &[u8]) -> 
     headers.get_all(name).iter().any(|v| {
         v.as_bytes()
             .split(|&b| b == b',')
-            .any(|t| trim(t).eq_ignore_ascii_case(token))
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
     })
-}
-
-fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |i| i + 1);
-    &bytes[start..end]
 }
 
 /// The host a request is for, from `Host` or (HTTP/2) the URI's authority,

@@ -34,7 +34,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::body::UpstreamBody;
+use crate::body::{BodyError, UpstreamBody};
 use crate::h1;
 
 /// How long an unused connection is kept.
@@ -466,9 +466,6 @@ impl DirectBody {
         }
     }
 }
-
-/// A response body's error, from either client.
-pub(crate) type BodyError = Box<dyn StdError + Send + Sync>;
 
 impl fmt::Debug for PooledBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -186,13 +186,6 @@ async fn exchange(
         tunnel(client_upgrade, upstream_upgrade, &client.conn);
     }
     let (mut parts, body) = response.into_parts();
-    // RFC 9112 §6.3: a Transfer-Encoding overrides Content-Length, and a
-    // proxy must drop the length before passing the message on. The body
-    // was read by its transfer coding; left in place, the stale length
-    // would make hyper cut the client's copy short and call it complete.
-    if parts.headers.contains_key(header::TRANSFER_ENCODING) {
-        parts.headers.remove(header::CONTENT_LENGTH);
-    }
     strip_hop_by_hop(&mut parts.headers, upgraded && websocket);
     // The client connection has its own version; hyper frames the answer.
     parts.version = Version::HTTP_11;

@@ -54,6 +54,18 @@ fn declared_length(head: &[u8]) -> Option<usize> {
     Some(len.saturating_sub(head.len() - after))
 }
 
+/// How many upstream connections three GETs take when the upstream
+/// answers each with `answer` (whose body must be `ok`).
+async fn connections_for_three_gets(answer: &'static [u8]) -> usize {
+    let (upstream, accepted) = scripted(answer, false).await;
+    let gw = gateway(&config_text(upstream, "")).await;
+    for _ in 0..3 {
+        let reply = get(&gw.url("/items"), &[("origin", APP)]).await;
+        assert_eq!(&reply.body[..], b"ok");
+    }
+    accepted.load(Ordering::SeqCst)
+}
+
 async fn through(answer: &'static [u8], close: bool) -> Reply {
     let (upstream, _) = scripted(answer, close).await;
     let gw = gateway(&config_text(upstream, "")).await;
@@ -176,17 +188,8 @@ async fn a_transfer_coding_overrides_a_stale_length_on_both_clients() {
 
 #[tokio::test]
 async fn an_http_1_0_upstream_that_keeps_alive_is_reused() {
-    let (upstream, accepted) = scripted(
-        b"HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\nok",
-        false,
-    )
-    .await;
-    let gw = gateway(&config_text(upstream, "")).await;
-    for _ in 0..3 {
-        let reply = get(&gw.url("/items"), &[("origin", APP)]).await;
-        assert_eq!(&reply.body[..], b"ok");
-    }
-    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    let answer = b"HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 2\r\n\r\nok";
+    assert_eq!(connections_for_three_gets(answer).await, 1);
 }
 
 #[tokio::test]
@@ -221,17 +224,8 @@ async fn a_body_cut_short_is_not_passed_off_as_complete() {
 
 #[tokio::test]
 async fn stray_bytes_after_a_response_retire_the_connection() {
-    let (upstream, accepted) = scripted(
-        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokEXTRA",
-        false,
-    )
-    .await;
-    let gw = gateway(&config_text(upstream, "")).await;
-    for _ in 0..3 {
-        let reply = get(&gw.url("/items"), &[("origin", APP)]).await;
-        assert_eq!(&reply.body[..], b"ok");
-    }
-    assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokEXTRA";
+    assert_eq!(connections_for_three_gets(answer).await, 3);
 }
 
 #[tokio::test]

@@ -122,47 +122,41 @@ impl Conn {
         target: &str,
         headers: &HeaderMap,
     ) -> Result<ResponseHead, Failed> {
-        let unanswered = |error| Failed {
-            error,
-            unanswered: true,
-        };
+        let mut received = false;
+        self.send_and_read_head(method, target, headers, &mut received)
+            .await
+            .map_err(|error| Failed {
+                error,
+                unanswered: !received,
+            })
+    }
+
+    /// [`Conn::exchange`], noting in `received` whether any byte came back.
+    async fn send_and_read_head(
+        &mut self,
+        method: &Method,
+        target: &str,
+        headers: &HeaderMap,
+        received: &mut bool,
+    ) -> Result<ResponseHead, ExchangeError> {
         self.write_buf.clear();
         write_request_head(&mut self.write_buf, method, target, headers);
         self.io
             .write_all(&self.write_buf)
             .await
-            .map_err(|e| unanswered(ExchangeError::Write(e)))?;
-        let mut received = false;
+            .map_err(ExchangeError::Write)?;
         loop {
             if !self.read_buf.is_empty() {
-                received = true;
+                *received = true;
                 let parsed = parse_response_head(&mut self.read_buf, method, &mut self.spans);
-                match parsed {
-                    Ok(Some(head)) => return Ok(head),
-                    Ok(None) => {}
-                    Err(error) => {
-                        return Err(Failed {
-                            error: ExchangeError::Head(error),
-                            unanswered: false,
-                        })
-                    }
+                if let Some(head) = parsed.map_err(ExchangeError::Head)? {
+                    return Ok(head);
                 }
             }
             self.read_buf.reserve(READ_CHUNK);
-            match self.io.read_buf(&mut self.read_buf).await {
-                Ok(0) => {
-                    return Err(Failed {
-                        error: ExchangeError::Closed,
-                        unanswered: !received,
-                    })
-                }
-                Ok(_) => {}
-                Err(error) => {
-                    return Err(Failed {
-                        error: ExchangeError::Read(error),
-                        unanswered: !received,
-                    })
-                }
+            let read = self.io.read_buf(&mut self.read_buf).await;
+            if read.map_err(ExchangeError::Read)? == 0 {
+                return Err(ExchangeError::Closed);
             }
         }
     }
@@ -263,6 +257,10 @@ mod tests {
         Conn::new(TcpStream::connect(addr).await.unwrap())
     }
 
+    async fn get(conn: &mut Conn) -> Result<ResponseHead, Failed> {
+        conn.exchange(&Method::GET, "/", &HeaderMap::new()).await
+    }
+
     async fn body(conn: &mut Conn, framing: Framing) -> Result<Vec<u8>, BodyError> {
         let mut decoder = Decoder::new(framing);
         let mut out = Vec::new();
@@ -278,10 +276,7 @@ mod tests {
     async fn a_connection_carries_one_request_after_another() {
         let mut conn = conn_to(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false).await;
         for _ in 0..3 {
-            let head = conn
-                .exchange(&Method::GET, "/", &HeaderMap::new())
-                .await
-                .unwrap();
+            let head = get(&mut conn).await.unwrap();
             assert_eq!(head.framing, Framing::Length(2));
             assert_eq!(body(&mut conn, head.framing).await.unwrap(), b"ok");
             assert!(conn.is_clean());
@@ -297,17 +292,11 @@ mod tests {
             false,
         )
         .await;
-        let head = conn
-            .exchange(&Method::GET, "/", &HeaderMap::new())
-            .await
-            .unwrap();
+        let head = get(&mut conn).await.unwrap();
         assert_eq!(body(&mut conn, head.framing).await.unwrap(), b"abc");
 
         let mut conn = conn_to(b"HTTP/1.0 200 OK\r\n\r\nuntil the end", true).await;
-        let head = conn
-            .exchange(&Method::GET, "/", &HeaderMap::new())
-            .await
-            .unwrap();
+        let head = get(&mut conn).await.unwrap();
         assert!(!head.keep_alive);
         assert_eq!(
             body(&mut conn, head.framing).await.unwrap(),
@@ -318,10 +307,7 @@ mod tests {
     #[tokio::test]
     async fn a_body_cut_short_is_an_error() {
         let mut conn = conn_to(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", true).await;
-        let head = conn
-            .exchange(&Method::GET, "/", &HeaderMap::new())
-            .await
-            .unwrap();
+        let head = get(&mut conn).await.unwrap();
         assert!(matches!(
             body(&mut conn, head.framing).await,
             Err(BodyError::Decode(DecodeError::Truncated))
@@ -331,18 +317,12 @@ mod tests {
     #[tokio::test]
     async fn a_silent_close_is_unanswered_and_garbage_is_not() {
         let mut conn = conn_to(b"", true).await;
-        let failed = conn
-            .exchange(&Method::GET, "/", &HeaderMap::new())
-            .await
-            .unwrap_err();
+        let failed = get(&mut conn).await.unwrap_err();
         assert!(failed.unanswered, "{failed:?}");
         assert!(matches!(failed.error, ExchangeError::Closed));
 
         let mut conn = conn_to(b"garbage garbage\r\n\r\n", true).await;
-        let failed = conn
-            .exchange(&Method::GET, "/", &HeaderMap::new())
-            .await
-            .unwrap_err();
+        let failed = get(&mut conn).await.unwrap_err();
         assert!(!failed.unanswered);
         assert!(matches!(failed.error, ExchangeError::Head(_)));
     }
@@ -350,9 +330,7 @@ mod tests {
     #[tokio::test]
     async fn a_closed_idle_connection_is_noticed() {
         let mut conn = conn_to(b"HTTP/1.1 204 No Content\r\n\r\n", true).await;
-        conn.exchange(&Method::GET, "/", &HeaderMap::new())
-            .await
-            .unwrap();
+        get(&mut conn).await.unwrap();
         // The server has closed; let the reactor see it.
         for _ in 0..50 {
             if !conn.is_idle_usable() {

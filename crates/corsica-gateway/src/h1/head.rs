@@ -224,8 +224,8 @@ fn finish(
         (false, None, None) => Framing::UntilClose,
     };
     // Both framings at once is how smuggling starts: read this response by
-    // the transfer coding, then drop the connection. (The proxy removes
-    // the Content-Length before the response goes on.)
+    // the transfer coding, then drop the connection. (`strip_hop_by_hop`
+    // drops the Content-Length before the response goes on.)
     let ambiguous = chunked_last.is_some() && length.is_some();
     let persistent = match version {
         Version::HTTP_11 => !crate::headers::has_token(&headers, header::CONNECTION, b"close"),
