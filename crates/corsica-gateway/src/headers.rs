@@ -153,6 +153,67 @@ pub(crate) fn request_host<B>(req: &Request<B>) -> Option<&str> {
     }
 }
 
+/// Whether a `Host` value is `uri-host [ ":" port ]` (RFC 9110 §7.2,
+/// RFC 3986 §3.2.2): a registered name or IPv4 address, or an IP literal in
+/// brackets, then an optional port of at most 65535. Userinfo (`user@`),
+/// spaces and other delimiters are refused. Checked in place: this runs on
+/// every request, and parsing an `Authority` would copy the value.
+pub(crate) fn is_valid_host(value: &[u8]) -> bool {
+    let (host, port) = match value.first() {
+        Some(b'[') => match value.iter().position(|&b| b == b']') {
+            Some(end) => {
+                let literal = &value[1..end];
+                let valid = !literal.is_empty()
+                    && literal
+                        .iter()
+                        .all(|&b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.' | b'v'));
+                if !valid {
+                    return false;
+                }
+                match &value[end + 1..] {
+                    [] => return true,
+                    [b':', port @ ..] => (&value[..=end], port),
+                    _ => return false,
+                }
+            }
+            None => return false,
+        },
+        _ => match value.iter().rposition(|&b| b == b':') {
+            Some(colon) => (&value[..colon], &value[colon + 1..]),
+            None => (value, &[][..]),
+        },
+    };
+    let name_ok = host.first() == Some(&b'[')
+        || (!host.is_empty() && host.iter().all(|&b| is_reg_name_byte(b)));
+    let port_ok = port.len() <= 5
+        && port.iter().all(u8::is_ascii_digit)
+        && port.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0')) <= 65535;
+    name_ok && port_ok
+}
+
+/// RFC 3986's `unreserved`, `sub-delims` and the `%` of `pct-encoded`.
+fn is_reg_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b'%'
+        )
+}
+
 /// `host[:port]` without the port; IPv6 literals keep their brackets.
 pub(crate) fn without_port(host: &str) -> &str {
     if host.starts_with('[') {
@@ -180,6 +241,44 @@ pub(crate) fn head_size<B>(req: &Request<B>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_values() {
+        for valid in [
+            "example.com",
+            "example.com:8080",
+            "127.0.0.1:443",
+            "[::1]",
+            "[::1]:8080",
+            "[2001:db8::1]",
+            "a-b_c~d.example",
+            "xn--bcher-kva.example",
+            "host:",
+            "h:65535",
+        ] {
+            assert!(is_valid_host(valid.as_bytes()), "{valid}");
+        }
+        for invalid in [
+            "",
+            ":80",
+            "a b",
+            "user@example.com",
+            "example.com:80:81",
+            "example.com:http",
+            "h:65536",
+            "h:000080",
+            "[::1",
+            "[]",
+            "[::1]x",
+            "[::1]:8o",
+            "[not-hex]",
+            "example.com/path",
+            "example.com?q",
+            "exa\tmple",
+        ] {
+            assert!(!is_valid_host(invalid.as_bytes()), "{invalid}");
+        }
+    }
 
     fn map(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut headers = HeaderMap::new();

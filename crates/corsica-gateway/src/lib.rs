@@ -58,7 +58,7 @@
 //!
 //! ## Modules
 //!
-//! `config` (the file) · `server` (listeners, connections, shutdown) ·
+//! `config` (the file) · `clock` (cheap time for deadlines) · `server` (listeners, connections, shutdown) ·
 //! `routes` (the per-route layers, swapped whole on reload) · `proxy`
 //! (one request upstream) · `headers`
 //! (hop-by-hop, `X-Forwarded-*`) · `body` (streaming, limits) · `timed_io`
@@ -69,6 +69,7 @@
 
 mod admin;
 mod body;
+mod clock;
 pub mod config;
 mod conn;
 pub mod demo;

@@ -23,7 +23,9 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use bytes::Bytes;
 use http::uri::Authority;
@@ -35,6 +37,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::body::{BodyError, UpstreamBody};
+use crate::clock::coarse_now;
 use crate::h1;
 
 /// How long an unused connection is kept.
@@ -91,6 +94,8 @@ pub(crate) enum SendError {
     Http(hyper::Error),
     /// The gateway's own exchange failed (reset, garbage).
     Direct(h1::ExchangeError),
+    /// The response head did not come by the deadline.
+    TimedOut,
 }
 
 impl fmt::Display for SendError {
@@ -103,6 +108,7 @@ impl fmt::Display for SendError {
             SendError::Http(_) | SendError::Direct(_) => {
                 f.write_str("the upstream exchange failed")
             }
+            SendError::TimedOut => f.write_str("the upstream did not answer in time"),
         }
     }
 }
@@ -111,7 +117,7 @@ impl StdError for SendError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
             SendError::Connect(e) => Some(e),
-            SendError::ConnectTimeout(_) => None,
+            SendError::ConnectTimeout(_) | SendError::TimedOut => None,
             SendError::Http(e) => Some(e),
             SendError::Direct(e) => Some(e),
         }
@@ -129,18 +135,32 @@ impl H1Pool {
     }
 
     /// Sends `req` (its URI in origin form) to `authority` over an idle
-    /// connection, or a new one. A request that a reused connection could
-    /// not take (the upstream closed it while it was idle) is retried on
-    /// another, as it was never sent.
+    /// connection, or a new one, and gives up on its response head at
+    /// `deadline`. A request that a reused connection could not take (the
+    /// upstream closed it while it was idle) is retried on another, as it
+    /// was never sent.
     pub(crate) async fn send(
         self: &Arc<Self>,
         authority: &Authority,
         req: Request<UpstreamBody>,
+        deadline: Instant,
     ) -> Result<Response<PooledBody>, SendError> {
         if req.body().is_end_stream() && !req.headers().contains_key(header::UPGRADE) {
-            return self.send_direct(authority, req).await;
+            return self.send_direct(authority, req, deadline).await;
         }
-        self.send_hyper(authority, req).await
+        self.send_hyper_by(authority, req, deadline).await
+    }
+
+    /// [`H1Pool::send_hyper`], given up at `deadline`.
+    async fn send_hyper_by(
+        self: &Arc<Self>,
+        authority: &Authority,
+        req: Request<UpstreamBody>,
+        deadline: Instant,
+    ) -> Result<Response<PooledBody>, SendError> {
+        tokio::time::timeout_at(deadline, self.send_hyper(authority, req))
+            .await
+            .unwrap_or(Err(SendError::TimedOut))
     }
 
     /// A request with a body, or a handshake: through hyper's client.
@@ -192,6 +212,7 @@ impl H1Pool {
         self: &Arc<Self>,
         authority: &Authority,
         req: Request<UpstreamBody>,
+        deadline: Instant,
     ) -> Result<Response<PooledBody>, SendError> {
         let (parts, empty) = req.into_parts();
         let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
@@ -203,15 +224,23 @@ impl H1Pool {
                 // (Boxed: the common path's future stays small.)
                 None if self.has_idle_hyper(authority) => {
                     let request = Request::from_parts(parts, empty);
-                    return Box::pin(self.send_hyper(authority, request)).await;
+                    return Box::pin(self.send_hyper_by(authority, request, deadline)).await;
                 }
-                None => (h1::Conn::new(self.open(authority).await?), false),
+                None => (
+                    h1::Conn::new(self.open_by(authority, deadline).await?),
+                    false,
+                ),
             };
-            let head = match conn.exchange(&parts.method, target, &parts.headers).await {
+            let exchange = conn.exchange(&parts.method, target, &parts.headers, deadline);
+            let head = match exchange.await {
                 Ok(head) => head,
                 Err(failed) if reused && failed.unanswered && parts.method.is_idempotent() => {
                     continue
                 }
+                Err(h1::Failed {
+                    error: h1::ExchangeError::TimedOut,
+                    ..
+                }) => return Err(SendError::TimedOut),
                 Err(failed) => return Err(SendError::Direct(failed.error)),
             };
             let h1::ResponseHead {
@@ -288,7 +317,7 @@ impl H1Pool {
     /// Takes the most recent idle connection to `authority` of the kind
     /// `wanted` picks, closing the expired or closed ones met on the way.
     fn checkout(&self, authority: &Authority, wanted: fn(&Idle) -> bool) -> Option<Idle> {
-        let now = Instant::now();
+        let now = coarse_now();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let mut at = idle.len();
         while at > 0 {
@@ -314,7 +343,7 @@ impl H1Pool {
             return;
         }
         self.start_sweeper();
-        let now = Instant::now();
+        let now = coarse_now();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let expired = idle
             .iter()
@@ -345,13 +374,25 @@ impl H1Pool {
             loop {
                 tokio::time::sleep(IDLE_TIMEOUT / 2).await;
                 let Some(pool) = pool.upgrade() else { return };
-                let now = Instant::now();
+                let now = coarse_now();
                 let mut idle = pool.idle.lock().unwrap_or_else(|e| e.into_inner());
                 idle.retain_mut(|c| {
                     now.duration_since(c.since) <= IDLE_TIMEOUT && c.conn.is_usable()
                 });
             }
         });
+    }
+
+    /// [`H1Pool::open`], given up at `deadline` if that comes before the
+    /// connect timeout.
+    async fn open_by(
+        &self,
+        authority: &Authority,
+        deadline: Instant,
+    ) -> Result<TcpStream, SendError> {
+        tokio::time::timeout_at(deadline, self.open(authority))
+            .await
+            .unwrap_or(Err(SendError::TimedOut))
     }
 
     /// Opens a TCP connection to `authority`.

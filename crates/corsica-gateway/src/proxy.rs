@@ -24,7 +24,6 @@ use std::time::Duration;
 
 use corsica_tower::CorsLayer;
 use http::header::{self, HeaderValue};
-use http::uri::Authority;
 use http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
@@ -32,9 +31,11 @@ use hyper_util::rt::TokioIo;
 use tower_service::Service;
 
 use crate::body::{Body, UpstreamBody};
+use crate::clock::coarse_now;
 use crate::config::Limits;
 use crate::headers::{
-    accepts_trailers, add_forwarded, head_size, is_websocket_upgrade, strip_hop_by_hop,
+    accepts_trailers, add_forwarded, head_size, is_valid_host, is_websocket_upgrade,
+    strip_hop_by_hop,
 };
 use crate::metrics::{Metrics, UpstreamError};
 use crate::reply::Failure;
@@ -170,15 +171,14 @@ async fn exchange(
         client_upgrade,
     } = prepared;
     let websocket = client_upgrade.is_some();
-    let pending = client.upstream.send(&route.upstream, upstream_req);
-    let mut response = match tokio::time::timeout(route.upstream_response, pending).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(error)) => return Err(failed(route, &error)),
-        Err(_elapsed) => {
-            route.metrics.upstream_error(UpstreamError::Timeout);
-            tracing::warn!(target: "corsica::gateway", upstream = route.upstream.display(), timeout = ?route.upstream_response, "upstream did not answer in time");
-            return Err(Failure::UpstreamTimeout);
-        }
+    // A timeout of seconds needs no finer clock than the coarse one.
+    let deadline = coarse_now() + route.upstream_response;
+    let pending = client
+        .upstream
+        .send(&route.upstream, upstream_req, deadline);
+    let mut response = match pending.await {
+        Ok(response) => response,
+        Err(error) => return Err(failed(route, &error)),
     };
     let upgraded = response.status() == StatusCode::SWITCHING_PROTOCOLS;
     if let (true, Some(client_upgrade)) = (upgraded, client_upgrade) {
@@ -212,7 +212,7 @@ fn check_request(req: &Request<Incoming>, limits: &Limits) -> Result<(), Failure
             ))
         }
         (Some(host), None) => {
-            if Authority::try_from(host.as_bytes()).is_err() {
+            if !is_valid_host(host.as_bytes()) {
                 return Err(Failure::BadRequest(
                     "the Host header is not a valid host[:port]",
                 ));
@@ -306,7 +306,11 @@ fn failed(route: &RouteProxy, error: &ExchangeError) -> Failure {
         Failed::ClientBody => Failure::BadRequest("the request body could not be read"),
         Failed::Upstream(kind) => {
             route.metrics.upstream_error(kind);
-            tracing::warn!(target: "corsica::gateway", upstream = route.upstream.display(), error = %chain(error), "upstream request failed");
+            if error.is_late() {
+                tracing::warn!(target: "corsica::gateway", upstream = route.upstream.display(), timeout = ?route.upstream_response, error = %chain(error), "upstream did not answer in time");
+            } else {
+                tracing::warn!(target: "corsica::gateway", upstream = route.upstream.display(), error = %chain(error), "upstream request failed");
+            }
             match kind {
                 UpstreamError::Connect => Failure::UpstreamUnavailable,
                 UpstreamError::Timeout => Failure::UpstreamTimeout,

@@ -31,6 +31,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
+use crate::clock::coarse_now;
 use crate::metrics::Metrics;
 
 /// What a connection's requests share with its stream wrapper.
@@ -183,7 +184,7 @@ pub(crate) struct TimedIo<S> {
 impl<S> TimedIo<S> {
     /// Wraps a freshly accepted (or TLS-terminated) stream.
     pub(crate) fn new(io: S, state: Arc<ConnState>, header_read: Duration, idle: Duration) -> Self {
-        let now = Instant::now();
+        let now = coarse_now();
         let deadlines = Deadlines::new(now, header_read, idle);
         let timer = Box::pin(tokio::time::sleep_until(now + header_read.min(idle)));
         TimedIo {
@@ -207,7 +208,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
             Poll::Ready(Ok(())) => {
                 let data = &buf.filled()[before..];
                 if !data.is_empty() {
-                    let now = Instant::now();
+                    let now = coarse_now();
                     if let Some(by) = this.deadlines.on_read(now, data, &this.state) {
                         if by < this.timer.deadline() {
                             this.timer.as_mut().reset(by);
@@ -224,7 +225,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
             if this.timer.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            match this.deadlines.check(Instant::now(), &this.state) {
+            match this.deadlines.check(coarse_now(), &this.state) {
                 Ok(next) => this.timer.as_mut().reset(next),
                 Err(Expiry::HeaderRead) => {
                     tracing::debug!(target: "corsica::gateway", "closing a connection: request head not received within header_read");
@@ -250,7 +251,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
         let this = self.get_mut();
         let result = Pin::new(&mut this.io).poll_write(cx, buf);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            this.deadlines.on_write(Instant::now());
+            this.deadlines.on_write(coarse_now());
         }
         result
     }
@@ -263,7 +264,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
         let this = self.get_mut();
         let result = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            this.deadlines.on_write(Instant::now());
+            this.deadlines.on_write(coarse_now());
         }
         result
     }

@@ -21,6 +21,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::CertificateDer;
+use tokio::time::Instant;
 
 use crate::body::{RequestBodyError, UpstreamBody};
 use crate::metrics::UpstreamError;
@@ -46,6 +47,8 @@ pub(crate) enum ExchangeError {
     Plain(SendError),
     /// From a hyper-util pooled client (https, h2c).
     Pooled(hyper_util::client::legacy::Error),
+    /// The response head did not come by the deadline.
+    TimedOut,
 }
 
 impl fmt::Display for ExchangeError {
@@ -53,6 +56,7 @@ impl fmt::Display for ExchangeError {
         match self {
             ExchangeError::Plain(e) => e.fmt(f),
             ExchangeError::Pooled(e) => e.fmt(f),
+            ExchangeError::TimedOut => f.write_str("the upstream did not answer in time"),
         }
     }
 }
@@ -62,6 +66,7 @@ impl StdError for ExchangeError {
         match self {
             ExchangeError::Plain(e) => e.source(),
             ExchangeError::Pooled(e) => e.source(),
+            ExchangeError::TimedOut => None,
         }
     }
 }
@@ -72,42 +77,50 @@ impl ExchangeError {
         match self {
             ExchangeError::Plain(e) => matches!(e, SendError::Connect(_)),
             ExchangeError::Pooled(e) => e.is_connect(),
+            ExchangeError::TimedOut => false,
         }
     }
 
-    /// Whether the connect timeout passed.
-    fn is_connect_timeout(&self) -> bool {
-        matches!(self, ExchangeError::Plain(SendError::ConnectTimeout(_)))
+    /// Whether the connect timeout or the response deadline passed.
+    fn is_timeout(&self) -> bool {
+        self.is_late() || matches!(self, ExchangeError::Plain(SendError::ConnectTimeout(_)))
+    }
+
+    /// Whether the response deadline (`timeouts.upstream_response`) passed.
+    pub(crate) fn is_late(&self) -> bool {
+        matches!(
+            self,
+            ExchangeError::TimedOut | ExchangeError::Plain(SendError::TimedOut)
+        )
     }
 }
 
 impl UpstreamClient {
-    /// Sends a request whose URI is [`Upstream::request_target`] to `upstream`.
+    /// Sends a request whose URI is [`Upstream::request_target`] to
+    /// `upstream`, and gives up on its response head at `deadline`.
     pub(crate) async fn send(
         &self,
         upstream: &Upstream,
         req: Request<UpstreamBody>,
+        deadline: Instant,
     ) -> Result<Response<PooledBody>, ExchangeError> {
-        if upstream.http2 {
-            return self
-                .h2c
-                .request(req)
-                .await
-                .map(|response| response.map(PooledBody::unpooled))
-                .map_err(ExchangeError::Pooled);
-        }
         if upstream.uses_own_pool() {
             return self
                 .plain
-                .send(&upstream.authority, req)
+                .send(&upstream.authority, req, deadline)
                 .await
                 .map_err(ExchangeError::Plain);
         }
-        self.https
-            .request(req)
-            .await
-            .map(|response| response.map(PooledBody::unpooled))
-            .map_err(ExchangeError::Pooled)
+        let pending = if upstream.http2 {
+            tokio::time::timeout_at(deadline, self.h2c.request(req)).await
+        } else {
+            tokio::time::timeout_at(deadline, self.https.request(req)).await
+        };
+        match pending {
+            Ok(Ok(response)) => Ok(response.map(PooledBody::unpooled)),
+            Ok(Err(error)) => Err(ExchangeError::Pooled(error)),
+            Err(_elapsed) => Err(ExchangeError::TimedOut),
+        }
     }
 }
 
@@ -327,7 +340,7 @@ pub(crate) enum Failed {
 /// the gateway raised itself are found by type, timeouts by I/O kind.
 pub(crate) fn classify(error: &ExchangeError) -> Failed {
     let mut source: Option<&(dyn StdError + 'static)> = error.source();
-    let mut timed_out = error.is_connect_timeout();
+    let mut timed_out = error.is_timeout();
     while let Some(e) = source {
         if let Some(body) = e.downcast_ref::<RequestBodyError>() {
             return match body {

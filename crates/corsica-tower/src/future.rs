@@ -54,21 +54,30 @@ pin_project! {
             plan: Option<Plan>,
             reason: Option<HeaderValue>,
         },
-        // A preflight waiting for a dynamic-origin lookup.
+        // A preflight waiting for a dynamic-origin lookup. The lookup's
+        // states are boxed: they are rare, and inline they would double the
+        // size of every response future, which is moved several times per
+        // request.
         DynamicPreflight {
             lookup: OriginsFuture,
-            context: Option<DynamicContext>,
+            context: Option<Box<DynamicContext>>,
         },
         // An actual request: the inner service runs while the lookup does.
         DynamicForward {
-            lookup: Option<OriginsFuture>,
             #[pin]
             future: F,
-            context: DynamicContext,
-            plan: Option<(Plan, Option<HeaderValue>)>,
-            response: Option<Response<B>>,
+            pending: Box<PendingLookup<B>>,
         },
     }
+}
+
+/// An actual request's lookup, and whichever of the lookup's plan and the
+/// inner service's response is ready first.
+struct PendingLookup<B> {
+    lookup: Option<OriginsFuture>,
+    context: DynamicContext,
+    plan: Option<(Plan, Option<HeaderValue>)>,
+    response: Option<Response<B>>,
 }
 
 impl<F, B> ResponseFuture<F, B> {
@@ -94,7 +103,7 @@ impl<F, B> ResponseFuture<F, B> {
         ResponseFuture {
             state: State::DynamicPreflight {
                 lookup,
-                context: Some(context),
+                context: Some(Box::new(context)),
             },
         }
     }
@@ -106,11 +115,13 @@ impl<F, B> ResponseFuture<F, B> {
     ) -> Self {
         ResponseFuture {
             state: State::DynamicForward {
-                lookup: Some(lookup),
                 future,
-                context,
-                plan: None,
-                response: None,
+                pending: Box::new(PendingLookup {
+                    lookup: Some(lookup),
+                    context,
+                    plan: None,
+                    response: None,
+                }),
             },
         }
     }
@@ -151,13 +162,13 @@ where
                     None => Poll::Pending,
                 }
             }
-            StateProj::DynamicForward {
-                lookup,
-                future,
-                context,
-                plan,
-                response,
-            } => {
+            StateProj::DynamicForward { future, pending } => {
+                let PendingLookup {
+                    lookup,
+                    context,
+                    plan,
+                    response,
+                } = &mut **pending;
                 if response.is_none() {
                     if let Poll::Ready(result) = future.poll(cx) {
                         *response = Some(result?);

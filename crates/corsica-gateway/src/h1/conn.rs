@@ -4,7 +4,9 @@
 //! them.
 
 use std::fmt;
+use std::future::{poll_fn, Future};
 use std::io;
+use std::pin::{pin, Pin};
 use std::task::{ready, Context, Poll};
 
 use bytes::{Bytes, BytesMut};
@@ -12,6 +14,7 @@ use http::{HeaderMap, Method};
 use http_body::Frame;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
 
 use super::decode::{DecodeError, Decoder};
 use super::head::{parse_response_head, write_request_head, HeadError, ResponseHead};
@@ -25,6 +28,11 @@ pub(crate) struct Conn {
     read_buf: BytesMut,
     write_buf: Vec<u8>,
     spans: Vec<(usize, usize, usize, usize)>,
+    /// The response deadline's timer, kept across requests: moving a
+    /// registered timer's deadline later is one atomic store, where a timer
+    /// per request is registered with the runtime's timer wheel and removed
+    /// again every time.
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl fmt::Debug for Conn {
@@ -47,6 +55,8 @@ pub(crate) enum ExchangeError {
     Closed,
     /// The response head is not valid HTTP/1.x.
     Head(HeadError),
+    /// The deadline passed before the response head was complete.
+    TimedOut,
 }
 
 impl fmt::Display for ExchangeError {
@@ -58,6 +68,7 @@ impl fmt::Display for ExchangeError {
                 f.write_str("the upstream closed the connection before answering")
             }
             ExchangeError::Head(e) => e.fmt(f),
+            ExchangeError::TimedOut => f.write_str("the upstream did not answer in time"),
         }
     }
 }
@@ -66,7 +77,7 @@ impl std::error::Error for ExchangeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ExchangeError::Write(e) | ExchangeError::Read(e) => Some(e),
-            ExchangeError::Closed => None,
+            ExchangeError::Closed | ExchangeError::TimedOut => None,
             ExchangeError::Head(e) => Some(e),
         }
     }
@@ -110,25 +121,51 @@ impl Conn {
             read_buf: BytesMut::new(),
             write_buf: Vec::new(),
             spans: Vec::new(),
+            timer: None,
         })
     }
 
-    /// Sends a request without a body and reads the response head. The
-    /// body's first bytes may already be buffered: read them with
-    /// [`Conn::poll_frame`] or [`Conn::take_buffered`].
+    /// Sends a request without a body and reads the response head, giving
+    /// up at `deadline`. The body's first bytes may already be buffered:
+    /// read them with [`Conn::poll_frame`] or [`Conn::take_buffered`].
     pub(crate) async fn exchange(
         &mut self,
         method: &Method,
         target: &str,
         headers: &HeaderMap,
+        deadline: Instant,
     ) -> Result<ResponseHead, Failed> {
+        let mut timer = match self.timer.take() {
+            Some(mut timer) => {
+                timer.as_mut().reset(deadline);
+                timer
+            }
+            None => Box::pin(tokio::time::sleep_until(deadline)),
+        };
         let mut received = false;
-        self.send_and_read_head(method, target, headers, &mut received)
+        let outcome = {
+            let mut exchange =
+                pin!(self.send_and_read_head(method, target, headers, &mut received));
+            poll_fn(|cx| match exchange.as_mut().poll(cx) {
+                Poll::Ready(result) => Poll::Ready(Some(result)),
+                Poll::Pending => timer.as_mut().poll(cx).map(|()| None),
+            })
             .await
-            .map_err(|error| Failed {
+        };
+        self.timer = Some(timer);
+        match outcome {
+            Some(Ok(head)) => Ok(head),
+            Some(Err(error)) => Err(Failed {
                 error,
                 unanswered: !received,
-            })
+            }),
+            // A request the upstream is slow to answer was received: it is
+            // never sent again, whatever came back.
+            None => Err(Failed {
+                error: ExchangeError::TimedOut,
+                unanswered: false,
+            }),
+        }
     }
 
     /// [`Conn::exchange`], noting in `received` whether any byte came back.
@@ -258,7 +295,9 @@ mod tests {
     }
 
     async fn get(conn: &mut Conn) -> Result<ResponseHead, Failed> {
-        conn.exchange(&Method::GET, "/", &HeaderMap::new()).await
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        conn.exchange(&Method::GET, "/", &HeaderMap::new(), deadline)
+            .await
     }
 
     async fn body(conn: &mut Conn, framing: Framing) -> Result<Vec<u8>, BodyError> {
@@ -302,6 +341,43 @@ mod tests {
             body(&mut conn, head.framing).await.unwrap(),
             b"until the end"
         );
+    }
+
+    #[tokio::test]
+    async fn an_upstream_that_does_not_answer_times_out_and_is_not_retried() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Reads requests and answers the second one only.
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let mut heads = 0;
+            while let Ok(n) = socket.read(&mut buf).await {
+                if n == 0 {
+                    return;
+                }
+                heads += buf[..n].windows(4).filter(|w| w == b"\r\n\r\n").count();
+                if heads == 2 {
+                    let answer = b"HTTP/1.1 204 No Content\r\n\r\n";
+                    socket.write_all(answer).await.unwrap();
+                }
+            }
+        });
+        let mut conn = Conn::new(TcpStream::connect(addr).await.unwrap());
+        let soon = Instant::now() + std::time::Duration::from_millis(50);
+        let failed = conn
+            .exchange(&Method::GET, "/", &HeaderMap::new(), soon)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(failed.error, ExchangeError::TimedOut),
+            "{failed:?}"
+        );
+        assert!(!failed.unanswered, "a request that timed out was received");
+        // The same timer serves a later deadline. (The pool never reuses a
+        // connection after a timeout; this only shows the timer re-armed.)
+        let head = get(&mut conn).await.unwrap();
+        assert_eq!(head.status, http::StatusCode::NO_CONTENT);
     }
 
     #[tokio::test]
