@@ -176,10 +176,15 @@ fn parse_error(error: httparse::Error) -> &'static str {
     }
 }
 
+/// Room for the headers the gateway adds to a response on its way to the
+/// client (the CORS headers, `Vary`): without it, a map sized to the
+/// upstream's headers alone is reallocated and rehashed on every response.
+const ADDED_HEADERS: usize = 6;
+
 /// Builds the header map, sharing the head's bytes instead of copying
 /// each value.
 fn header_map(bytes: &Bytes, spans: &[FieldSpan]) -> Result<HeaderMap, HeadError> {
-    let mut headers = HeaderMap::with_capacity(spans.len());
+    let mut headers = HeaderMap::with_capacity(spans.len() + ADDED_HEADERS);
     for &(name_at, name_len, value_at, value_len) in spans {
         let name = HeaderName::from_bytes(&bytes[name_at..name_at + name_len])
             .map_err(|_| HeadError::Malformed("invalid header name"))?;
