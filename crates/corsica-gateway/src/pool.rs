@@ -214,7 +214,7 @@ impl H1Pool {
         req: Request<UpstreamBody>,
         deadline: Instant,
     ) -> Result<Response<PooledBody>, SendError> {
-        let (parts, empty) = req.into_parts();
+        let (mut parts, empty) = req.into_parts();
         let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
         loop {
             let (mut conn, reused) = match self.checkout_direct(authority) {
@@ -231,7 +231,8 @@ impl H1Pool {
                     false,
                 ),
             };
-            let exchange = conn.exchange(&parts.method, target, &parts.headers, deadline);
+            // The request's header map becomes the response's.
+            let exchange = conn.exchange(&parts.method, target, &mut parts.headers, deadline);
             let head = match exchange.await {
                 Ok(head) => head,
                 Err(failed) if reused && failed.unanswered && parts.method.is_idempotent() => {

@@ -272,3 +272,30 @@ async fn the_request_reaches_the_upstream_as_written() {
     assert!(headers.get("x-hop").is_none(), "{headers}");
     assert_eq!(headers["x-forwarded-proto"], "http");
 }
+
+/// The inline client builds each response's header map in the storage of
+/// its request's map (and hyper then parses the connection's next request
+/// into it): no header of a request may show up in any response.
+#[tokio::test]
+async fn responses_carry_none_of_the_request_headers() {
+    let (upstream, _) = scripted(
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-upstream: 1\r\n\r\nok",
+        false,
+    )
+    .await;
+    let gw = gateway(&config_text(upstream, "")).await;
+    // Three requests on one client connection, the last one closing it.
+    let mut requests = String::new();
+    for (i, last) in [(1, false), (2, false), (3, true)] {
+        requests.push_str(&format!(
+            "GET /items HTTP/1.1\r\nhost: gw\r\norigin: {APP}\r\nx-request-only-{i}: secret\r\n{}\r\n",
+            if last { "connection: close\r\n" } else { "" }
+        ));
+    }
+    let replies = raw(gw.addr, requests.as_bytes()).await;
+    assert_eq!(replies.matches("HTTP/1.1 200 OK").count(), 3, "{replies}");
+    assert_eq!(replies.matches("x-upstream: 1").count(), 3, "{replies}");
+    assert!(!replies.contains("x-request-only"), "{replies}");
+    assert!(!replies.contains("secret"), "{replies}");
+    assert!(!replies.contains("x-forwarded"), "{replies}");
+}

@@ -128,11 +128,15 @@ impl Conn {
     /// Sends a request without a body and reads the response head, giving
     /// up at `deadline`. The body's first bytes may already be buffered:
     /// read them with [`Conn::poll_frame`] or [`Conn::take_buffered`].
+    ///
+    /// The response head's header map is `headers`' storage: once the head
+    /// has arrived, `headers` is left empty. Until then it is untouched, so
+    /// a request that was never answered can be sent again.
     pub(crate) async fn exchange(
         &mut self,
         method: &Method,
         target: &str,
-        headers: &HeaderMap,
+        headers: &mut HeaderMap,
         deadline: Instant,
     ) -> Result<ResponseHead, Failed> {
         let mut timer = match self.timer.take() {
@@ -173,7 +177,7 @@ impl Conn {
         &mut self,
         method: &Method,
         target: &str,
-        headers: &HeaderMap,
+        headers: &mut HeaderMap,
         received: &mut bool,
     ) -> Result<ResponseHead, ExchangeError> {
         self.write_buf.clear();
@@ -185,7 +189,8 @@ impl Conn {
         loop {
             if !self.read_buf.is_empty() {
                 *received = true;
-                let parsed = parse_response_head(&mut self.read_buf, method, &mut self.spans);
+                let parsed =
+                    parse_response_head(&mut self.read_buf, method, &mut self.spans, headers);
                 if let Some(head) = parsed.map_err(ExchangeError::Head)? {
                     return Ok(head);
                 }
@@ -296,7 +301,7 @@ mod tests {
 
     async fn get(conn: &mut Conn) -> Result<ResponseHead, Failed> {
         let deadline = Instant::now() + std::time::Duration::from_secs(10);
-        conn.exchange(&Method::GET, "/", &HeaderMap::new(), deadline)
+        conn.exchange(&Method::GET, "/", &mut HeaderMap::new(), deadline)
             .await
     }
 
@@ -366,7 +371,7 @@ mod tests {
         let mut conn = Conn::new(TcpStream::connect(addr).await.unwrap());
         let soon = Instant::now() + std::time::Duration::from_millis(50);
         let failed = conn
-            .exchange(&Method::GET, "/", &HeaderMap::new(), soon)
+            .exchange(&Method::GET, "/", &mut HeaderMap::new(), soon)
             .await
             .unwrap_err();
         assert!(

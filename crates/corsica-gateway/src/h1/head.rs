@@ -96,11 +96,14 @@ type FieldSpan = (usize, usize, usize, usize);
 /// Parses the final response head at the start of `buf`, consuming it and
 /// any interim (1xx) heads before it. `Ok(None)`: the head is not complete
 /// yet; read more into `buf` and call again. `spans` is scratch space,
-/// kept by the connection so that parsing allocates only the header map.
+/// kept by the connection. The response's header map is `storage`, taken
+/// and refilled: the caller passes the request's map, which has served its
+/// purpose once the answer is complete, so that no map is allocated.
 pub(crate) fn parse_response_head(
     buf: &mut BytesMut,
     request_method: &Method,
     spans: &mut Vec<FieldSpan>,
+    storage: &mut HeaderMap,
 ) -> Result<Option<ResponseHead>, HeadError> {
     loop {
         let Some((len, code, minor)) = locate_head(buf, spans)? else {
@@ -120,7 +123,7 @@ pub(crate) fn parse_response_head(
             // 100 Continue, 103 Early Hints: the final answer follows.
             continue;
         }
-        let headers = header_map(&bytes, spans)?;
+        let headers = header_map(&bytes, spans, std::mem::take(storage))?;
         let version = if minor == 1 {
             Version::HTTP_11
         } else {
@@ -181,10 +184,15 @@ fn parse_error(error: httparse::Error) -> &'static str {
 /// upstream's headers alone is reallocated and rehashed on every response.
 const ADDED_HEADERS: usize = 6;
 
-/// Builds the header map, sharing the head's bytes instead of copying
-/// each value.
-fn header_map(bytes: &Bytes, spans: &[FieldSpan]) -> Result<HeaderMap, HeadError> {
-    let mut headers = HeaderMap::with_capacity(spans.len() + ADDED_HEADERS);
+/// Fills `headers` (cleared first, its capacity kept) with the head's
+/// fields, sharing the head's bytes instead of copying each value.
+fn header_map(
+    bytes: &Bytes,
+    spans: &[FieldSpan],
+    mut headers: HeaderMap,
+) -> Result<HeaderMap, HeadError> {
+    headers.clear();
+    headers.reserve(spans.len() + ADDED_HEADERS);
     for &(name_at, name_len, value_at, value_len) in spans {
         let name = HeaderName::from_bytes(&bytes[name_at..name_at + name_len])
             .map_err(|_| HeadError::Malformed("invalid header name"))?;
@@ -289,7 +297,7 @@ mod tests {
 
     fn parse(raw: &str, method: Method) -> Result<Option<ResponseHead>, HeadError> {
         let mut buf = BytesMut::from(raw.as_bytes());
-        parse_response_head(&mut buf, &method, &mut Vec::new())
+        parse_response_head(&mut buf, &method, &mut Vec::new(), &mut HeaderMap::new())
     }
 
     fn head(raw: &str) -> ResponseHead {
@@ -378,9 +386,14 @@ mod tests {
         let mut buf = BytesMut::from(
             &b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-Id: 7\r\n\r\nok"[..],
         );
-        let h = parse_response_head(&mut buf, &Method::GET, &mut Vec::new())
-            .unwrap()
-            .unwrap();
+        let h = parse_response_head(
+            &mut buf,
+            &Method::GET,
+            &mut Vec::new(),
+            &mut HeaderMap::new(),
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(h.status, StatusCode::CREATED);
         assert_eq!(h.headers["x-id"], "7");
         assert!(!h.headers.contains_key("link"));

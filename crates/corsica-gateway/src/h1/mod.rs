@@ -36,6 +36,7 @@ mod properties {
 
     use super::head::{parse_response_head, Framing};
     use super::Decoder;
+    use http::HeaderMap;
 
     /// A well-formed response with a random body in one of the three
     /// framings (chunks of random sizes, with an extension now and then),
@@ -78,7 +79,7 @@ mod properties {
         let mut spans = Vec::new();
         let mut pieces = bytes.chunks(step);
         let head = loop {
-            match parse_response_head(&mut buf, &Method::GET, &mut spans) {
+            match parse_response_head(&mut buf, &Method::GET, &mut spans, &mut HeaderMap::new()) {
                 Ok(Some(head)) => break head,
                 Ok(None) => buf.extend_from_slice(pieces.next()?),
                 Err(_) => return None,
