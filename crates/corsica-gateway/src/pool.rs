@@ -25,8 +25,6 @@ use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use bytes::Bytes;
 use http::uri::Authority;
 use http::{header, Request, Response, StatusCode};
@@ -35,6 +33,7 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 use crate::body::{BodyError, UpstreamBody};
 use crate::clock::coarse_now;
