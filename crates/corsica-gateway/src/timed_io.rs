@@ -225,7 +225,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
             if this.timer.as_mut().poll(cx).is_pending() {
                 return Poll::Pending;
             }
-            match this.deadlines.check(coarse_now(), &this.state) {
+            // The fine clock here: the timer fired by it, and the coarse one
+            // may lag it by a tick, which would find the deadline not yet
+            // passed and re-arm the timer for a moment already past, over
+            // and over until the tick. This runs once per timer firing.
+            match this.deadlines.check(Instant::now(), &this.state) {
                 Ok(next) => this.timer.as_mut().reset(next),
                 Err(Expiry::HeaderRead) => {
                     tracing::debug!(target: "corsica::gateway", "closing a connection: request head not received within header_read");
