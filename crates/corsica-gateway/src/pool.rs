@@ -157,9 +157,7 @@ impl H1Pool {
         req: Request<UpstreamBody>,
         deadline: Instant,
     ) -> Result<Response<PooledBody>, SendError> {
-        tokio::time::timeout_at(deadline, self.send_hyper(authority, req))
-            .await
-            .unwrap_or(Err(SendError::TimedOut))
+        by_deadline(deadline, self.send_hyper(authority, req)).await
     }
 
     /// A request with a body, or a handshake: through hyper's client.
@@ -390,9 +388,7 @@ impl H1Pool {
         authority: &Authority,
         deadline: Instant,
     ) -> Result<TcpStream, SendError> {
-        tokio::time::timeout_at(deadline, self.open(authority))
-            .await
-            .unwrap_or(Err(SendError::TimedOut))
+        by_deadline(deadline, self.open(authority)).await
     }
 
     /// Opens a TCP connection to `authority`.
@@ -441,6 +437,16 @@ impl H1Pool {
         });
         Ok(sender)
     }
+}
+
+/// `pending`'s outcome, or [`SendError::TimedOut`] once `deadline` passes.
+async fn by_deadline<T>(
+    deadline: Instant,
+    pending: impl std::future::Future<Output = Result<T, SendError>>,
+) -> Result<T, SendError> {
+    tokio::time::timeout_at(deadline, pending)
+        .await
+        .unwrap_or(Err(SendError::TimedOut))
 }
 
 /// Returns a connection to its pool.

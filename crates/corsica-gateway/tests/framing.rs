@@ -54,11 +54,17 @@ fn declared_length(head: &[u8]) -> Option<usize> {
     Some(len.saturating_sub(head.len() - after))
 }
 
+/// A gateway with the test policy in front of a [`scripted`] upstream, and
+/// the count of connections that upstream accepts.
+async fn gateway_before(answer: &'static [u8], close: bool) -> (TestGateway, Arc<AtomicUsize>) {
+    let (upstream, accepted) = scripted(answer, close).await;
+    (gateway(&config_text(upstream, "")).await, accepted)
+}
+
 /// How many upstream connections three GETs take when the upstream
 /// answers each with `answer` (whose body must be `ok`).
 async fn connections_for_three_gets(answer: &'static [u8]) -> usize {
-    let (upstream, accepted) = scripted(answer, false).await;
-    let gw = gateway(&config_text(upstream, "")).await;
+    let (gw, accepted) = gateway_before(answer, false).await;
     for _ in 0..3 {
         let reply = get(&gw.url("/items"), &[("origin", APP)]).await;
         assert_eq!(&reply.body[..], b"ok");
@@ -67,8 +73,7 @@ async fn connections_for_three_gets(answer: &'static [u8]) -> usize {
 }
 
 async fn through(answer: &'static [u8], close: bool) -> Reply {
-    let (upstream, _) = scripted(answer, close).await;
-    let gw = gateway(&config_text(upstream, "")).await;
+    let (gw, _) = gateway_before(answer, close).await;
     get(&gw.url("/items"), &[("origin", APP)]).await
 }
 
@@ -113,9 +118,8 @@ async fn every_framing_arrives_whole_with_cors_headers() {
 
 #[tokio::test]
 async fn a_head_response_keeps_its_length_and_sends_no_body() {
-    let (upstream, accepted) =
-        scripted(b"HTTP/1.1 200 OK\r\ncontent-length: 1234\r\n\r\n", false).await;
-    let gw = gateway(&config_text(upstream, "")).await;
+    let (gw, accepted) =
+        gateway_before(b"HTTP/1.1 200 OK\r\ncontent-length: 1234\r\n\r\n", false).await;
     let client = client();
     for _ in 0..3 {
         let reply = send(
@@ -160,12 +164,11 @@ async fn ambiguous_or_broken_framing_is_a_502_with_cors_headers() {
 
 #[tokio::test]
 async fn a_transfer_coding_overrides_a_stale_length_on_both_clients() {
-    let (upstream, _) = scripted(
+    let (gw, _) = gateway_before(
         b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
         false,
     )
     .await;
-    let gw = gateway(&config_text(upstream, "")).await;
     // GET goes over the gateway's own client, POST with a body over hyper's.
     for (method, body) in [(Method::GET, &b""[..]), (Method::POST, &b"{}"[..])] {
         let reply = send(
@@ -194,12 +197,11 @@ async fn an_http_1_0_upstream_that_keeps_alive_is_reused() {
 
 #[tokio::test]
 async fn a_body_cut_short_is_not_passed_off_as_complete() {
-    let (upstream, _) = scripted(
+    let (gw, _) = gateway_before(
         b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this",
         true,
     )
     .await;
-    let gw = gateway(&config_text(upstream, "")).await;
     let req = http::Request::get(gw.url("/items"))
         .body(http_body_util::Full::new(bytes::Bytes::new()))
         .unwrap();
@@ -230,9 +232,8 @@ async fn stray_bytes_after_a_response_retire_the_connection() {
 
 #[tokio::test]
 async fn requests_with_and_without_bodies_share_the_upstream() {
-    let (upstream, accepted) =
-        scripted(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok", false).await;
-    let gw = gateway(&config_text(upstream, "")).await;
+    let (gw, accepted) =
+        gateway_before(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok", false).await;
     let client = client();
     for i in 0..6 {
         let (method, body): (Method, &'static [u8]) = if i % 2 == 0 {
@@ -278,12 +279,11 @@ async fn the_request_reaches_the_upstream_as_written() {
 /// into it): no header of a request may show up in any response.
 #[tokio::test]
 async fn responses_carry_none_of_the_request_headers() {
-    let (upstream, _) = scripted(
+    let (gw, _) = gateway_before(
         b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-upstream: 1\r\n\r\nok",
         false,
     )
     .await;
-    let gw = gateway(&config_text(upstream, "")).await;
     // Three requests on one client connection, the last one closing it.
     let mut requests = String::new();
     for (i, last) in [(1, false), (2, false), (3, true)] {
