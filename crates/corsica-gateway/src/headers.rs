@@ -159,36 +159,37 @@ pub(crate) fn request_host<B>(req: &Request<B>) -> Option<&str> {
 /// spaces and other delimiters are refused. Checked in place: this runs on
 /// every request, and parsing an `Authority` would copy the value.
 pub(crate) fn is_valid_host(value: &[u8]) -> bool {
-    let (host, port) = match value.first() {
-        Some(b'[') => match value.iter().position(|&b| b == b']') {
-            Some(end) => {
-                let literal = &value[1..end];
-                let valid = !literal.is_empty()
-                    && literal
-                        .iter()
-                        .all(|&b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.' | b'v'));
-                if !valid {
-                    return false;
-                }
-                match &value[end + 1..] {
-                    [] => return true,
-                    [b':', port @ ..] => (&value[..=end], port),
-                    _ => return false,
-                }
-            }
-            None => return false,
-        },
-        _ => match value.iter().rposition(|&b| b == b':') {
-            Some(colon) => (&value[..colon], &value[colon + 1..]),
-            None => (value, &[][..]),
-        },
+    if let Some(literal) = value.strip_prefix(b"[") {
+        let Some(end) = literal.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let (address, rest) = (&literal[..end], &literal[end + 1..]);
+        let address_ok = !address.is_empty()
+            && address
+                .iter()
+                .all(|&b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.' | b'v'));
+        return address_ok
+            && match rest {
+                [] => true,
+                [b':', port @ ..] => is_port(port),
+                _ => false,
+            };
+    }
+    let (name, port) = match value.iter().rposition(|&b| b == b':') {
+        Some(colon) => (&value[..colon], &value[colon + 1..]),
+        None => (value, &[][..]),
     };
-    let name_ok = host.first() == Some(&b'[')
-        || (!host.is_empty() && host.iter().all(|&b| is_reg_name_byte(b)));
-    let port_ok = port.len() <= 5
-        && port.iter().all(u8::is_ascii_digit)
-        && port.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0')) <= 65535;
-    name_ok && port_ok
+    !name.is_empty() && name.iter().all(|&b| is_reg_name_byte(b)) && is_port(port)
+}
+
+/// At most five digits (none at all is allowed), worth at most 65535.
+fn is_port(digits: &[u8]) -> bool {
+    digits.len() <= 5
+        && digits.iter().all(u8::is_ascii_digit)
+        && digits
+            .iter()
+            .fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'))
+            <= 65535
 }
 
 /// RFC 3986's `unreserved`, `sub-delims` and the `%` of `pct-encoded`.
