@@ -12,6 +12,15 @@ cd "$(dirname "$0")/.."
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
+step "disk space"
+# A clean run builds about 3 GB (the workspace's test build and the fuzz
+# build). Say so up front rather than failing mid-link with ENOSPC.
+free_kb=$(df -Pk . | awk 'NR == 2 { print $4 }')
+echo "$((free_kb / 1024 / 1024)) GB free here; a clean run needs about 3.5 GB"
+if [ "$free_kb" -lt $((3500 * 1024)) ]; then
+  echo "warning: less than 3.5 GB free; the build may fail with 'No space left on device'" >&2
+fi
+
 step "install missing test dependencies"
 packages=()
 [ -x /usr/lib/chromium/chromium ] || packages+=(chromium)
