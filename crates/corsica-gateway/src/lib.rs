@@ -53,12 +53,16 @@
 //! its own upstream connection pool: a request, its upstream exchange and
 //! its response stay on one thread, as in nginx's one-process-per-core
 //! model, which measured about a third less CPU per proxied request than
-//! one multi-threaded runtime. With `threads = 0` (the default, used by
-//! tests) everything runs on the caller's runtime.
+//! one multi-threaded runtime. Each worker accepts on its own
+//! `SO_REUSEPORT` socket; a worker holding more connections than another
+//! hands each new one it accepts to the least-loaded worker (`balance`), so
+//! an unlucky hash does not leave one thread with most of the clients.
+//! With `threads = 0` (the default, used by tests) everything runs on the
+//! caller's runtime.
 //!
 //! ## Modules
 //!
-//! `config` (the file) · `clock` (cheap time for deadlines) · `server` (listeners, connections, shutdown) ·
+//! `config` (the file) · `balance` (connections spread over workers) · `clock` (cheap time for deadlines) · `server` (listeners, connections, shutdown) ·
 //! `routes` (the per-route layers, swapped whole on reload) · `proxy`
 //! (one request upstream) · `headers`
 //! (hop-by-hop, `X-Forwarded-*`) · `body` (streaming, limits) · `timed_io`
@@ -68,6 +72,7 @@
 #![warn(missing_docs)]
 
 mod admin;
+mod balance;
 mod body;
 mod clock;
 pub mod config;

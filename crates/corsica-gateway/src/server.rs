@@ -18,6 +18,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
+use crate::balance::{Balancer, Handoff, Live};
 use crate::config::{GatewayConfig, LogFormat};
 use crate::conn::{ConnService, Peer};
 use crate::metrics::Metrics;
@@ -427,7 +428,7 @@ fn serve_listener(
         let (done_tx, done) = tokio::sync::oneshot::channel();
         let (inner, stop) = (inner.clone(), stop.clone());
         tokio::spawn(async move {
-            accept_loop(listener, inner, stop, 0).await;
+            accept_loop(listener, inner, stop, 0, None).await;
             let _ = done_tx.send(());
         });
         return Ok(vec![done]);
@@ -435,7 +436,8 @@ fn serve_listener(
     let worker_error = |e: io::Error| ServeError::Worker(e.to_string());
     let listener = listener.into_std().map_err(worker_error)?;
     let mut done = Vec::with_capacity(threads);
-    for worker in 0..threads {
+    let (balancer, inboxes) = Balancer::new(threads);
+    for (worker, inbox) in inboxes.into_iter().enumerate() {
         let copy = if worker == 0 {
             listener.try_clone()
         } else {
@@ -448,13 +450,16 @@ fn serve_listener(
             .map_err(worker_error)?;
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         let (inner, stop) = (inner.clone(), stop.clone());
+        let balance = Some((balancer.clone(), inbox));
         std::thread::Builder::new()
             .name(format!("corsica-worker-{worker}"))
             .spawn(move || {
                 crate::metrics::set_worker(worker);
                 runtime.block_on(async move {
                     match TcpListener::from_std(copy) {
-                        Ok(listener) => accept_loop(listener, inner, stop, worker).await,
+                        Ok(listener) => {
+                            accept_loop(listener, inner, stop, worker, balance).await
+                        }
                         Err(error) => {
                             tracing::error!(target: "corsica::gateway", worker, %error, "worker cannot listen");
                         }
@@ -474,23 +479,69 @@ pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
 }
 
-/// Accepts client connections until `stop`, then drains them.
+/// A worker's share of the [`Balancer`]: the balancer, and the inbox of
+/// connections other workers hand to this one.
+type Balance = (Arc<Balancer>, mpsc::UnboundedReceiver<Handoff>);
+
+/// What the accept loop waits for.
+enum Arrival {
+    Accepted(io::Result<(TcpStream, SocketAddr)>),
+    HandedOver(Handoff),
+}
+
+/// The next connection another worker hands over; never, without a balancer.
+async fn handed_over(balance: &mut Option<Balance>) -> Handoff {
+    match balance {
+        Some((_, inbox)) => match inbox.recv().await {
+            Some(handoff) => handoff,
+            // Every worker holds the balancer, and with it the senders.
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// Accepts client connections until `stop`, then drains them. With a
+/// balancer, also serves the connections other workers hand over, and
+/// hands over its own when it holds more than another worker.
 async fn accept_loop(
     listener: TcpListener,
     inner: Arc<Inner>,
     mut stop: watch::Receiver<bool>,
     worker: usize,
+    mut balance: Option<Balance>,
 ) {
     let graceful = GracefulShutdown::new();
     loop {
-        let accepted = tokio::select! {
+        let arrival = tokio::select! {
             biased;
             _ = stopped(&mut stop) => break,
-            accepted = listener.accept() => accepted,
+            handoff = handed_over(&mut balance) => Arrival::HandedOver(handoff),
+            accepted = listener.accept() => Arrival::Accepted(accepted),
         };
-        match accepted {
-            Ok((stream, peer)) => connection(stream, peer, &inner, graceful.watcher(), worker),
-            Err(error) => {
+        match arrival {
+            Arrival::HandedOver(Handoff { stream, peer, live }) => {
+                match TcpStream::from_std(stream) {
+                    Ok(stream) => {
+                        connection(stream, peer, &inner, graceful.watcher(), worker, Some(live))
+                    }
+                    Err(error) => {
+                        tracing::debug!(target: "corsica::gateway", %peer, %error, "cannot take over a connection from another worker");
+                    }
+                }
+            }
+            Arrival::Accepted(Ok((stream, peer))) => {
+                let placed = match &balance {
+                    Some((balancer, _)) => balancer
+                        .place(worker, stream, peer)
+                        .map(|(stream, live)| (stream, Some(live))),
+                    None => Some((stream, None)),
+                };
+                if let Some((stream, live)) = placed {
+                    connection(stream, peer, &inner, graceful.watcher(), worker, live);
+                }
+            }
+            Arrival::Accepted(Err(error)) => {
                 // Out of file descriptors, typically: pause instead of spinning.
                 tracing::warn!(target: "corsica::gateway", %error, "could not accept a connection");
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -507,13 +558,15 @@ async fn accept_loop(
     }
 }
 
-/// Serves one client connection on its own task.
+/// Serves one client connection on its own task. `live` counts it on this
+/// worker for the balancer until the task ends.
 fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     inner: &Arc<Inner>,
     watcher: Watcher,
     worker: usize,
+    live: Option<Live>,
 ) {
     // Responses are written whole by hyper; Nagle's delay would only add latency.
     let _ = stream.set_nodelay(true);
@@ -531,7 +584,10 @@ fn connection(
         worker,
     };
     let current = inner.current.clone();
+    let metrics = inner.metrics.clone();
     tokio::spawn(async move {
+        let _live = live;
+        let _open = metrics.open_connection(worker);
         let timeouts = generation.config.timeouts;
         match &generation.tls {
             Some(acceptor) => {

@@ -7,6 +7,7 @@
 //! | `corsica_cors_denied_total` | `kind`, `reason` = the engine's `Denial::code()`, `report_only` |
 //! | `corsica_upstream_errors_total` | `kind` = `connect`, `timeout`, `protocol` |
 //! | `corsica_request_duration_seconds` | histogram, until the response head |
+//! | `corsica_open_connections` | gauge, `worker` = the worker thread serving them |
 //!
 //! CORS counters are fed by the `corsica-tower` observer hook, so they count
 //! exactly what the layer decided. Report-only decisions carry
@@ -25,6 +26,7 @@ use corsica_tower::{CorsEvent, Outcome};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 pub(crate) use sharded::set_worker;
@@ -53,6 +55,16 @@ impl UpstreamError {
     }
 }
 
+/// Keeps one client connection counted in `corsica_open_connections`.
+#[derive(Debug)]
+pub(crate) struct OpenConnection(Gauge);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// Latency buckets, in seconds: 100 µs to 10 s.
 const BUCKETS: [f64; 16] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -68,6 +80,7 @@ pub struct Metrics {
     denied: Family<Labels3, Counter>,
     upstream_errors: [Counter; 3],
     duration: ShardedHistogram,
+    open_connections: Family<[(&'static str, String); 1], Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -142,6 +155,13 @@ impl Metrics {
             duration.clone(),
         );
 
+        let open_connections = Family::<[(&'static str, String); 1], Gauge>::default();
+        registry.register(
+            "corsica_open_connections",
+            "Client connections open, by worker thread",
+            open_connections.clone(),
+        );
+
         Metrics {
             registry,
             requests,
@@ -149,6 +169,7 @@ impl Metrics {
             denied,
             upstream_errors,
             duration,
+            open_connections,
         }
     }
 
@@ -188,6 +209,16 @@ impl Metrics {
                 self.denied.get_or_create(&labels).inc();
             }
         }
+    }
+
+    /// Counts a client connection open on `worker` until the guard drops.
+    /// Once per connection, so the label lookup is not on the request path.
+    pub(crate) fn open_connection(&self, worker: usize) -> OpenConnection {
+        let gauge = self
+            .open_connections
+            .get_or_create_owned(&[("worker", worker.to_string())]);
+        gauge.inc();
+        OpenConnection(gauge)
     }
 
     /// Counts a failure talking to the upstream.
