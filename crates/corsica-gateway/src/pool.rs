@@ -18,6 +18,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +27,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use http::uri::Authority;
 use http::{header, Request, Response, StatusCode};
 use http_body::{Body as HttpBody, Frame, SizeHint};
@@ -138,16 +140,23 @@ impl H1Pool {
     /// `deadline`. A request that a reused connection could not take (the
     /// upstream closed it while it was idle) is retried on another, as it
     /// was never sent.
-    pub(crate) async fn send(
-        self: &Arc<Self>,
-        authority: &Authority,
+    ///
+    /// Not an `async fn`, so that the request is held once, by the future
+    /// that sends it (see [`crate::upstream::UpstreamClient::send`]).
+    pub(crate) fn send<'a>(
+        self: &'a Arc<Self>,
+        authority: &'a Authority,
         req: Request<UpstreamBody>,
         deadline: Instant,
-    ) -> Result<Response<PooledBody>, SendError> {
+    ) -> impl Future<Output = Result<Response<PooledBody>, SendError>> + Send + 'a {
         if req.body().is_end_stream() && !req.headers().contains_key(header::UPGRADE) {
-            return self.send_direct(authority, req, deadline).await;
+            let (parts, empty) = req.into_parts();
+            return Either::Left(self.send_direct(authority, parts, empty, deadline));
         }
-        self.send_hyper_by(authority, req, deadline).await
+        // Boxed: hyper's handshake and send futures are kilobytes, and every
+        // request's future (the common, bodiless ones too) would otherwise
+        // be as large as they are and be copied whole into its box.
+        Either::Right(Box::pin(self.send_hyper_by(authority, req, deadline)))
     }
 
     /// [`H1Pool::send_hyper`], given up at `deadline`.
@@ -205,55 +214,62 @@ impl H1Pool {
     /// [`crate::h1`]). On a reused connection that the upstream closed
     /// before answering anything (the keep-alive race), an idempotent
     /// request is sent again on a new connection, as nginx does.
-    async fn send_direct(
-        self: &Arc<Self>,
-        authority: &Authority,
-        req: Request<UpstreamBody>,
+    ///
+    /// A function returning a block rather than an `async fn`: an async
+    /// fn keeps a second copy of its arguments (the request's parts), and
+    /// this future is part of every proxied request's boxed future.
+    fn send_direct<'a>(
+        self: &'a Arc<Self>,
+        authority: &'a Authority,
+        mut parts: http::request::Parts,
+        empty: UpstreamBody,
         deadline: Instant,
-    ) -> Result<Response<PooledBody>, SendError> {
-        let (mut parts, empty) = req.into_parts();
-        let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        loop {
-            let (mut conn, reused) = match self.checkout_direct(authority) {
-                Some(conn) => (conn, true),
-                // hyper's client reuses its idle connection for this request
-                // rather than have a new one opened.
-                // (Boxed: the common path's future stays small.)
-                None if self.has_idle_hyper(authority) => {
-                    let request = Request::from_parts(parts, empty);
-                    return Box::pin(self.send_hyper_by(authority, request, deadline)).await;
-                }
-                None => (
-                    h1::Conn::new(self.open_by(authority, deadline).await?),
-                    false,
-                ),
-            };
-            // The request's header map becomes the response's.
-            let exchange = conn.exchange(&parts.method, target, &mut parts.headers, deadline);
-            let head = match exchange.await {
-                Ok(head) => head,
-                Err(failed) if reused && failed.unanswered && parts.method.is_idempotent() => {
-                    continue
-                }
-                Err(h1::Failed {
-                    error: h1::ExchangeError::TimedOut,
-                    ..
-                }) => return Err(SendError::TimedOut),
-                Err(failed) => return Err(SendError::Direct(failed.error)),
-            };
-            let h1::ResponseHead {
-                status,
-                version,
-                headers,
-                framing,
-                keep_alive,
-            } = head;
-            let body = self.direct_body(authority, conn, framing, keep_alive);
-            let mut response = Response::new(body);
-            *response.status_mut() = status;
-            *response.version_mut() = version;
-            *response.headers_mut() = headers;
-            return Ok(response);
+    ) -> impl Future<Output = Result<Response<PooledBody>, SendError>> + Send + 'a {
+        async move {
+            let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+            loop {
+                let (mut conn, reused) = match self.checkout_direct(authority) {
+                    Some(conn) => (conn, true),
+                    // hyper's client reuses its idle connection for this request
+                    // rather than have a new one opened.
+                    // (Boxed: the common path's future stays small.)
+                    None if self.has_idle_hyper(authority) => {
+                        let request = Request::from_parts(parts, empty);
+                        return Box::pin(self.send_hyper_by(authority, request, deadline)).await;
+                    }
+                    // (Boxed too: a connect happens once per connection.)
+                    None => (
+                        h1::Conn::new(Box::pin(self.open_by(authority, deadline)).await?),
+                        false,
+                    ),
+                };
+                // The request's header map becomes the response's.
+                let exchange = conn.exchange(&parts.method, target, &mut parts.headers, deadline);
+                let head = match exchange.await {
+                    Ok(head) => head,
+                    Err(failed) if reused && failed.unanswered && parts.method.is_idempotent() => {
+                        continue
+                    }
+                    Err(h1::Failed {
+                        error: h1::ExchangeError::TimedOut,
+                        ..
+                    }) => return Err(SendError::TimedOut),
+                    Err(failed) => return Err(SendError::Direct(failed.error)),
+                };
+                let h1::ResponseHead {
+                    status,
+                    version,
+                    headers,
+                    framing,
+                    keep_alive,
+                } = head;
+                let body = self.direct_body(authority, conn, framing, keep_alive);
+                let mut response = Response::new(body);
+                *response.status_mut() = status;
+                *response.version_mut() = version;
+                *response.headers_mut() = headers;
+                return Ok(response);
+            }
         }
     }
 

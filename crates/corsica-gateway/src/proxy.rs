@@ -117,16 +117,19 @@ impl Service<Request<Incoming>> for Proxy {
         // Everything up to sending is synchronous and done here, so that the
         // boxed future holds only the upstream request and the exchange (it
         // is moved into its box whole: the smaller, the cheaper).
-        let prepared = prepare(&self.route, &self.client, req);
-        let route = self.route.clone();
-        let client = self.client.clone();
-        Box::pin(async move {
-            let answer = match prepared {
-                Ok(prepared) => exchange(&route, &client, prepared).await,
-                Err(failure) => Err(failure),
-            };
-            Ok(answer.unwrap_or_else(Failure::into_response))
-        })
+        let Prepared {
+            upstream_req,
+            client_upgrade,
+        } = match prepare(&self.route, &self.client, req) {
+            Ok(prepared) => prepared,
+            Err(failure) => return Box::pin(std::future::ready(Ok(failure.into_response()))),
+        };
+        Box::pin(exchange(
+            self.route.clone(),
+            self.client.clone(),
+            upstream_req,
+            client_upgrade,
+        ))
     }
 }
 
@@ -160,36 +163,42 @@ fn prepare(
     })
 }
 
-/// Sends one request upstream and returns the upstream's response.
-async fn exchange(
-    route: &RouteProxy,
-    client: &ClientInfo,
-    prepared: Prepared,
-) -> Result<Response<Body>, Failure> {
-    let Prepared {
-        upstream_req,
-        client_upgrade,
-    } = prepared;
-    let websocket = client_upgrade.is_some();
-    // A timeout of seconds needs no finer clock than the coarse one.
-    let deadline = coarse_now() + route.upstream_response;
-    let pending = client
-        .upstream
-        .send(&route.upstream, upstream_req, deadline);
-    let mut response = match pending.await {
-        Ok(response) => response,
-        Err(error) => return Err(failed(route, &error)),
-    };
-    let upgraded = response.status() == StatusCode::SWITCHING_PROTOCOLS;
-    if let (true, Some(client_upgrade)) = (upgraded, client_upgrade) {
-        let upstream_upgrade = hyper::upgrade::on(&mut response);
-        tunnel(client_upgrade, upstream_upgrade, &client.conn);
+/// Sends one request upstream and answers with the upstream's response,
+/// or with the gateway's own error. `client_upgrade` is the client side of
+/// a WebSocket handshake.
+///
+/// One block that owns what it needs, not an `async fn` awaited inside
+/// another: each of those keeps its own copy of its arguments (the
+/// request, 280 bytes), and this future is boxed on every request. Kept
+/// under 1 KiB, its box comes from the allocator's per-thread cache.
+fn exchange(
+    route: Arc<RouteProxy>,
+    client: Arc<ClientInfo>,
+    upstream_req: Request<UpstreamBody>,
+    client_upgrade: Option<OnUpgrade>,
+) -> impl Future<Output = Result<Response<Body>, Infallible>> + Send {
+    async move {
+        let websocket = client_upgrade.is_some();
+        // A timeout of seconds needs no finer clock than the coarse one.
+        let deadline = coarse_now() + route.upstream_response;
+        let pending = client
+            .upstream
+            .send(&route.upstream, upstream_req, deadline);
+        let mut response = match pending.await {
+            Ok(response) => response,
+            Err(error) => return Ok(failed(&route, &error).into_response()),
+        };
+        let upgraded = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+        if let (true, Some(client_upgrade)) = (upgraded, client_upgrade) {
+            let upstream_upgrade = hyper::upgrade::on(&mut response);
+            tunnel(client_upgrade, upstream_upgrade, &client.conn);
+        }
+        let (mut parts, body) = response.into_parts();
+        strip_hop_by_hop(&mut parts.headers, upgraded && websocket);
+        // The client connection has its own version; hyper frames the answer.
+        parts.version = Version::HTTP_11;
+        Ok(Response::from_parts(parts, Body::Upstream(body)))
     }
-    let (mut parts, body) = response.into_parts();
-    strip_hop_by_hop(&mut parts.headers, upgraded && websocket);
-    // The client connection has its own version; hyper frames the answer.
-    parts.version = Version::HTTP_11;
-    Ok(Response::from_parts(parts, Body::Upstream(body)))
 }
 
 /// Refuses requests the gateway cannot or must not forward.

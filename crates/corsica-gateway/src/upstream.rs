@@ -11,9 +11,12 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::Either;
+use futures_util::TryFutureExt;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderValue, Request, Response, Uri};
 use hyper_rustls::HttpsConnector;
@@ -98,29 +101,37 @@ impl ExchangeError {
 impl UpstreamClient {
     /// Sends a request whose URI is [`Upstream::request_target`] to
     /// `upstream`, and gives up on its response head at `deadline`.
-    pub(crate) async fn send(
-        &self,
-        upstream: &Upstream,
+    ///
+    /// Not an `async fn`: that would keep its own copy of `req` beside the
+    /// one the pool's future holds, and every proxied request's future
+    /// would carry both (it is moved into its box whole; see `H1Pool::send`).
+    pub(crate) fn send<'a>(
+        &'a self,
+        upstream: &'a Upstream,
         req: Request<UpstreamBody>,
         deadline: Instant,
-    ) -> Result<Response<PooledBody>, ExchangeError> {
+    ) -> impl Future<Output = Result<Response<PooledBody>, ExchangeError>> + Send + 'a {
         if upstream.uses_own_pool() {
-            return self
-                .plain
-                .send(&upstream.authority, req, deadline)
-                .await
-                .map_err(ExchangeError::Plain);
+            return Either::Left(
+                self.plain
+                    .send(&upstream.authority, req, deadline)
+                    .map_err(ExchangeError::Plain),
+            );
         }
+        // Boxed, so that the own pool's requests do not carry the size of
+        // hyper-util's futures.
         let pending = if upstream.http2 {
-            tokio::time::timeout_at(deadline, self.h2c.request(req)).await
+            self.h2c.request(req)
         } else {
-            tokio::time::timeout_at(deadline, self.https.request(req)).await
+            self.https.request(req)
         };
-        match pending {
-            Ok(Ok(response)) => Ok(response.map(PooledBody::unpooled)),
-            Ok(Err(error)) => Err(ExchangeError::Pooled(error)),
-            Err(_elapsed) => Err(ExchangeError::TimedOut),
-        }
+        Either::Right(Box::pin(async move {
+            match tokio::time::timeout_at(deadline, pending).await {
+                Ok(Ok(response)) => Ok(response.map(PooledBody::unpooled)),
+                Ok(Err(error)) => Err(ExchangeError::Pooled(error)),
+                Err(_elapsed) => Err(ExchangeError::TimedOut),
+            }
+        }))
     }
 }
 
