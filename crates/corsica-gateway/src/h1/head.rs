@@ -4,6 +4,7 @@
 //! worked out by RFC 9112 §6.3.
 
 use std::fmt;
+use std::mem::MaybeUninit;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -139,9 +140,16 @@ fn locate_head(
     buf: &BytesMut,
     spans: &mut Vec<FieldSpan>,
 ) -> Result<Option<(usize, u16, u8)>, HeadError> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut fields);
-    let len = match response.parse(buf) {
+    // Left uninitialised: httparse writes the fields it finds, and filling
+    // 100 empty ones first cost more than parsing a small head.
+    let mut fields = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut response,
+        buf,
+        &mut fields,
+    );
+    let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => {
             return Err(HeadError::TooLarge)
