@@ -7,7 +7,7 @@
 //! and `Upgrade`. The one exception is a WebSocket handshake, whose
 //! `Upgrade: websocket` must reach the upstream for the tunnel to exist.
 
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, Entry, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Version};
 
 /// `X-Forwarded-For`: the client addresses seen so far.
@@ -79,8 +79,13 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, websocket: bool) {
     }
 }
 
+/// Checked for every header of every message, by name: comparing against
+/// `HOP_BY_HOP` would build (and drop) that array of names on each call.
 fn is_hop_by_hop(name: &HeaderName) -> bool {
-    HOP_BY_HOP.contains(name) || name.as_str().starts_with("proxy-")
+    match name.as_str() {
+        "connection" | "keep-alive" | "te" | "trailer" | "transfer-encoding" | "upgrade" => true,
+        other => other.starts_with("proxy-"),
+    }
 }
 
 /// Adds `X-Forwarded-For` (appending the client to any earlier hops, as
@@ -95,20 +100,23 @@ pub(crate) fn add_forwarded(
     proto: HeaderValue,
     host: Option<HeaderValue>,
 ) {
-    let earlier = headers.get_all(&X_FORWARDED_FOR).iter().count();
-    if earlier == 0 {
-        headers.insert(X_FORWARDED_FOR, client_ip.clone());
-    } else {
-        let mut joined = Vec::with_capacity(64);
-        for value in headers.get_all(&X_FORWARDED_FOR) {
-            joined.extend_from_slice(value.as_bytes());
-            joined.extend_from_slice(b", ");
+    // One lookup either way (this runs on every proxied request).
+    match headers.entry(X_FORWARDED_FOR) {
+        Entry::Vacant(vacant) => {
+            vacant.insert(client_ip.clone());
         }
-        joined.extend_from_slice(client_ip.as_bytes());
-        // Both halves are valid header bytes, so the join is too; if it
-        // somehow is not, the client's own hops are dropped, not ours.
-        let value = HeaderValue::from_bytes(&joined).unwrap_or_else(|_| client_ip.clone());
-        headers.insert(X_FORWARDED_FOR, value);
+        Entry::Occupied(mut earlier) => {
+            let mut joined = Vec::with_capacity(64);
+            for value in earlier.iter() {
+                joined.extend_from_slice(value.as_bytes());
+                joined.extend_from_slice(b", ");
+            }
+            joined.extend_from_slice(client_ip.as_bytes());
+            // Both halves are valid header bytes, so the join is too; if it
+            // somehow is not, the client's own hops are dropped, not ours.
+            let value = HeaderValue::from_bytes(&joined).unwrap_or_else(|_| client_ip.clone());
+            earlier.insert(value);
+        }
     }
     headers.insert(X_FORWARDED_PROTO, proto);
     match host {
