@@ -124,13 +124,19 @@ pub(crate) fn parse_response_head(
             // 100 Continue, 103 Early Hints: the final answer follows.
             continue;
         }
-        let headers = header_map(&bytes, spans, std::mem::take(storage))?;
+        let (headers, present) = header_map(&bytes, spans, std::mem::take(storage))?;
         let version = if minor == 1 {
             Version::HTTP_11
         } else {
             Version::HTTP_10
         };
-        return Ok(Some(finish(status, version, headers, request_method)?));
+        return Ok(Some(finish(
+            status,
+            version,
+            headers,
+            present,
+            request_method,
+        )?));
     }
 }
 
@@ -192,23 +198,41 @@ fn parse_error(error: httparse::Error) -> &'static str {
 /// upstream's headers alone is reallocated and rehashed on every response.
 const ADDED_HEADERS: usize = 6;
 
+/// Which of the fields that decide the framing a head carries, noted while
+/// its map is built: most responses have no `Transfer-Encoding` or
+/// `Connection`, and looking each up again costs more than the note.
+#[derive(Debug, Clone, Copy, Default)]
+struct FramingFields {
+    transfer_encoding: bool,
+    content_length: bool,
+    connection: bool,
+}
+
 /// Fills `headers` (cleared first, its capacity kept) with the head's
 /// fields, sharing the head's bytes instead of copying each value.
 fn header_map(
     bytes: &Bytes,
     spans: &[FieldSpan],
     mut headers: HeaderMap,
-) -> Result<HeaderMap, HeadError> {
+) -> Result<(HeaderMap, FramingFields), HeadError> {
     headers.clear();
     headers.reserve(spans.len() + ADDED_HEADERS);
+    let mut present = FramingFields::default();
     for &(name_at, name_len, value_at, value_len) in spans {
         let name = HeaderName::from_bytes(&bytes[name_at..name_at + name_len])
             .map_err(|_| HeadError::Malformed("invalid header name"))?;
         let value = HeaderValue::from_maybe_shared(bytes.slice(value_at..value_at + value_len))
             .map_err(|_| HeadError::Malformed("invalid header value"))?;
+        if name == header::TRANSFER_ENCODING {
+            present.transfer_encoding = true;
+        } else if name == header::CONTENT_LENGTH {
+            present.content_length = true;
+        } else if name == header::CONNECTION {
+            present.connection = true;
+        }
         headers.append(name, value);
     }
-    Ok(headers)
+    Ok((headers, present))
 }
 
 /// Works out the framing and whether the connection can be reused.
@@ -216,12 +240,17 @@ fn finish(
     status: StatusCode,
     version: Version,
     headers: HeaderMap,
+    present: FramingFields,
     request_method: &Method,
 ) -> Result<ResponseHead, HeadError> {
     let bodiless = *request_method == Method::HEAD
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED;
-    let chunked_last = last_transfer_coding_is_chunked(&headers);
+    let chunked_last = if present.transfer_encoding {
+        last_transfer_coding_is_chunked(&headers)
+    } else {
+        None
+    };
     if chunked_last.is_some() && version == Version::HTTP_10 && !bodiless {
         // RFC 9112 §6.1: faulty framing (hyper's client refuses it too).
         return Err(HeadError::Malformed(
@@ -230,7 +259,7 @@ fn finish(
     }
     // A response without a body has no framing to get wrong: its length
     // (a HEAD's, say) is passed on as it is, as hyper does.
-    let length = if bodiless {
+    let length = if bodiless || !present.content_length {
         None
     } else {
         content_length(&headers)?
@@ -248,10 +277,13 @@ fn finish(
     // the transfer coding, then drop the connection. (`strip_hop_by_hop`
     // drops the Content-Length before the response goes on.)
     let ambiguous = chunked_last.is_some() && length.is_some();
+    let says = |token: &[u8]| {
+        present.connection && crate::headers::has_token(&headers, header::CONNECTION, token)
+    };
     let persistent = match version {
-        Version::HTTP_11 => !crate::headers::has_token(&headers, header::CONNECTION, b"close"),
+        Version::HTTP_11 => !says(b"close"),
         // HTTP/1.0 closes unless it says otherwise.
-        _ => crate::headers::has_token(&headers, header::CONNECTION, b"keep-alive"),
+        _ => says(b"keep-alive"),
     };
     let keep_alive = persistent && framing != Framing::UntilClose && !ambiguous;
     Ok(ResponseHead {
