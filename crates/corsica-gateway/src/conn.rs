@@ -13,13 +13,16 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use corsica::RequestKind;
-use http::{HeaderValue, Request, Response};
+use http::uri::PathAndQuery;
+use http::{HeaderValue, Request, Response, Uri};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 
 use crate::body::{Body, BodyError};
 use crate::headers::{request_host, without_port};
+use crate::metrics::UpstreamError;
+use crate::path::MalformedPath;
 use crate::proxy::ClientInfo;
 use crate::reply::Failure;
 use crate::routes::{Generation, RouteFuture, RouteService};
@@ -63,7 +66,7 @@ impl ConnService {
         }
     }
 
-    fn route(&self, req: Request<Incoming>) -> RouteFuture {
+    fn route(&self, mut req: Request<Incoming>) -> RouteFuture {
         let current = self.current.load();
         // `call` is never re-entered, so the cache is always free; were it
         // not, this request would build its own services instead of panicking.
@@ -92,12 +95,18 @@ impl ConnService {
         let Some(routes) = slot.as_mut() else {
             return no_route();
         };
+        // Routed on the path in normal form, which is also what the
+        // upstream is sent (see `crate::path`).
+        let malformed = normalize_target(&mut req).is_err();
+        if malformed {
+            req.extensions_mut().insert(MalformedTarget);
+        }
         let host = request_host(&req).map(without_port);
-        // A target that is not a path (`CONNECT host:port`, `OPTIONS *`)
-        // goes to the catch-all route, whose proxy refuses it with a 400
-        // that carries that route's CORS headers.
+        // A target that is not a path (`CONNECT host:port`, `OPTIONS *`),
+        // or a malformed one, goes to the catch-all route, whose proxy
+        // refuses it with a 400 that carries that route's CORS headers.
         let path = Some(req.uri().path())
-            .filter(|p| p.starts_with('/'))
+            .filter(|p| p.starts_with('/') && !malformed)
             .unwrap_or("/");
         match routes.generation.route_index(host, path) {
             Some(i) => match routes.services.get_mut(i) {
@@ -107,6 +116,32 @@ impl ConnService {
             None => no_route(),
         }
     }
+}
+
+/// Marks a request whose path has a `%` without two hexadecimal digits
+/// after it; the proxy refuses it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MalformedTarget;
+
+/// Puts the request's path in normal form before it is routed; the query
+/// is kept as it is.
+fn normalize_target(req: &mut Request<Incoming>) -> Result<(), MalformedPath> {
+    let path = req.uri().path();
+    if !path.starts_with('/') {
+        return Ok(());
+    }
+    let Some(normal) = crate::path::normalize(path)? else {
+        return Ok(());
+    };
+    let target = match req.uri().query() {
+        Some(query) => format!("{normal}?{query}"),
+        None => normal,
+    };
+    let mut parts = req.uri().clone().into_parts();
+    // The normal form is made of the original's characters, so it parses.
+    parts.path_and_query = Some(PathAndQuery::try_from(target).map_err(|_| MalformedPath)?);
+    *req.uri_mut() = Uri::from_parts(parts).map_err(|_| MalformedPath)?;
+    Ok(())
 }
 
 fn no_route() -> RouteFuture {
@@ -162,10 +197,7 @@ impl Future for ConnFuture {
                 .metrics
                 .duration(this.start.elapsed().as_secs_f64());
         }
-        Poll::Ready(Ok(response.map(|body| GuardedBody {
-            inner: body,
-            _guard: guard,
-        })))
+        Poll::Ready(Ok(response.map(|body| GuardedBody { inner: body, guard })))
     }
 }
 
@@ -174,7 +206,7 @@ impl Future for ConnFuture {
 #[derive(Debug)]
 pub(crate) struct GuardedBody {
     inner: Body,
-    _guard: Option<InFlight>,
+    guard: Option<InFlight>,
 }
 
 impl HttpBody for GuardedBody {
@@ -185,7 +217,20 @@ impl HttpBody for GuardedBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        Pin::new(&mut self.get_mut().inner).poll_frame(cx)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let (Poll::Ready(Some(Err(error))), Some(guard)) = (&polled, &this.guard) {
+            // Only an upstream's body fails, once its head has been passed
+            // on: hyper then cuts the client's response short (or sends
+            // nothing, if the head was not written yet) and closes the
+            // connection, and says nothing. Say it here, and count it.
+            guard
+                .state()
+                .metrics
+                .upstream_error(UpstreamError::Protocol);
+            tracing::warn!(target: "corsica::gateway", %error, "the upstream's response body failed midway; the client's response is cut short");
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

@@ -81,6 +81,7 @@ pub mod demo;
 mod h1;
 mod headers;
 mod metrics;
+mod path;
 mod pool;
 mod proxy;
 mod reload;

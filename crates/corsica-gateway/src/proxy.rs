@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use corsica::{Decision, ForwardPlan};
 use corsica_tower::CorsLayer;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
@@ -33,6 +34,7 @@ use tower_service::Service;
 use crate::body::{Body, UpstreamBody};
 use crate::clock::coarse_now;
 use crate::config::Limits;
+use crate::conn::MalformedTarget;
 use crate::headers::{
     accepts_trailers, add_forwarded, head_size, is_valid_host, is_websocket_upgrade,
     strip_hop_by_hop,
@@ -56,8 +58,10 @@ pub(crate) struct RouteProxy {
     pub(crate) limits: Limits,
     /// Counters.
     pub(crate) metrics: Arc<Metrics>,
-    /// The route's CORS layer (for WebSocket origins) and whether it only reports.
-    pub(crate) websocket_policy: Option<(CorsLayer, bool)>,
+    /// The route's CORS layer and whether it only reports: WebSocket
+    /// handshakes are checked against it, and on a report-only route the
+    /// gateway's own errors get its headers (see [`report_only_plan`]).
+    pub(crate) policy: Option<(CorsLayer, bool)>,
 }
 
 impl RouteProxy {
@@ -71,7 +75,7 @@ impl RouteProxy {
             upstream_response: self.upstream_response,
             limits: self.limits,
             metrics: self.metrics.clone(),
-            websocket_policy: self.websocket_policy.clone(),
+            policy: self.policy.clone(),
         }
     }
 }
@@ -117,20 +121,52 @@ impl Service<Request<Incoming>> for Proxy {
         // Everything up to sending is synchronous and done here, so that the
         // boxed future holds only the upstream request and the exchange (it
         // is moved into its box whole: the smaller, the cheaper).
+        let report_plan = report_only_plan(&self.route, &req);
         let Prepared {
             upstream_req,
             client_upgrade,
         } = match prepare(&self.route, &self.client, req) {
             Ok(prepared) => prepared,
-            Err(failure) => return Box::pin(std::future::ready(Ok(failure.into_response()))),
+            Err(failure) => {
+                let response = answer(failure, report_plan.as_deref());
+                return Box::pin(std::future::ready(Ok(response)));
+            }
         };
         Box::pin(exchange(
             self.route.clone(),
             self.client.clone(),
             upstream_req,
             client_upgrade,
+            report_plan,
         ))
     }
+}
+
+/// On a report-only route the layer passes every response on as it is,
+/// so a response the gateway makes itself (502, 504, 413, 400) would carry
+/// no CORS header at all, and the page could not read why its request
+/// failed. For an actual request from an origin the policy allows, this is
+/// what the policy would have written; it goes on the gateway's own
+/// answers only, never on the upstream's. `None` on enforcing routes, where
+/// the layer does it.
+fn report_only_plan(route: &RouteProxy, req: &Request<Incoming>) -> Option<Box<ForwardPlan>> {
+    let Some((layer, true)) = &route.policy else {
+        return None;
+    };
+    match layer.policy().decide(req.method(), req.headers()) {
+        Decision::Forward(forward) if forward.is_allowed() => Some(Box::new(forward.to_plan())),
+        _ => None,
+    }
+}
+
+/// The gateway's own answer to `failure`, with the CORS headers of
+/// `report_plan` (see [`report_only_plan`]).
+fn answer(failure: Failure, report_plan: Option<&ForwardPlan>) -> Response<Body> {
+    let mut response = failure.into_response();
+    if let Some(plan) = report_plan {
+        plan.apply(response.headers_mut());
+    }
+    response
 }
 
 /// A request checked and rewritten for the upstream.
@@ -171,11 +207,13 @@ fn prepare(
 /// another: each of those keeps its own copy of its arguments (the
 /// request, 280 bytes), and this future is boxed on every request. Kept
 /// under 1 KiB, its box comes from the allocator's per-thread cache.
+#[allow(clippy::manual_async_fn)]
 fn exchange(
     route: Arc<RouteProxy>,
     client: Arc<ClientInfo>,
     upstream_req: Request<UpstreamBody>,
     client_upgrade: Option<OnUpgrade>,
+    report_plan: Option<Box<ForwardPlan>>,
 ) -> impl Future<Output = Result<Response<Body>, Infallible>> + Send {
     async move {
         let websocket = client_upgrade.is_some();
@@ -186,9 +224,16 @@ fn exchange(
             .send(&route.upstream, upstream_req, deadline);
         let mut response = match pending.await {
             Ok(response) => response,
-            Err(error) => return Ok(failed(&route, &error).into_response()),
+            Err(error) => return Ok(answer(failed(&route, &error), report_plan.as_deref())),
         };
         let upgraded = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+        if upgraded && !websocket {
+            // Only a handshake may be answered with 101; relayed, it would
+            // leave the client's connection in a protocol nobody speaks.
+            route.metrics.upstream_error(UpstreamError::Protocol);
+            tracing::warn!(target: "corsica::gateway", upstream = route.upstream.display(), "upstream answered 101 Switching Protocols to a request that asked for no upgrade");
+            return Ok(answer(Failure::UpstreamProtocol, report_plan.as_deref()));
+        }
         if let (true, Some(client_upgrade)) = (upgraded, client_upgrade) {
             let upstream_upgrade = hyper::upgrade::on(&mut response);
             tunnel(client_upgrade, upstream_upgrade, &client.conn);
@@ -211,6 +256,11 @@ fn check_request(req: &Request<Incoming>, limits: &Limits) -> Result<(), Failure
     if !req.uri().path().starts_with('/') {
         return Err(Failure::BadRequest(
             "the request target must be a path such as /items",
+        ));
+    }
+    if req.extensions().get::<MalformedTarget>().is_some() {
+        return Err(Failure::BadRequest(
+            "the request path has a % that is not followed by two hexadecimal digits",
         ));
     }
     let mut hosts = req.headers().get_all(header::HOST).iter();
@@ -247,7 +297,7 @@ fn check_request(req: &Request<Incoming>, limits: &Limits) -> Result<(), Failure
 
 /// Refuses a WebSocket handshake from an origin the route's policy refuses.
 fn check_websocket_origin(route: &RouteProxy, req: &Request<Incoming>) -> Result<(), Failure> {
-    let Some((layer, report_only)) = &route.websocket_policy else {
+    let Some((layer, report_only)) = &route.policy else {
         return Ok(());
     };
     let policy = layer.policy();

@@ -94,7 +94,7 @@ impl Generation {
                     RouteLayer::On(layer)
                 }
             };
-            let websocket_policy = match (&cors, &route.cors) {
+            let policy = match (&cors, &route.cors) {
                 (RouteLayer::On(layer), RouteCors::Policy { mode, .. }) => {
                     Some((layer.clone(), *mode == Mode::ReportOnly))
                 }
@@ -105,7 +105,7 @@ impl Generation {
                 upstream_response: config.timeouts.upstream_response,
                 limits: config.limits,
                 metrics: metrics.clone(),
-                websocket_policy,
+                policy,
             });
             routes.push(RouteEntry { proxy, cors });
         }
@@ -150,8 +150,12 @@ impl Generation {
 fn http_builder(config: &GatewayConfig) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // hyper's read buffer bounds a request head in memory; it cannot be
-    // smaller than 8 KiB. The exact configured limit is checked per request.
-    let buffer = config.limits.max_header_bytes.max(8 * 1024);
+    // smaller than 8 KiB. The configured limit is checked per request, by
+    // the proxy, whose 431 carries the route's CORS headers; hyper's own,
+    // bare 431 is kept for heads over twice the limit, which no client
+    // that only went a little over it sends.
+    let head_room = config.limits.max_header_bytes.saturating_mul(2);
+    let buffer = head_room.saturating_add(8 * 1024);
     builder
         .http1()
         .timer(TokioTimer::new())
@@ -163,7 +167,7 @@ fn http_builder(config: &GatewayConfig) -> auto::Builder<TokioExecutor> {
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(config.limits.max_header_bytes).unwrap_or(u32::MAX));
+        .max_header_list_size(u32::try_from(head_room).unwrap_or(u32::MAX));
     builder
 }
 

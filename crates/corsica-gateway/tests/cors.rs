@@ -334,3 +334,77 @@ async fn the_admin_listener_serves_health_and_metrics() {
         0.0
     );
 }
+
+#[tokio::test]
+async fn routes_match_the_normal_form_of_the_path_which_is_what_the_upstream_is_sent() {
+    let (upstream, _) = echo_upstream().await;
+    let routes = r#"
+[[routes]]
+path_prefix = "/api/v1"
+[routes.policy]
+origins = ["https://v1.example"]
+"#;
+    let gw = gateway(&config_text(upstream, routes)).await;
+    // Each of these is /api/v1/secret to most servers: it must get the
+    // /api/v1 route's policy, not the default one.
+    for path in [
+        "//api/v1/secret",
+        "///api//v1/secret",
+        "/api/./v1/secret",
+        "/api/x/../v1/secret",
+        "/api/%76%31/secret",
+        "/api/v1/%2e/secret",
+    ] {
+        let reply = get(&gw.url(path), &[("origin", APP)]).await;
+        assert!(!reply.has_cors_headers(), "{path}: {:?}", reply.headers);
+        assert_eq!(reply.json()["uri"], "/api/v1/secret", "{path}");
+        let v1 = get(&gw.url(path), &[("origin", "https://v1.example")]).await;
+        assert_eq!(
+            v1.header("access-control-allow-origin"),
+            Some("https://v1.example"),
+            "{path}"
+        );
+        let pre = preflight(&gw.url(path), APP, "PUT", None).await;
+        assert_eq!(pre.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    // The query is passed on as written; an encoded slash stays encoded.
+    let reply = get(&gw.url("//api/v1/x?a=%2e%2e&b=//"), &[]).await;
+    assert_eq!(reply.json()["uri"], "/api/v1/x?a=%2e%2e&b=//");
+    let reply = get(&gw.url("/api%2Fv1/x"), &[("origin", APP)]).await;
+    assert_eq!(reply.json()["uri"], "/api%2Fv1/x");
+    assert_eq!(reply.header("access-control-allow-origin"), Some(APP));
+}
+
+#[tokio::test]
+async fn host_patterns_route_every_subdomain() {
+    let (upstream, _) = echo_upstream().await;
+    let routes = r#"
+[[routes]]
+path_prefix = "/"
+host = "*.tenant.example"
+[routes.policy]
+origins = ["https://*.tenant.example"]
+"#;
+    let gw = gateway(&config_text(upstream, routes)).await;
+    let tenant = get(
+        &gw.url("/x"),
+        &[
+            ("origin", "https://a.tenant.example"),
+            ("host", "a.tenant.example:8443"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        tenant.header("access-control-allow-origin"),
+        Some("https://a.tenant.example")
+    );
+    let apex = get(
+        &gw.url("/x"),
+        &[
+            ("origin", "https://a.tenant.example"),
+            ("host", "tenant.example"),
+        ],
+    )
+    .await;
+    assert!(!apex.has_cors_headers(), "the apex is not a subdomain");
+}

@@ -326,3 +326,116 @@ async fn an_idle_keep_alive_connection_is_closed_after_idle_not_header_read() {
         "closed too early: {idle_for:?}"
     );
 }
+
+#[tokio::test]
+async fn report_only_routes_give_the_gateways_own_errors_cors_headers_too() {
+    let routes = "[[routes]]\npath_prefix = \"/legacy\"\nmode = \"report-only\"\n";
+    let gw = gateway(&config_text(down_address().await, routes)).await;
+    let reply = get(&gw.url("/legacy/x"), &[("origin", APP)]).await;
+    assert_gateway_error(&reply, StatusCode::BAD_GATEWAY, "upstream_unavailable");
+    let bad_host = get(&gw.url("/legacy/x"), &[("origin", APP), ("host", "a b")]).await;
+    assert_gateway_error(&bad_host, StatusCode::BAD_REQUEST, "bad_request");
+    // An origin the policy refuses gets none, as on an enforcing route.
+    let refused = get(&gw.url("/legacy/x"), &[("origin", EVIL)]).await;
+    assert_eq!(refused.status, StatusCode::BAD_GATEWAY);
+    assert!(!refused.has_cors_headers(), "{:?}", refused.headers);
+}
+
+#[tokio::test]
+async fn a_malformed_percent_encoding_is_a_400_with_cors_headers() {
+    let (upstream, calls) = echo_upstream().await;
+    let gw = gateway(&config_text(upstream, "")).await;
+    let answer = raw(
+        gw.addr,
+        b"GET /items/%zz HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(
+        answer.contains("access-control-allow-origin: https://app.example"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("not followed by two hexadecimal digits"),
+        "{answer}"
+    );
+    assert_eq!(calls.get(), 0);
+}
+
+#[tokio::test]
+async fn an_unasked_for_101_is_a_502_on_both_clients() {
+    let upstream = raw_upstream(|mut stream| async move {
+        let _ = stream
+            .write_all(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\n",
+            )
+            .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    })
+    .await;
+    let gw = gateway(&config_text(upstream, "")).await;
+    // A GET goes over the inline client, a POST with a body over hyper's.
+    let reply = get(&gw.url("/items"), &[("origin", APP)]).await;
+    assert_gateway_error(&reply, StatusCode::BAD_GATEWAY, "upstream_protocol_error");
+    let reply = send(
+        &client(),
+        Method::POST,
+        &gw.url("/items"),
+        &[("origin", APP)],
+        b"{}",
+    )
+    .await;
+    assert_gateway_error(&reply, StatusCode::BAD_GATEWAY, "upstream_protocol_error");
+    still_serves(&gw).await;
+}
+
+#[tokio::test]
+async fn a_body_that_breaks_after_the_head_is_logged_and_counted() {
+    let upstream = raw_upstream(|mut stream| async move {
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n")
+            .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    })
+    .await;
+    let gw = gateway(&config_text(upstream, "")).await;
+    let url = gw.url("/items");
+    let outcome = client()
+        .request(
+            http::Request::get(&url)
+                .header("origin", APP)
+                .body(http_body_util::Full::new(bytes::Bytes::new()))
+                .unwrap(),
+        )
+        .await;
+    // The head may or may not have left before the body broke; either
+    // way the client never gets a complete response.
+    if let Ok(response) = outcome {
+        use http_body_util::BodyExt;
+        assert!(response.into_body().collect().await.is_err());
+    }
+    let text = metrics(&gw).await;
+    assert_eq!(
+        metric(&text, "corsica_upstream_errors_total{kind=\"protocol\"}"),
+        1.0
+    );
+    still_serves(&gw).await;
+}
+
+#[tokio::test]
+async fn a_head_a_little_over_the_limit_gets_the_gateways_431_with_cors_headers() {
+    let (upstream, calls) = echo_upstream().await;
+    let gw = gateway(&config_text(
+        upstream,
+        "[limits]\nmax_header_bytes = 4096\n",
+    ))
+    .await;
+    let big = "x".repeat(6000);
+    let reply = get(&gw.url("/items"), &[("origin", APP), ("x-big", &big)]).await;
+    assert_gateway_error(
+        &reply,
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "headers_too_large",
+    );
+    assert_eq!(calls.get(), 0);
+}
