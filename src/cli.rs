@@ -37,6 +37,7 @@ const SERVE_HELP: &str = "Examples:
   corsica serve                                  # a self-contained demo on 127.0.0.1:8080
   corsica serve --config corsica.toml
   corsica serve --config corsica.toml --listen 0.0.0.0:8443
+  corsica serve --config corsica.toml --workers 4   # default: one worker thread per core
 
 A minimal corsica.toml:
   listen = \"127.0.0.1:8080\"
@@ -59,6 +60,9 @@ pub struct ServeArgs {
     /// Listen on this address instead of the configuration's `listen` (e.g. 127.0.0.1:9000).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
+    /// Worker threads serving client connections [default: one per core].
+    #[arg(long, value_name = "N", env = "CORSICA_WORKERS")]
+    pub workers: Option<std::num::NonZeroUsize>,
 }
 
 /// Output formats shared by the diagnostic commands.

@@ -245,3 +245,51 @@ fn an_unreadable_file_is_exit_2() {
     assert_eq!(exit, 2);
     assert!(stderr.contains("cannot read"), "{stderr}");
 }
+
+#[test]
+fn an_empty_file_says_what_either_kind_of_file_needs() {
+    let (exit, _, stderr) = lint("empty", "# nothing yet\n", false);
+    assert_eq!(exit, 1);
+    assert!(stderr.contains("error[empty-file]"), "{stderr}");
+    assert!(
+        stderr.contains("origins = [") && stderr.contains("listen, upstream"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn lint_reads_the_tls_files_a_gateway_file_names_as_serve_does() {
+    let toml = "listen = \"127.0.0.1:8080\"\nupstream = \"http://127.0.0.1:3000\"\n[policy]\norigins = [\"https://a.example\"]\n[tls]\ncert = \"/nonexistent/cert.pem\"\nkey = \"/nonexistent/key.pem\"\n";
+    let (exit, _, stderr) = lint("tls", toml, false);
+    assert_eq!(exit, 1);
+    assert!(
+        stderr.contains("error[tls-files]") && stderr.contains("corsica.toml:6:8"),
+        "{stderr}"
+    );
+    let dir = std::env::temp_dir().join(format!("corsica-lint-{}-tls", std::process::id()));
+    let (exit, _, serve_err) = corsica(&[
+        "serve",
+        "--config",
+        dir.join("corsica.toml").to_str().unwrap(),
+    ]);
+    assert_eq!(exit, 2);
+    assert!(
+        serve_err.contains("error[tls-files]") && serve_err.contains("corsica.toml:6:8"),
+        "serve reports it the same way: {serve_err}"
+    );
+}
+
+#[test]
+fn serve_explains_that_a_policy_file_is_not_a_gateway_file() {
+    let dir = std::env::temp_dir().join(format!("corsica-serve-{}-policy", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("policy.toml");
+    std::fs::write(&path, "origins = [\"https://a.example\"]\n").unwrap();
+    let (exit, _, stderr) = corsica(&["serve", "--config", path.to_str().unwrap()]);
+    assert_eq!(exit, 2);
+    assert!(stderr.contains("not a gateway configuration"), "{stderr}");
+    assert!(
+        stderr.contains("[policy]") && stderr.contains("upstream ="),
+        "{stderr}"
+    );
+}

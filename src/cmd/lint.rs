@@ -20,6 +20,16 @@ enum Kind {
 
 /// Checks a file's text, returning its kind and every diagnostic.
 fn check(source: &str) -> (Kind, Vec<Diagnostic>) {
+    // Nothing in it says which kind of file it is meant to be.
+    if source.parse::<toml::Table>().is_ok_and(|t| t.is_empty()) {
+        let empty = Diagnostic::error(
+            "empty-file",
+            "",
+            "the file has no settings",
+            "a policy file needs origins = [\"https://app.example.com\"]; a gateway file needs listen, upstream and a [policy] table (see `corsica serve --help`)",
+        );
+        return (Kind::Policy, vec![empty]);
+    }
     if gateway::is_gateway_file(source) {
         let diags = match gateway::load_str(source) {
             Ok(cfg) => cfg.warnings,

@@ -18,16 +18,33 @@ use crate::output;
 const DEMO_PORT: u16 = 8080;
 
 pub fn run(args: &ServeArgs) -> Result<ExitCode, CmdError> {
+    let workers = args.workers.map_or_else(worker_threads, |n| n.get());
     match &args.config {
-        Some(path) => serve_file(path, args.listen),
-        None => serve_demo(args.listen),
+        Some(path) => serve_file(path, args.listen, workers),
+        None => serve_demo(args.listen, workers),
     }
 }
 
 /// Serves a configuration file until SIGTERM or Ctrl-C.
-fn serve_file(path: &Path, listen: Option<SocketAddr>) -> Result<ExitCode, CmdError> {
+fn serve_file(
+    path: &Path,
+    listen: Option<SocketAddr>,
+    workers: usize,
+) -> Result<ExitCode, CmdError> {
     let name = path.display().to_string();
     let source = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    if !config::is_gateway_file(&source) {
+        eprintln!(
+            "{name}: not a gateway configuration: it has none of listen, upstream, [policy] or [[routes]]"
+        );
+        eprintln!("  fix: a gateway file says where to listen and what to forward to, with the policy in a table:");
+        eprintln!("         listen = \"127.0.0.1:8080\"");
+        eprintln!("         upstream = \"http://127.0.0.1:3000\"");
+        eprintln!("         [policy]");
+        eprintln!("         origins = [\"https://app.example.com\"]");
+        eprintln!("       (a bare policy file, origins = [...] at the top, is what `corsica lint` and the library take)");
+        return Ok(ExitCode::from(2));
+    }
     let config = match config::load_str(&source) {
         Ok(config) => config,
         Err(error) => {
@@ -50,7 +67,7 @@ fn serve_file(path: &Path, listen: Option<SocketAddr>) -> Result<ExitCode, CmdEr
         watch_config: true,
         handle_signals: true,
         listen_override: listen,
-        threads: worker_threads(),
+        threads: workers,
         ..Options::default()
     };
     runtime()?.block_on(async move {
@@ -68,7 +85,7 @@ fn serve_file(path: &Path, listen: Option<SocketAddr>) -> Result<ExitCode, CmdEr
 }
 
 /// The demo: the built-in API, the gateway in front, and a walkthrough.
-fn serve_demo(listen: Option<SocketAddr>) -> Result<ExitCode, CmdError> {
+fn serve_demo(listen: Option<SocketAddr>, workers: usize) -> Result<ExitCode, CmdError> {
     init_logging(LogFormat::Text);
     runtime()?.block_on(async move {
         let api = demo::start_api()
@@ -77,7 +94,7 @@ fn serve_demo(listen: Option<SocketAddr>) -> Result<ExitCode, CmdError> {
         let wanted = listen.unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, DEMO_PORT)));
         let options = Options {
             handle_signals: true,
-            threads: worker_threads(),
+            threads: workers,
             ..Options::default()
         };
         let mut note = None;
@@ -169,7 +186,7 @@ fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(|| LogWriter);
     // A second initialisation (never in the binary) is harmless: keep the first.
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
@@ -179,8 +196,26 @@ fn init_logging(format: LogFormat) {
     };
 }
 
-/// One gateway worker thread per core (each with its own runtime and
-/// upstream pool, as nginx runs one worker process per core).
+/// Standard error for logs, where a failed write is dropped: when stderr
+/// is a pipe whose reader has gone (`corsica serve 2>&1 | head`),
+/// tracing-subscriber would report the failure with `eprintln!`, which
+/// panics on that same broken pipe, inside the task that was logging (the
+/// one that handles SIGTERM, say), and the gateway could no longer stop.
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(std::io::stderr().write(buf).unwrap_or(buf.len()))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
+}
+
+/// By default, one gateway worker thread per core (each with its own
+/// runtime and upstream pool, as nginx runs one worker process per core).
 fn worker_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }

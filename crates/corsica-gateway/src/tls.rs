@@ -11,22 +11,44 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::Tls;
 
+/// Which of the two files a TLS problem is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TlsFileKind {
+    /// `cert`.
+    Cert,
+    /// `key` (or the pair: a key that does not match the certificate).
+    Key,
+}
+
 /// Loads the certificate and key and builds the acceptor. The error names
 /// the file and what is wrong with it.
 pub(crate) fn acceptor(tls: &Tls) -> Result<TlsAcceptor, String> {
-    let certs = certificates(&tls.cert)?;
-    let key = private_key(&tls.key)?;
+    build(tls).map_err(|(_, message)| message)
+}
+
+/// Whether the files make a working TLS configuration: what `corsica lint`
+/// and a reload check before a gateway is started or re-keyed with them.
+pub(crate) fn check(tls: &Tls) -> Result<(), (TlsFileKind, String)> {
+    build(tls).map(drop)
+}
+
+fn build(tls: &Tls) -> Result<TlsAcceptor, (TlsFileKind, String)> {
+    let certs = certificates(&tls.cert).map_err(|e| (TlsFileKind::Cert, e))?;
+    let key = private_key(&tls.key).map_err(|e| (TlsFileKind::Key, e))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .map_err(|e| (TlsFileKind::Cert, format!("TLS setup failed: {e}")))?
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(|e| {
-            format!(
-                "the certificate {} and key {} do not work together: {e}",
-                tls.cert.display(),
-                tls.key.display()
+            (
+                TlsFileKind::Key,
+                format!(
+                    "the certificate {} and key {} do not work together: {e}",
+                    tls.cert.display(),
+                    tls.key.display()
+                ),
             )
         })?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

@@ -10,6 +10,9 @@ use corsica::policy::config::{toml_diagnostic, Located};
 use corsica::{ConfigError, Diagnostic, Policy, PolicyConfig};
 use http::Uri;
 use serde::Deserialize;
+use toml::de::DeTable;
+
+mod keys;
 
 /// The top-level keys of a gateway file, for "did you mean" hints.
 pub const GATEWAY_KEYS: [&str; 10] = [
@@ -156,7 +159,8 @@ pub enum RouteCors {
 /// A validated route.
 #[derive(Debug, Clone)]
 pub struct Route {
-    /// Host to match, lower case, without port.
+    /// Host to match, lower case, without port; `*.example.com` matches
+    /// every subdomain of example.com (not example.com itself).
     pub host: Option<String>,
     /// Path prefix to match.
     pub path_prefix: String,
@@ -267,12 +271,35 @@ pub fn is_gateway_file(source: &str) -> bool {
     }
 }
 
-/// Parses and validates a gateway file, reporting every problem at once.
+/// Parses and validates a gateway file, reporting every problem at once:
+/// every unknown key, and every problem of the rest of the file. The TLS
+/// files it names are read, so that a missing or broken certificate is
+/// reported here, at its key, and not only when the gateway starts.
 pub fn load_str(source: &str) -> Result<GatewayConfig, ConfigError> {
-    let file: GatewayFile = toml::from_str(source).map_err(|e| ConfigError {
-        diagnostics: vec![toml_diagnostic(&e, &context_keys(&e))],
+    let mut doc = DeTable::parse(source).map_err(|e| ConfigError {
+        diagnostics: vec![toml_diagnostic(&e, &[])],
     })?;
-    validate(&file)
+    let mut diags = Vec::new();
+    keys::prune_unknown(doc.get_mut(), &mut diags);
+    // Kept to name the key of a value of the wrong type.
+    let pruned = doc.get_ref().clone();
+    let file = match GatewayFile::deserialize(toml::de::Deserializer::from(doc)) {
+        Ok(file) => file,
+        Err(e) => {
+            let mut diag = toml_diagnostic(&e, &context_keys(&e));
+            if let Some((key, example)) = e.span().and_then(|at| keys::key_at(&pruned, &at)) {
+                let name = key.rsplit(['.', ']']).next().unwrap_or(&key).to_owned();
+                if diag.code == "wrong-type" {
+                    diag.fix = format!("write {name} = {example}");
+                }
+                diag.key = key;
+            }
+            diags.push(diag);
+            diags.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+            return Err(ConfigError { diagnostics: diags });
+        }
+    };
+    validate(&file, diags)
 }
 
 /// The keys valid where a TOML error points, for "did you mean" hints.
@@ -305,8 +332,7 @@ fn context_keys(err: &toml::de::Error) -> Vec<&'static str> {
     }
 }
 
-fn validate(file: &GatewayFile) -> Result<GatewayConfig, ConfigError> {
-    let mut diags = Vec::new();
+fn validate(file: &GatewayFile, mut diags: Vec<Diagnostic>) -> Result<GatewayConfig, ConfigError> {
     let listen = required_addr(
         &file.listen,
         "listen",
@@ -317,6 +343,20 @@ fn validate(file: &GatewayFile) -> Result<GatewayConfig, ConfigError> {
         .admin_listen
         .as_ref()
         .and_then(|a| parse_addr(a, "admin_listen", &mut diags));
+    if let (Some(listen), Some(admin)) = (listen, admin_listen) {
+        // Port 0 asks the system for a free port: two of them never clash.
+        if listen == admin && listen.port() != 0 {
+            diags.push(
+                Diagnostic::error(
+                    "admin-listen-clash",
+                    "admin_listen",
+                    format!("admin_listen is the same address as listen ({listen}): the two listeners cannot share it"),
+                    format!("give the admin listener its own port, e.g. admin_listen = \"127.0.0.1:{}\"", listen.port().wrapping_add(1000)),
+                )
+                .at(file.admin_listen.as_ref().and_then(|a| a.span.clone())),
+            );
+        }
+    }
     let upstream = match &file.upstream {
         Some(u) => parse_upstream(u, "upstream", &mut diags),
         None => {
@@ -357,15 +397,17 @@ fn validate(file: &GatewayFile) -> Result<GatewayConfig, ConfigError> {
                 .at(r.path_prefix.span.clone()),
             );
         }
-        let host = r.host.as_ref().map(|h| h.value.to_ascii_lowercase());
+        let host = r.host.as_ref().map(|h| route_host(h, &key, &mut diags));
         if seen.contains(&(host.clone(), prefix.clone())) {
+            let covered = match &host {
+                Some(host) => format!("host \"{host}\" and path_prefix \"{prefix}\""),
+                None => format!("path_prefix \"{prefix}\" (on any host)"),
+            };
             diags.push(
                 Diagnostic::error(
                     "duplicate-route",
                     format!("{key}path_prefix"),
-                    format!(
-                        "another route already covers host {host:?} and path_prefix \"{prefix}\""
-                    ),
+                    format!("another route already covers {covered}"),
                     "merge the two routes",
                 )
                 .at(r.path_prefix.span.clone()),
@@ -493,11 +535,11 @@ fn validate(file: &GatewayFile) -> Result<GatewayConfig, ConfigError> {
             },
         });
     }
-    // Most specific first: a host beats no host, then the longest prefix.
+    // Most specific first: an exact host beats a `*.` host, which beats
+    // none (a longer `*.` suffix beats a shorter one), then the longest prefix.
     routes.sort_by(|a, b| {
-        b.host
-            .is_some()
-            .cmp(&a.host.is_some())
+        host_rank(b.host.as_deref())
+            .cmp(&host_rank(a.host.as_deref()))
             .then(b.path_prefix.len().cmp(&a.path_prefix.len()))
     });
 
@@ -505,6 +547,23 @@ fn validate(file: &GatewayFile) -> Result<GatewayConfig, ConfigError> {
         cert: PathBuf::from(&t.value.cert.value),
         key: PathBuf::from(&t.value.key.value),
     });
+    if let (Some(files), Some(written)) = (&tls, &file.tls) {
+        if let Err((kind, reason)) = crate::tls::check(files) {
+            let (key, at) = match kind {
+                crate::tls::TlsFileKind::Cert => ("tls.cert", &written.value.cert),
+                crate::tls::TlsFileKind::Key => ("tls.key", &written.value.key),
+            };
+            diags.push(
+                Diagnostic::error(
+                    "tls-files",
+                    key,
+                    reason,
+                    "point cert at a PEM certificate chain and key at its PEM private key (paths are relative to the directory corsica runs in)",
+                )
+                .at(at.span.clone()),
+            );
+        }
+    }
     let timeouts = timeouts(file.timeouts.as_ref(), &mut diags);
     let limits = limits(file.limits.as_ref(), &mut diags);
     let (log_format, debug) = log(file.log.as_ref(), &mut diags);
@@ -810,9 +869,67 @@ pub fn route_index(routes: &[Route], host: Option<&str>, path: &str) -> Option<u
     routes.iter().position(|r| {
         r.host
             .as_deref()
-            .is_none_or(|h| host.is_some_and(|rh| rh.eq_ignore_ascii_case(h)))
+            .is_none_or(|h| host.is_some_and(|rh| host_matches(h, rh)))
             && prefix_matches(&r.path_prefix, path)
     })
+}
+
+/// Whether a request's host (without port) matches a route's `host`:
+/// exactly, or, for `*.example.com`, any name ending in `.example.com`
+/// (one label or more; not `example.com` itself). Case does not matter.
+fn host_matches(route_host: &str, request_host: &str) -> bool {
+    match route_host.strip_prefix('*') {
+        Some(suffix) => {
+            request_host.len() > suffix.len()
+                && request_host
+                    .get(request_host.len() - suffix.len()..)
+                    .is_some_and(|end| end.eq_ignore_ascii_case(suffix))
+        }
+        None => request_host.eq_ignore_ascii_case(route_host),
+    }
+}
+
+/// How specific a route's `host` is, higher first: exact, then `*.`
+/// patterns by the length of their suffix, then none.
+fn host_rank(host: Option<&str>) -> (u8, usize) {
+    match host {
+        None => (0, 0),
+        Some(h) if h.starts_with('*') => (1, h.len()),
+        Some(_) => (2, 0),
+    }
+}
+
+/// A route's `host`, checked and lower-cased: a name or IP address
+/// without port, or `*.` and a name. A value a request's host can never
+/// match is an error rather than a route that silently never applies.
+fn route_host(host: &Located<String>, key: &str, diags: &mut Vec<Diagnostic>) -> String {
+    let value = host.value.to_ascii_lowercase();
+    let name = value.strip_prefix("*.").unwrap_or(&value);
+    let problem = if name.contains('*') {
+        Some((
+            format!("host \"{value}\" has a `*` that is not a leading `*.`"),
+            "write a name, or `*.example.com` for every subdomain of example.com".to_owned(),
+        ))
+    } else if crate::headers::without_port(name) != name {
+        Some((
+            format!("host \"{value}\" has a port; routes match the Host header without its port"),
+            format!("write host = \"{}\"", crate::headers::without_port(&value)),
+        ))
+    } else if name.is_empty() || !crate::headers::is_valid_host(name.as_bytes()) {
+        Some((
+            format!("host \"{value}\" is not a host name or IP address"),
+            "write a name such as \"api.example.com\", without scheme, path or port".to_owned(),
+        ))
+    } else {
+        None
+    };
+    if let Some((reason, fix)) = problem {
+        diags.push(
+            Diagnostic::error("route-host", format!("{key}host"), reason, fix)
+                .at(host.span.clone()),
+        );
+    }
+    value
 }
 
 /// `/api` matches `/api`, `/api/x` and `/api?q`, but not `/apix`.
@@ -931,11 +1048,174 @@ origins = ["*"]
             "listen = \"127.0.0.1:1\"\nupstream = \"http://a\"\n[policy]\norigin = [\"*\"]\n",
         )
         .unwrap_err();
+        let unknown = err
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "unknown-key")
+            .unwrap();
+        assert!(unknown.fix.contains("`origins`"), "{}", unknown.fix);
+        assert_eq!(unknown.key, "policy.origin");
+    }
+
+    #[test]
+    fn every_unknown_key_and_every_other_problem_come_in_one_run() {
+        let source = "listen = \"127.0.0.1:1\"\nupstream = \"ftp://a\"\norigins = [\"https://a.example\"]\n\
+            lisen = 1\n[policy]\norigins = [\"*\"]\ncredentials = true\nmax_agee = 5\n\
+            [[routes]]\npath_prefix = \"/a\"\nmethods = [\"PUT\"]\n[routes.policy]\norigins = [\"https://b.example\"]\nfoo = 1\n\
+            [timeouts]\nconect = \"1s\"\n";
+        let err = load_str(source).unwrap_err();
+        let unknown: Vec<&str> = err
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "unknown-key")
+            .map(|d| d.key.as_str())
+            .collect();
+        assert_eq!(
+            unknown,
+            [
+                "origins",
+                "lisen",
+                "policy.max_agee",
+                "routes[0].methods",
+                "routes[0].policy.foo",
+                "timeouts.conect"
+            ]
+        );
+        let fix_of = |key: &str| &err.diagnostics.iter().find(|d| d.key == key).unwrap().fix;
         assert!(
-            err.diagnostics[0].fix.contains("`origins`"),
+            fix_of("origins").contains("move it under [policy]"),
+            "{}",
+            fix_of("origins")
+        );
+        assert!(fix_of("lisen").contains("`listen`"), "{}", fix_of("lisen"));
+        assert!(fix_of("routes[0].methods").contains("[routes.policy]"));
+        assert!(fix_of("timeouts.conect").contains("`connect`"));
+        // The rest of the file is still checked: the upstream's scheme,
+        // `*` with credentials.
+        assert!(
+            err.diagnostics.iter().any(|d| d.key == "upstream"),
+            "{err:?}"
+        );
+        assert!(
+            err.diagnostics
+                .iter()
+                .any(|d| d.key.starts_with("policy.") && d.code != "unknown-key"),
+            "{err:?}"
+        );
+        for d in &err.diagnostics {
+            assert!(d.span.is_some(), "{d:?} has no location");
+        }
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_key_and_an_example() {
+        let err = load_str("listen = 8080\nupstream = \"http://a\"\n").unwrap_err();
+        let d = &err.diagnostics[0];
+        assert_eq!((d.code, d.key.as_str()), ("wrong-type", "listen"));
+        assert_eq!(d.fix, "write listen = \"127.0.0.1:8080\"");
+        let err = load_str(
+            "listen = \"127.0.0.1:1\"\nupstream = \"http://a\"\n[[routes]]\npath_prefix = \"/a\"\ncors = \"no\"\n",
+        )
+        .unwrap_err();
+        let d = err
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "wrong-type")
+            .unwrap();
+        assert_eq!(d.key, "routes[0].cors");
+        assert_eq!(d.fix, "write cors = false");
+    }
+
+    #[test]
+    fn tls_files_are_checked_where_they_are_named() {
+        let source = "listen = \"127.0.0.1:1\"\nupstream = \"http://a\"\n[policy]\norigins = [\"https://a.example\"]\n\
+            [tls]\ncert = \"/nonexistent/cert.pem\"\nkey = \"/nonexistent/key.pem\"\n";
+        let err = load_str(source).unwrap_err();
+        let tls = err
+            .diagnostics
+            .iter()
+            .find(|d| d.code == "tls-files")
+            .unwrap();
+        assert_eq!(tls.key, "tls.cert");
+        assert!(
+            tls.reason.contains("/nonexistent/cert.pem"),
+            "{}",
+            tls.reason
+        );
+        let span = tls.span.clone().unwrap();
+        assert_eq!(&source[span], "\"/nonexistent/cert.pem\"");
+    }
+
+    #[test]
+    fn the_admin_listener_needs_its_own_address() {
+        let err = load_str(
+            "listen = \"127.0.0.1:8080\"\nadmin_listen = \"127.0.0.1:8080\"\nupstream = \"http://a\"\n[policy]\norigins = [\"https://a.example\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.diagnostics[0].code, "admin-listen-clash");
+        assert!(err.diagnostics[0].fix.contains("127.0.0.1:9080"));
+    }
+
+    #[test]
+    fn route_hosts_are_names_or_subdomain_patterns() {
+        let file = |host: &str| {
+            format!(
+                "listen = \"127.0.0.1:1\"\nupstream = \"http://a\"\n[policy]\norigins = [\"https://a.example\"]\n\
+                 [[routes]]\npath_prefix = \"/\"\nhost = \"{host}\"\n[routes.policy]\norigins = [\"https://b.example\"]\n"
+            )
+        };
+        for bad in [
+            "Example.COM:443",
+            "a*.example.com",
+            "*",
+            "exa mple.com",
+            "https://example.com",
+            "",
+        ] {
+            let err = load_str(&file(bad)).unwrap_err();
+            assert_eq!(err.diagnostics[0].code, "route-host", "{bad}");
+        }
+        let err = load_str(&file("example.com:443")).unwrap_err();
+        assert!(
+            err.diagnostics[0].fix.contains("host = \"example.com\""),
             "{}",
             err.diagnostics[0].fix
         );
+        let config = load_str(&file("*.Example.com")).unwrap();
+        let host_of = |host: Option<&str>| config.route(host, "/x").and_then(|r| r.host.clone());
+        assert_eq!(
+            host_of(Some("api.example.com")).as_deref(),
+            Some("*.example.com")
+        );
+        assert_eq!(
+            host_of(Some("a.b.EXAMPLE.com")).as_deref(),
+            Some("*.example.com")
+        );
+        assert_eq!(host_of(Some("example.com")), None);
+        assert_eq!(host_of(Some("badexample.com")), None);
+        assert_eq!(host_of(None), None);
+    }
+
+    #[test]
+    fn an_exact_host_beats_a_pattern_which_beats_none() {
+        let config = load_str(
+            "listen = \"127.0.0.1:1\"\nupstream = \"http://a\"\n[policy]\norigins = [\"https://a.example\"]\n\
+             [[routes]]\npath_prefix = \"/\"\nhost = \"*.example.com\"\n[routes.policy]\norigins = [\"https://p.example\"]\n\
+             [[routes]]\npath_prefix = \"/\"\nhost = \"*.eu.example.com\"\n[routes.policy]\norigins = [\"https://q.example\"]\n\
+             [[routes]]\npath_prefix = \"/\"\nhost = \"api.eu.example.com\"\n[routes.policy]\norigins = [\"https://r.example\"]\n",
+        )
+        .unwrap();
+        let host_of = |host: &str| config.route(Some(host), "/x").and_then(|r| r.host.clone());
+        assert_eq!(
+            host_of("api.eu.example.com").as_deref(),
+            Some("api.eu.example.com")
+        );
+        assert_eq!(
+            host_of("www.eu.example.com").as_deref(),
+            Some("*.eu.example.com")
+        );
+        assert_eq!(host_of("www.example.com").as_deref(), Some("*.example.com"));
+        assert_eq!(host_of("other.test"), None);
     }
 
     #[test]
