@@ -218,6 +218,7 @@ impl H1Pool {
     /// A function returning a block rather than an `async fn`: an async
     /// fn keeps a second copy of its arguments (the request's parts), and
     /// this future is part of every proxied request's boxed future.
+    #[allow(clippy::manual_async_fn)]
     fn send_direct<'a>(
         self: &'a Arc<Self>,
         authority: &'a Authority,
