@@ -4,16 +4,24 @@
 //! wrote itself, or the upstream's body passed through frame by frame.
 //! [`UpstreamBody`] is the client's request body on its way upstream,
 //! counted as it streams so that an oversized chunked upload is cut off at
-//! the limit instead of being read to the end.
+//! the limit instead of being read to the end, and timed, so that a client
+//! that stops sending its body gets 408 rather than holding an upstream
+//! connection (and the gateway's blame) for good.
 
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
+use tokio::time::{Instant, Sleep};
 
+use crate::clock::{self, coarse_now};
 use crate::pool::PooledBody;
 
 /// A response body's error, from either upstream client.
@@ -81,6 +89,11 @@ pub(crate) enum RequestBodyError {
         /// The configured limit.
         limit: u64,
     },
+    /// The client sent nothing more of its body for `timeouts.body_read`.
+    Stalled {
+        /// The configured pause.
+        after: Duration,
+    },
     /// Reading the client's body failed (the client went away, or sent a
     /// malformed chunk).
     Client(hyper::Error),
@@ -92,6 +105,12 @@ impl fmt::Display for RequestBodyError {
             RequestBodyError::TooLarge { limit } => {
                 write!(f, "the request body is larger than {limit} bytes")
             }
+            RequestBodyError::Stalled { after } => {
+                write!(
+                    f,
+                    "the client sent nothing more of its request body for {after:?}"
+                )
+            }
             RequestBodyError::Client(e) => write!(f, "reading the request body failed: {e}"),
         }
     }
@@ -100,27 +119,99 @@ impl fmt::Display for RequestBodyError {
 impl std::error::Error for RequestBodyError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            RequestBodyError::TooLarge { .. } => None,
+            RequestBodyError::TooLarge { .. } | RequestBodyError::Stalled { .. } => None,
             RequestBodyError::Client(e) => Some(e),
         }
     }
 }
 
-/// The client's request body, limited to `limit` bytes while it streams.
+/// How far a request body has got on its way upstream, shared between the
+/// body (polled by the upstream connection) and the request waiting for
+/// the response head, so that the wait for the head starts once the body
+/// has been sent: an upload longer than `timeouts.upstream_response` is
+/// not a slow upstream.
+#[derive(Debug, Default)]
+pub(crate) struct BodyProgress {
+    /// When the upstream last took a part of the body (or the body
+    /// started), as [`clock::stamp`]s.
+    last: AtomicU64,
+    /// Whether the whole body has been taken.
+    ended: AtomicBool,
+    /// Whether the body is waiting for the client (rather than for the
+    /// upstream to take more): a pause then is the client's, and the
+    /// body's own timer deals with it.
+    waiting_for_client: AtomicBool,
+}
+
+impl BodyProgress {
+    fn started() -> Arc<BodyProgress> {
+        let progress = BodyProgress::default();
+        progress.touch();
+        Arc::new(progress)
+    }
+
+    fn touch(&self) {
+        self.last
+            .store(clock::stamp(coarse_now()), Ordering::Relaxed);
+    }
+
+    /// The last time the upstream took a part of the body.
+    pub(crate) fn last(&self) -> Instant {
+        clock::from_stamp(self.last.load(Ordering::Relaxed))
+    }
+
+    /// Whether the whole body has been sent.
+    pub(crate) fn is_ended(&self) -> bool {
+        self.ended.load(Ordering::Relaxed)
+    }
+
+    /// Whether the body is waiting for the client to send more.
+    pub(crate) fn is_waiting_for_client(&self) -> bool {
+        self.waiting_for_client.load(Ordering::Relaxed)
+    }
+
+    fn wait_for_client(&self, waiting: bool) {
+        self.waiting_for_client.store(waiting, Ordering::Relaxed);
+    }
+}
+
+/// The client's request body, limited to `limit` bytes while it streams,
+/// and refused when the client pauses for longer than `stall`.
 #[derive(Debug)]
 pub(crate) struct UpstreamBody {
     inner: Incoming,
     limit: u64,
     seen: u64,
+    stall: Duration,
+    /// Armed while the body waits for the client; made on the first wait.
+    timer: Option<Pin<Box<Sleep>>>,
+    /// `None` for a body that was empty from the start.
+    progress: Option<Arc<BodyProgress>>,
 }
 
 impl UpstreamBody {
     /// Wraps a client body.
-    pub(crate) fn new(inner: Incoming, limit: u64) -> Self {
+    pub(crate) fn new(inner: Incoming, limit: u64, stall: Duration) -> Self {
+        let progress = (!inner.is_end_stream()).then(BodyProgress::started);
         UpstreamBody {
             inner,
             limit,
             seen: 0,
+            stall,
+            timer: None,
+            progress,
+        }
+    }
+
+    /// The body's progress, for a body that has one to make.
+    pub(crate) fn progress(&self) -> Option<Arc<BodyProgress>> {
+        self.progress.clone()
+    }
+
+    fn finish(&self) {
+        if let Some(progress) = &self.progress {
+            progress.touch();
+            progress.ended.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -146,11 +237,39 @@ impl HttpBody for UpstreamBody {
                         })));
                     }
                 }
+                if let Some(progress) = &this.progress {
+                    progress.touch();
+                    progress.wait_for_client(false);
+                }
+                if let Some(timer) = &mut this.timer {
+                    timer.as_mut().reset(coarse_now() + this.stall);
+                }
+                if this.inner.is_end_stream() {
+                    this.finish();
+                }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(RequestBodyError::Client(e)))),
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+            Poll::Ready(None) => {
+                this.finish();
+                Poll::Ready(None)
+            }
+            Poll::Pending => {
+                // Waiting for the client: it may pause, not stop.
+                if let Some(progress) = &this.progress {
+                    progress.wait_for_client(true);
+                }
+                let stall = this.stall;
+                let timer = this.timer.get_or_insert_with(|| {
+                    Box::pin(tokio::time::sleep_until(coarse_now() + stall))
+                });
+                match timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => {
+                        Poll::Ready(Some(Err(RequestBodyError::Stalled { after: stall })))
+                    }
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 

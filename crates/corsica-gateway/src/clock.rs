@@ -19,6 +19,22 @@ pub(crate) fn coarse_now() -> Instant {
     imp::now()
 }
 
+/// An `Instant` as a number, for an atomic: nanoseconds since the first
+/// stamp taken. Instants before that one are stamped 0.
+pub(crate) fn stamp(at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(origin()).as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The `Instant` a [`stamp`] stands for.
+pub(crate) fn from_stamp(stamp: u64) -> Instant {
+    origin() + std::time::Duration::from_nanos(stamp)
+}
+
+fn origin() -> Instant {
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
 #[cfg(target_os = "linux")]
 mod imp {
     use std::sync::OnceLock;

@@ -77,6 +77,7 @@ mod body;
 mod clock;
 pub mod config;
 mod conn;
+mod deadline;
 pub mod demo;
 mod h1;
 mod headers;

@@ -39,6 +39,7 @@ use tokio::time::Instant;
 
 use crate::body::{BodyError, UpstreamBody};
 use crate::clock::coarse_now;
+use crate::deadline::HeadDeadline;
 use crate::h1;
 
 /// How long an unused connection is kept.
@@ -147,11 +148,11 @@ impl H1Pool {
         self: &'a Arc<Self>,
         authority: &'a Authority,
         req: Request<UpstreamBody>,
-        deadline: Instant,
+        deadline: HeadDeadline,
     ) -> impl Future<Output = Result<Response<PooledBody>, SendError>> + Send + 'a {
         if req.body().is_end_stream() && !req.headers().contains_key(header::UPGRADE) {
             let (parts, empty) = req.into_parts();
-            return Either::Left(self.send_direct(authority, parts, empty, deadline));
+            return Either::Left(self.send_direct(authority, parts, empty, deadline.at()));
         }
         // Boxed: hyper's handshake and send futures are kilobytes, and every
         // request's future (the common, bodiless ones too) would otherwise
@@ -164,9 +165,12 @@ impl H1Pool {
         self: &Arc<Self>,
         authority: &Authority,
         req: Request<UpstreamBody>,
-        deadline: Instant,
+        deadline: HeadDeadline,
     ) -> Result<Response<PooledBody>, SendError> {
-        by_deadline(deadline, self.send_hyper(authority, req)).await
+        deadline
+            .run(self.send_hyper(authority, req))
+            .await
+            .unwrap_or(Err(SendError::TimedOut))
     }
 
     /// A request with a body, or a handshake: through hyper's client.
@@ -236,6 +240,7 @@ impl H1Pool {
                     // (Boxed: the common path's future stays small.)
                     None if self.has_idle_hyper(authority) => {
                         let request = Request::from_parts(parts, empty);
+                        let deadline = HeadDeadline::fixed(deadline);
                         return Box::pin(self.send_hyper_by(authority, request, deadline)).await;
                     }
                     // (Boxed too: a connect happens once per connection.)

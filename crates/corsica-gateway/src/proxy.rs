@@ -32,9 +32,9 @@ use hyper_util::rt::TokioIo;
 use tower_service::Service;
 
 use crate::body::{Body, UpstreamBody};
-use crate::clock::coarse_now;
 use crate::config::Limits;
 use crate::conn::MalformedTarget;
+use crate::deadline::HeadDeadline;
 use crate::headers::{
     accepts_trailers, add_forwarded, head_size, is_valid_host, is_websocket_upgrade,
     strip_hop_by_hop,
@@ -54,6 +54,8 @@ pub(crate) struct RouteProxy {
     pub(crate) upstream: Upstream,
     /// How long to wait for the upstream's response head.
     pub(crate) upstream_response: Duration,
+    /// The longest pause in a client's request body.
+    pub(crate) body_read: Duration,
     /// Header and body limits.
     pub(crate) limits: Limits,
     /// Counters.
@@ -73,6 +75,7 @@ impl RouteProxy {
         RouteProxy {
             upstream: self.upstream.deep_copy(),
             upstream_response: self.upstream_response,
+            body_read: self.body_read,
             limits: self.limits,
             metrics: self.metrics.clone(),
             policy: self.policy.clone(),
@@ -217,8 +220,7 @@ fn exchange(
 ) -> impl Future<Output = Result<Response<Body>, Infallible>> + Send {
     async move {
         let websocket = client_upgrade.is_some();
-        // A timeout of seconds needs no finer clock than the coarse one.
-        let deadline = coarse_now() + route.upstream_response;
+        let deadline = HeadDeadline::new(route.upstream_response, upstream_req.body().progress());
         let pending = client
             .upstream
             .send(&route.upstream, upstream_req, deadline);
@@ -354,7 +356,7 @@ fn upstream_request(
     parts.version = Version::HTTP_11;
     Ok(Request::from_parts(
         parts,
-        UpstreamBody::new(body, route.limits.max_body_bytes),
+        UpstreamBody::new(body, route.limits.max_body_bytes, route.body_read),
     ))
 }
 
@@ -363,6 +365,10 @@ fn failed(route: &RouteProxy, error: &ExchangeError) -> Failure {
     match classify(error) {
         Failed::BodyTooLarge(limit) => Failure::BodyTooLarge { limit },
         Failed::ClientBody => Failure::BadRequest("the request body could not be read"),
+        Failed::ClientBodyStalled(after) => {
+            tracing::info!(target: "corsica::gateway", ?after, "the client stopped sending its request body");
+            Failure::BodyTimeout { after }
+        }
         Failed::Upstream(kind) => {
             route.metrics.upstream_error(kind);
             if error.is_late() {

@@ -25,6 +25,11 @@ pub(crate) enum Failure {
         /// The configured limit.
         limit: u64,
     },
+    /// The client stopped sending its request body (408).
+    BodyTimeout {
+        /// How long the gateway waited for more.
+        after: std::time::Duration,
+    },
     /// The upstream refused or reset the connection (502).
     UpstreamUnavailable,
     /// The upstream answered with something that is not HTTP, or broke off (502).
@@ -47,6 +52,7 @@ impl Failure {
             Failure::BadRequest(_) => StatusCode::BAD_REQUEST,
             Failure::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Failure::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Failure::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Failure::UpstreamUnavailable
             | Failure::UpstreamProtocol
             | Failure::WebSocketOverHttp2 => StatusCode::BAD_GATEWAY,
@@ -62,6 +68,7 @@ impl Failure {
             Failure::BadRequest(_) => "bad_request",
             Failure::HeadersTooLarge => "headers_too_large",
             Failure::BodyTooLarge { .. } => "body_too_large",
+            Failure::BodyTimeout { .. } => "body_timeout",
             Failure::UpstreamUnavailable => "upstream_unavailable",
             Failure::UpstreamProtocol => "upstream_protocol_error",
             Failure::UpstreamTimeout => "upstream_timeout",
@@ -78,6 +85,9 @@ impl Failure {
             Failure::HeadersTooLarge => "the request headers are larger than the gateway allows".into(),
             Failure::BodyTooLarge { limit } => {
                 format!("the request body is larger than the gateway's limit of {limit} bytes")
+            }
+            Failure::BodyTimeout { after } => {
+                format!("the request body stopped arriving: nothing more came for {} s", after.as_secs_f64())
             }
             Failure::UpstreamUnavailable => "the gateway could not connect to the upstream API".into(),
             Failure::UpstreamProtocol => {

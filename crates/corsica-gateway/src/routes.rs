@@ -103,6 +103,7 @@ impl Generation {
             let proxy = Arc::new(RouteProxy {
                 upstream,
                 upstream_response: config.timeouts.upstream_response,
+                body_read: config.timeouts.body_read,
                 limits: config.limits,
                 metrics: metrics.clone(),
                 policy,

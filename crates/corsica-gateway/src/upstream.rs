@@ -24,9 +24,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::CertificateDer;
-use tokio::time::Instant;
 
 use crate::body::{RequestBodyError, UpstreamBody};
+use crate::deadline::HeadDeadline;
 use crate::metrics::UpstreamError;
 use crate::pool::{H1Pool, PooledBody, SendError};
 
@@ -109,7 +109,7 @@ impl UpstreamClient {
         &'a self,
         upstream: &'a Upstream,
         req: Request<UpstreamBody>,
-        deadline: Instant,
+        deadline: HeadDeadline,
     ) -> impl Future<Output = Result<Response<PooledBody>, ExchangeError>> + Send + 'a {
         if upstream.uses_own_pool() {
             return Either::Left(
@@ -126,10 +126,10 @@ impl UpstreamClient {
             self.https.request(req)
         };
         Either::Right(Box::pin(async move {
-            match tokio::time::timeout_at(deadline, pending).await {
-                Ok(Ok(response)) => Ok(response.map(PooledBody::unpooled)),
-                Ok(Err(error)) => Err(ExchangeError::Pooled(error)),
-                Err(_elapsed) => Err(ExchangeError::TimedOut),
+            match deadline.run(pending).await {
+                Some(Ok(response)) => Ok(response.map(PooledBody::unpooled)),
+                Some(Err(error)) => Err(ExchangeError::Pooled(error)),
+                None => Err(ExchangeError::TimedOut),
             }
         }))
     }
@@ -345,6 +345,8 @@ pub(crate) enum Failed {
     BodyTooLarge(u64),
     /// The client's body broke off.
     ClientBody,
+    /// The client paused its body for longer than `timeouts.body_read`.
+    ClientBodyStalled(std::time::Duration),
 }
 
 /// Classifies a client error by walking its source chain: the body errors
@@ -356,6 +358,7 @@ pub(crate) fn classify(error: &ExchangeError) -> Failed {
         if let Some(body) = e.downcast_ref::<RequestBodyError>() {
             return match body {
                 RequestBodyError::TooLarge { limit } => Failed::BodyTooLarge(*limit),
+                RequestBodyError::Stalled { after } => Failed::ClientBodyStalled(*after),
                 RequestBodyError::Client(_) => Failed::ClientBody,
             };
         }

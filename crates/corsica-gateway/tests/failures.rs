@@ -439,3 +439,63 @@ async fn a_head_a_little_over_the_limit_gets_the_gateways_431_with_cors_headers(
     );
     assert_eq!(calls.get(), 0);
 }
+
+#[tokio::test]
+async fn a_client_that_stops_sending_its_body_gets_408_and_the_upstream_is_not_blamed() {
+    let (upstream, _) = echo_upstream().await;
+    let gw = gateway(&config_text(
+        upstream,
+        "[timeouts]\nbody_read = \"300ms\"\nupstream_response = \"10s\"\n",
+    ))
+    .await;
+    let started = std::time::Instant::now();
+    let answer = raw(
+        gw.addr,
+        b"POST /items HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\nContent-Length: 50\r\n\r\nabc",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"error\":\"body_timeout\""), "{answer}");
+    assert!(
+        answer.contains("access-control-allow-origin: https://app.example"),
+        "{answer}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let text = metrics(&gw).await;
+    assert_eq!(
+        metric(&text, "corsica_upstream_errors_total{kind=\"timeout\"}"),
+        0.0
+    );
+}
+
+#[tokio::test]
+async fn an_upload_longer_than_upstream_response_is_not_cut_off() {
+    let (upstream, _) = echo_upstream().await;
+    let gw = gateway(&config_text(
+        upstream,
+        "[timeouts]\nupstream_response = \"300ms\"\nbody_read = \"2s\"\n",
+    ))
+    .await;
+    let mut stream = TcpStream::connect(gw.addr).await.unwrap();
+    stream
+        .write_all(b"POST /items HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\nContent-Length: 12\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    // 1.2 s of upload, four times the upstream's response timeout.
+    for _ in 0..12 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stream.write_all(b"x").await.unwrap();
+    }
+    let mut out = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&out);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"body_len\":12"), "{answer}");
+}

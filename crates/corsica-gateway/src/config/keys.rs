@@ -101,6 +101,7 @@ const FILE: &[Key] = &[
             ("connect", Shape::Value, "\"5s\""),
             ("header_read", Shape::Value, "\"10s\""),
             ("upstream_response", Shape::Value, "\"60s\""),
+            ("body_read", Shape::Value, "\"60s\""),
             ("idle", Shape::Value, "\"90s\""),
         ]),
         "{ connect = \"5s\" }",

@@ -105,8 +105,10 @@ pub struct TimeoutsFile {
     pub connect: Option<Located<String>>,
     /// Reading a client's request head.
     pub header_read: Option<Located<String>>,
-    /// Waiting for the upstream's response head.
+    /// Waiting for the upstream's response head, once the request is sent.
     pub upstream_response: Option<Located<String>>,
+    /// A pause in a client's request body.
+    pub body_read: Option<Located<String>>,
     /// Closing idle client connections.
     pub idle: Option<Located<String>>,
 }
@@ -179,8 +181,13 @@ pub struct Timeouts {
     pub connect: Duration,
     /// Reading a request head (default 10 s).
     pub header_read: Duration,
-    /// Waiting for the upstream's response head (default 60 s).
+    /// Waiting for the upstream's response head once the request has been
+    /// sent, and, while a request body streams, for the upstream to take
+    /// its next part (default 60 s).
     pub upstream_response: Duration,
+    /// The longest pause in a client's request body before the gateway
+    /// answers 408 (default 60 s).
+    pub body_read: Duration,
     /// Idle client connections (default 90 s).
     pub idle: Duration,
 }
@@ -191,6 +198,7 @@ impl Default for Timeouts {
             connect: Duration::from_secs(5),
             header_read: Duration::from_secs(10),
             upstream_response: Duration::from_secs(60),
+            body_read: Duration::from_secs(60),
             idle: Duration::from_secs(90),
         }
     }
@@ -320,7 +328,13 @@ fn context_keys(err: &toml::de::Error) -> Vec<&'static str> {
     } else if expected(&corsica::policy::config::POLICY_KEYS[..3]) {
         corsica::policy::config::POLICY_KEYS.to_vec()
     } else if expected(&["upstream_response"]) {
-        vec!["connect", "header_read", "upstream_response", "idle"]
+        vec![
+            "connect",
+            "header_read",
+            "upstream_response",
+            "body_read",
+            "idle",
+        ]
     } else if expected(&["max_body_bytes"]) {
         vec!["max_header_bytes", "max_body_bytes"]
     } else if expected(&["cert"]) {
@@ -769,6 +783,7 @@ fn timeouts(file: Option<&Located<TimeoutsFile>>, diags: &mut Vec<Diagnostic>) -
             &mut t.upstream_response,
             "upstream_response",
         ),
+        (&f.body_read, &mut t.body_read, "body_read"),
         (&f.idle, &mut t.idle, "idle"),
     ] {
         if let Some(v) = value {
