@@ -62,13 +62,19 @@
 //!
 //! ## Modules
 //!
-//! `config` (the file) · `balance` (connections spread over workers) · `clock` (cheap time for deadlines) · `server` (listeners, connections, shutdown) ·
-//! `routes` (the per-route layers, swapped whole on reload) · `proxy`
-//! (one request upstream) · `headers`
-//! (hop-by-hop, `X-Forwarded-*`) · `body` (streaming, limits) · `timed_io`
-//! (header-read and idle timeouts) · `upstream` (the pooled client) ·
-//! `reload` (SIGHUP, file watch) · `metrics` and `admin` (`/metrics`,
-//! `/healthz`) · `tls` · `reply` (the gateway's own JSON errors) · `demo`.
+//! `config` (the file; `config::keys`, every unknown key at once) ·
+//! `balance` (connections spread over workers) · `clock` (cheap time for
+//! deadlines) · `server` (listeners, connections, shutdown) · `conn` (one
+//! client connection's service) · `path` (paths in normal form, before
+//! routing) · `routes` (the per-route layers, swapped whole on reload) ·
+//! `proxy` (one request upstream) · `deadline` (when to stop waiting for a
+//! response head) · `headers` (hop-by-hop, `X-Forwarded-*`) · `body`
+//! (streaming, limits, the client's body timer) · `timed_io` (header-read
+//! and idle timeouts) · `upstream`, `pool` and `h1` (the upstream clients) ·
+//! `reload` (applying a new file, signals) · `watch` (noticing a changed
+//! file, symlinks and TLS files included) · `metrics` and `admin`
+//! (`/metrics`, `/healthz`) · `tls` · `reply` (the gateway's own JSON
+//! errors) · `demo`.
 #![warn(missing_docs)]
 
 mod admin;
@@ -92,5 +98,6 @@ mod server;
 mod timed_io;
 mod tls;
 mod upstream;
+mod watch;
 
 pub use server::{Gateway, Handle, Options, ReloadOutcome, ReloadStatus, ServeError};

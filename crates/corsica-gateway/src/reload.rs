@@ -11,19 +11,13 @@
 //! certificate itself) applies to the next request or connection.
 
 use std::path::Path;
-use std::time::Duration;
 
-use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use crate::config::{load_str, GatewayConfig};
 use crate::routes::Generation;
 use crate::server::{Control, Inner, ReloadOutcome};
 use crate::{tls, upstream};
-
-/// Editors write a file in several steps; a reload waits this long after
-/// the last change.
-const DEBOUNCE: Duration = Duration::from_millis(200);
 
 /// Re-reads the configuration file and applies it, or refuses it.
 pub(crate) fn reload(inner: &Inner) {
@@ -140,60 +134,6 @@ fn apply(inner: &Inner, config: GatewayConfig) -> Result<u64, String> {
     let generation = Generation::build(id, config, clients, tls, &inner.metrics)?;
     inner.current.store(std::sync::Arc::new(generation));
     Ok(id)
-}
-
-/// Watches the configuration file and asks for a reload, debounced, when
-/// it changes. The returned watcher must be kept alive.
-pub(crate) fn watch_file(
-    path: &Path,
-    control: mpsc::UnboundedSender<Control>,
-) -> Result<notify::RecommendedWatcher, String> {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_owned())
-        .ok_or_else(|| format!("{} is not a file", path.display()))?;
-    // Watch the directory: editors often replace the file (write a copy,
-    // rename it over), which a watch on the file itself would lose.
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let (tx, mut rx) = mpsc::unbounded_channel::<()>();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else { return };
-        // Reads (our own reload opening the file) must not trigger a reload.
-        let change = matches!(
-            event.kind,
-            EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
-        );
-        if change
-            && event
-                .paths
-                .iter()
-                .any(|p| p.file_name() == Some(file_name.as_os_str()))
-        {
-            let _ = tx.send(());
-        }
-    })
-    .map_err(|e| e.to_string())?;
-    watcher
-        .watch(&dir, RecursiveMode::NonRecursive)
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
-    tokio::spawn(async move {
-        while rx.recv().await.is_some() {
-            loop {
-                match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
-                    Ok(Some(())) => continue,
-                    Ok(None) => return,
-                    Err(_quiet) => break,
-                }
-            }
-            if control.send(Control::Reload).is_err() {
-                return;
-            }
-        }
-    });
-    Ok(watcher)
 }
 
 /// SIGHUP reloads; SIGTERM and Ctrl-C shut down gracefully.

@@ -318,7 +318,11 @@ impl Gateway {
         // Set up everything that can fail before serving a single request.
         let _watcher = match (&inner.options.config_path, inner.options.watch_config) {
             (Some(path), true) => {
-                Some(reload::watch_file(path, inner.control.clone()).map_err(ServeError::Watch)?)
+                let current = inner.current.clone();
+                Some(
+                    crate::watch::watch(path, current, inner.control.clone())
+                        .map_err(ServeError::Watch)?,
+                )
             }
             _ => None,
         };

@@ -220,3 +220,59 @@ async fn listener_changes_need_a_restart_and_say_so() {
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A Kubernetes ConfigMap volume: `corsica.toml` is a symlink into
+/// `..data/`, itself a symlink to a timestamped directory, and an update
+/// swaps `..data` atomically. No event names `corsica.toml`; the gateway
+/// must still see that the file it reads has changed.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_configmap_style_symlink_swap_is_noticed() {
+    use std::os::unix::fs::symlink;
+    let (upstream, _) = echo_upstream().await;
+    let dir = temp_dir("reload-configmap");
+    let version = |name: &str, origins: &[&str]| {
+        let data = dir.join(name);
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join("corsica.toml"), file_text(upstream, origins)).unwrap();
+    };
+    version("..2026_01_01", &[APP]);
+    symlink("..2026_01_01", dir.join("..data")).unwrap();
+    symlink("..data/corsica.toml", dir.join("corsica.toml")).unwrap();
+    let path = dir.join("corsica.toml");
+    let options = Options {
+        config_path: Some(path.clone()),
+        watch_config: true,
+        ..Options::default()
+    };
+    let gw = gateway_with(&std::fs::read_to_string(&path).unwrap(), options).await;
+    let mut status = gw.handle.reload_status();
+    // Serving, so watching.
+    let first = preflight(&gw.url("/x"), APP, "PUT", None).await;
+    assert_eq!(first.status, StatusCode::NO_CONTENT);
+
+    // The kubelet's update: a new directory, a new ..data link renamed over.
+    version("..2026_01_02", &[NEW_ORIGIN]);
+    symlink("..2026_01_02", dir.join("..data_tmp")).unwrap();
+    std::fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
+    let outcome = reloaded(&mut status, 1).await;
+    assert!(
+        matches!(outcome, ReloadOutcome::Applied { .. }),
+        "{outcome:?}"
+    );
+    let reply = preflight(&gw.url("/x"), NEW_ORIGIN, "PUT", None).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+
+    // An edit of the file the links lead to is noticed too.
+    std::fs::write(
+        dir.join("..2026_01_02/corsica.toml"),
+        file_text(upstream, &[APP]),
+    )
+    .unwrap();
+    let outcome = reloaded(&mut status, 2).await;
+    assert!(
+        matches!(outcome, ReloadOutcome::Applied { .. }),
+        "{outcome:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
