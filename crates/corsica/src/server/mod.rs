@@ -568,7 +568,7 @@ impl Policy {
             return Ok(None);
         };
         if found.repeated {
-            return Err(Denial::RequestHeaders(acrh::AcrhError::NotAToken));
+            return Err(Denial::RequestHeaders(acrh::AcrhError::Repeated));
         }
         let rule = &self.request_headers;
         let count = acrh::check(value.as_bytes(), |name| {

@@ -390,6 +390,27 @@ fn a_flood_of_commas_in_acrh_is_denied_cheaply() {
 }
 
 #[test]
+fn request_headers_split_over_two_lines_are_refused_and_say_why() {
+    let p = policy(
+        "origins = [\"https://a.example\"]\nrequest_headers = [\"content-type\", \"x-token\"]",
+    );
+    let req = headers(&[
+        ("origin", b"https://a.example"),
+        ("access-control-request-method", b"GET"),
+        ("access-control-request-headers", b"content-type"),
+        ("access-control-request-headers", b"x-token"),
+    ]);
+    let pf = preflight(&p, &req);
+    assert_eq!(pf.status(), StatusCode::FORBIDDEN);
+    let denial = pf.denial().unwrap();
+    assert_eq!(
+        denial,
+        &Denial::RequestHeaders(crate::acrh::AcrhError::Repeated)
+    );
+    assert!(denial.explain(&p).contains("more than one field line"));
+}
+
+#[test]
 fn dynamic_origins_extend_the_allowlist() {
     let p = policy(CRED);
     let (extra, _) = p.compile_dynamic_origins(&["https://tenant.example"]);
