@@ -23,6 +23,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 DURATION="${DURATION:-8s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
@@ -57,33 +59,11 @@ trap cleanup EXIT
 
 log() { echo "bench: $*" >&2; }
 
-# --- tools -------------------------------------------------------------------
-if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
-  log "installing nginx and wrk from Debian packages"
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get update -qq </dev/null >/dev/null 2>&1; apt-get install -y nginx wrk </dev/null >/dev/null 2>&1; } || {
-    apt-get update -qq </dev/null >/dev/null
-    apt-get install -y nginx wrk </dev/null >/dev/null
-  }
-fi
+# --- tools and build ---------------------------------------------------------
+bench_need nginx nginx wrk wrk curl curl
 NGINX="$(command -v nginx)"
-
-# --- build -------------------------------------------------------------------
-log "building corsica and the bench upstream (release)"
+bench_build
 cd "$ROOT"
-cargo build --release --quiet -p corsica-cli --bin corsica
-cargo build --release --quiet -p corsica-gateway --example bench_upstream
-TARGET="${CARGO_TARGET_DIR:-$ROOT/target}/release"
-
-wait_port() {
-  local port="$1"
-  for _ in $(seq 1 200); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "nothing listens on port $port" >&2
-  exit 1
-}
 
 # --- upstream ----------------------------------------------------------------
 "$TARGET/examples/bench_upstream" "127.0.0.1:$UPSTREAM_PORT" >/dev/null &
@@ -92,115 +72,25 @@ PIDS+=("$UPSTREAM_PID")
 wait_port "$UPSTREAM_PORT"
 
 # --- corsica -----------------------------------------------------------------
-cat >"$WORK/corsica.toml" <<EOF
-listen = "127.0.0.1:$CORSICA_PORT"
-upstream = "http://127.0.0.1:$UPSTREAM_PORT"
-
-[policy]
-origins = ["$ORIGIN"]
-methods = ["PUT", "DELETE"]
-request_headers = ["content-type"]
-max_age = 600
-
-[log]
-format = "text"
-EOF
+bench_corsica_config "$WORK/corsica.toml" "$CORSICA_PORT" "$UPSTREAM_PORT" "$ORIGIN"
 RUST_LOG=warn "$TARGET/corsica" serve --config "$WORK/corsica.toml" 2>"$WORK/corsica.log" &
 CORSICA_PID=$!
 PIDS+=("$CORSICA_PID")
 wait_port "$CORSICA_PORT"
 
 # --- nginx: the same policy, the usual way -----------------------------------
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes $CORES;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  keepalive_requests 100000;
-  upstream api {
-    server 127.0.0.1:$UPSTREAM_PORT;
-    keepalive 128;
-  }
-  # Exact-origin allowlist: anything else maps to "" and add_header skips it.
-  map \$http_origin \$cors_origin {
-    default "";
-    "$ORIGIN" \$http_origin;
-  }
-  map "\$request_method:\$http_origin:\$http_access_control_request_method" \$preflight {
-    default 0;
-    "~^OPTIONS:.+:.+\$" 1;
-  }
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / {
-      if (\$preflight) {
-        add_header Access-Control-Allow-Origin \$cors_origin always;
-        add_header Access-Control-Allow-Methods "PUT, DELETE" always;
-        add_header Access-Control-Allow-Headers "content-type" always;
-        add_header Access-Control-Max-Age 600 always;
-        add_header Vary "Origin, Access-Control-Request-Method, Access-Control-Request-Headers" always;
-        return 204;
-      }
-      proxy_pass http://api;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto \$scheme;
-      proxy_set_header X-Forwarded-Host \$http_host;
-      proxy_hide_header Access-Control-Allow-Origin;
-      proxy_hide_header Access-Control-Allow-Credentials;
-      proxy_hide_header Access-Control-Expose-Headers;
-      add_header Access-Control-Allow-Origin \$cors_origin always;
-      add_header Vary Origin always;
-    }
-  }
-}
-EOF
+bench_nginx_config "$WORK/nginx" "$NGINX_PORT" "$UPSTREAM_PORT" "$ORIGIN" "$CORES"
 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>"$WORK/nginx/stderr.log" &
 NGINX_PID=$!
 PIDS+=("$NGINX_PID")
 wait_port "$NGINX_PORT"
 
 # --- sanity: both proxies answer the same way ---------------------------------
-check() {
-  local name="$1" port="$2"
-  local pre
-  pre="$(curl -s -o /dev/null -w '%{http_code}' -X OPTIONS "http://127.0.0.1:$port/api/items" \
-    -H "Origin: $ORIGIN" -H 'Access-Control-Request-Method: PUT')"
-  local acao
-  acao="$(curl -s -D - -o /dev/null "http://127.0.0.1:$port/api/items" -H "Origin: $ORIGIN" \
-    | tr -d '\r' | awk -F': ' 'tolower($1)=="access-control-allow-origin"{print $2}')"
-  if [ "$pre" != 204 ] || [ "$acao" != "$ORIGIN" ]; then
-    echo "$name does not answer as expected (preflight $pre, allow-origin '$acao')" >&2
-    exit 1
-  fi
-}
-check corsica "$CORSICA_PORT"
-check nginx "$NGINX_PORT"
+bench_check corsica "$CORSICA_PORT" "$ORIGIN"
+bench_check nginx "$NGINX_PORT" "$ORIGIN"
 
 # --- wrk ---------------------------------------------------------------------
-cat >"$WORK/preflight.lua" <<'EOF'
-wrk.method = "OPTIONS"
-wrk.headers["Origin"] = "https://app.example"
-wrk.headers["Access-Control-Request-Method"] = "PUT"
-wrk.headers["Access-Control-Request-Headers"] = "content-type"
-EOF
-cat >"$WORK/origin.lua" <<'EOF'
-wrk.method = "GET"
-wrk.headers["Origin"] = "https://app.example"
-EOF
-cat >"$WORK/plain.lua" <<'EOF'
-wrk.method = "GET"
-EOF
+bench_wrk_scripts "$WORK" "$ORIGIN"
 cat >"$WORK/moderate.lua" <<EOF
 wrk.method = "GET"
 wrk.headers["Origin"] = "https://app.example"
@@ -218,7 +108,7 @@ to_ms() {
 
 # run NAME PORT SCRIPT CONNECTIONS THREADS: appends req/s, p50 and p99 (ms)
 # to the results of NAME.
-declare -A RPS_OF P50_OF P99_OF USER_OF SYS_OF LAST_RPS PAIRED_OF
+declare -A RPS_OF P50_OF P99_OF USER_OF SYS_OF LAST_RPS LAST_P99 PAIRED_OF PAIRED_P99_OF
 
 # The processes serving a target: corsica, nginx's workers, or the upstream.
 pids_of() {
@@ -265,6 +155,7 @@ run() {
   SYS_OF[$name]+="$(awk -v b="$before" -v a="$after" -v n="$requests" -v hz="$hz" 'BEGIN { split(b, x); split(a, y); printf "%.2f", (y[2] - x[2]) / hz * 1e6 / n }') "
   RPS_OF[$name]+="$rps "
   LAST_RPS[$name]="$rps"
+  LAST_P99[$name]="$p99"
   P50_OF[$name]+="$p50 "
   P99_OF[$name]+="$p99 "
   log "$name: $rps req/s, p50 $p50 ms, p99 $p99 ms"
@@ -296,6 +187,7 @@ for round in $(seq 1 "$ROUNDS"); do
       run "corsica-$scenario" "$CORSICA_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
     fi
     PAIRED_OF[$scenario]+="$(ratio "${LAST_RPS[corsica-$scenario]}" "${LAST_RPS[nginx-$scenario]}") "
+    PAIRED_P99_OF[$scenario]+="$(ratio "${LAST_P99[corsica-$scenario]}" "${LAST_P99[nginx-$scenario]}") "
   done
   run moderate-direct "$UPSTREAM_PORT" moderate.lua "$MODERATE_CONNECTIONS" 1
   run moderate-corsica "$CORSICA_PORT" moderate.lua "$MODERATE_CONNECTIONS" 1
@@ -305,10 +197,10 @@ done
 echo
 echo "Machine: $CORES cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(uname -sr); wrk, the proxies and the upstream share these cores."
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, 127.0.0.1 only, median of $ROUNDS interleaved rounds; nginx $("$NGINX" -v 2>&1 | cut -d/ -f2) with worker_processes $CORES; corsica with $CORES worker threads."
-echo "corsica/nginx is the median of the per-round ratios (corsica and nginx back to back; corsica first in odd rounds, nginx first in even ones); every round's ratio is listed."
+echo "corsica/nginx (throughput) and p99 corsica/nginx (latency, lower is better for corsica) are medians of per-round ratios (corsica and nginx back to back; corsica first in odd rounds, nginx first in even ones); every round's ratio is listed."
 echo
-echo "| Scenario | corsica req/s | corsica p50 ms | corsica p99 ms | nginx req/s | nginx p50 ms | nginx p99 ms | corsica/nginx | per round | corsica/direct |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"
+echo "| Scenario | corsica req/s | corsica p50 ms | corsica p99 ms | nginx req/s | nginx p50 ms | nginx p99 ms | corsica/nginx | per round | p99 corsica/nginx | per round | corsica/direct |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: |"
 for scenario in preflight origin plain; do
   case "$scenario" in
     preflight) label="Preflight (answered by the proxy)" ;;
@@ -316,9 +208,9 @@ for scenario in preflight origin plain; do
     plain) label="Proxied GET, no Origin" ;;
   esac
   c="corsica-$scenario" n="nginx-$scenario"
-  echo "| $label | $(rps "$c") | $(p50 "$c") | $(p99 "$c") | $(rps "$n") | $(p50 "$n") | $(p99 "$n") | $(median ${PAIRED_OF[$scenario]}) | ${PAIRED_OF[$scenario]% } | $(ratio "$(rps "$c")" "$(rps direct)") |"
+  echo "| $label | $(rps "$c") | $(p50 "$c") | $(p99 "$c") | $(rps "$n") | $(p50 "$n") | $(p99 "$n") | $(median ${PAIRED_OF[$scenario]}) | ${PAIRED_OF[$scenario]% } | $(median ${PAIRED_P99_OF[$scenario]}) | ${PAIRED_P99_OF[$scenario]% } | $(ratio "$(rps "$c")" "$(rps direct)") |"
 done
-echo "| Upstream alone (direct) | $(rps direct) | $(p50 direct) | $(p99 direct) | | | | | | 1.00 |"
+echo "| Upstream alone (direct) | $(rps direct) | $(p50 direct) | $(p99 direct) | | | | | | | | 1.00 |"
 echo
 echo "Moderate load (wrk -t1 -c$MODERATE_CONNECTIONS, ${MODERATE_DELAY_MS} ms between requests on each connection, GET with allowed Origin):"
 echo

@@ -119,13 +119,19 @@ fn apply(inner: &Inner, config: GatewayConfig) -> Result<u64, String> {
         (Some(files), true) => Some(tls::acceptor(files)?),
         _ => old.tls.clone(),
     };
-    // Keep pooled upstream connections unless the connect timeout changed.
-    let clients = if config.timeouts.connect == old.config.timeouts.connect {
+    // Keep pooled upstream connections unless the connect timeout or the
+    // trusted CAs changed (a reload re-reads upstream_ca: a renewed CA file
+    // applies to new connections).
+    let same_clients = config.timeouts.connect == old.config.timeouts.connect
+        && config.upstream_ca.is_none()
+        && old.config.upstream_ca.is_none();
+    let clients = if same_clients {
         old.clients.clone()
     } else {
+        let roots = tls::upstream_roots(&inner.options.upstream_ca, config.upstream_ca.as_deref())?;
         upstream::clients(
             config.timeouts.connect,
-            &inner.options.upstream_ca,
+            &roots,
             inner.options.threads.max(1),
         )
         .map_err(|e| e.to_string())?

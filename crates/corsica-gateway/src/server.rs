@@ -251,12 +251,10 @@ impl Gateway {
             Some(files) => Some(tls::acceptor(files).map_err(ServeError::Tls)?),
             None => None,
         };
-        let clients = upstream::clients(
-            config.timeouts.connect,
-            &options.upstream_ca,
-            options.threads.max(1),
-        )
-        .map_err(|e| ServeError::Client(e.to_string()))?;
+        let roots = tls::upstream_roots(&options.upstream_ca, config.upstream_ca.as_deref())
+            .map_err(ServeError::Client)?;
+        let clients = upstream::clients(config.timeouts.connect, &roots, options.threads.max(1))
+            .map_err(|e| ServeError::Client(e.to_string()))?;
         let metrics = Arc::new(Metrics::new());
         let started = Started {
             listen: config.listen,

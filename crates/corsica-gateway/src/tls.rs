@@ -61,6 +61,24 @@ fn open(path: &Path) -> Result<BufReader<File>, String> {
         .map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
+/// The CA certificates of a PEM file (`upstream_ca`).
+pub(crate) fn ca_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    certificates(path)
+}
+
+/// The CA certificates to trust for `https://` upstreams beyond the webpki
+/// roots: the embedder's, then those of `upstream_ca`.
+pub(crate) fn upstream_roots(
+    extra: &[CertificateDer<'static>],
+    file: Option<&Path>,
+) -> Result<Vec<CertificateDer<'static>>, String> {
+    let mut roots = extra.to_vec();
+    if let Some(path) = file {
+        roots.extend(ca_certificates(path)?);
+    }
+    Ok(roots)
+}
+
 fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = rustls_pemfile::certs(&mut open(path)?)
         .collect::<Result<Vec<_>, _>>()

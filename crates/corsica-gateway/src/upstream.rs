@@ -377,9 +377,11 @@ pub(crate) fn classify(error: &ExchangeError) -> Failed {
     }
 }
 
-/// The whole error chain on one line, for logs.
+/// The whole error chain on one line, for logs, with what to do about a
+/// certificate the gateway does not accept.
 pub(crate) fn chain(error: &dyn StdError) -> String {
     let mut out = error.to_string();
+    let mut hint = None;
     let mut source = error.source();
     while let Some(e) = source {
         let text = e.to_string();
@@ -387,14 +389,65 @@ pub(crate) fn chain(error: &dyn StdError) -> String {
             out.push_str(": ");
             out.push_str(&text);
         }
+        hint = hint.or_else(|| e.downcast_ref::<rustls::Error>().and_then(tls_hint));
         source = e.source();
     }
+    if let Some(hint) = hint {
+        out.push_str(" (");
+        out.push_str(hint);
+        out.push(')');
+    }
     out
+}
+
+/// What a certificate error of an `https://` upstream means for the
+/// person reading the log; rustls's own text for some of them is its
+/// debug output (`Other(OtherError(CaUsedAsEndEntity))`).
+fn tls_hint(error: &rustls::Error) -> Option<&'static str> {
+    use rustls::CertificateError as E;
+    let rustls::Error::InvalidCertificate(cert) = error else {
+        return None;
+    };
+    Some(match cert {
+        E::UnknownIssuer => "the upstream's certificate is not signed by a CA the gateway trusts: add that CA with upstream_ca = \"ca.pem\"",
+        E::NotValidForName | E::NotValidForNameContext { .. } => "the upstream's certificate is for another name: write the name it was issued for in upstream",
+        E::Expired | E::ExpiredContext { .. } => "the upstream's certificate has expired",
+        E::NotValidYet | E::NotValidYetContext { .. } => "the upstream's certificate is not valid yet (or this machine's clock is wrong)",
+        E::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => "the upstream presents a CA certificate as its own; it needs a server certificate issued by a CA (trust that CA with upstream_ca)",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn certificate_errors_say_what_to_do() {
+        #[derive(Debug)]
+        struct Wrap(rustls::Error);
+        impl fmt::Display for Wrap {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("connect failed")
+            }
+        }
+        impl StdError for Wrap {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let unknown = Wrap(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer,
+        ));
+        let text = chain(&unknown);
+        assert!(
+            text.starts_with("connect failed: invalid peer certificate"),
+            "{text}"
+        );
+        assert!(text.contains("upstream_ca"), "{text}");
+        let plain = Wrap(rustls::Error::General("boom".into()));
+        assert!(!chain(&plain).contains('('), "no hint for other errors");
+    }
 
     #[test]
     fn paths_join_the_base() {

@@ -49,13 +49,15 @@ fn inode(_meta: &std::fs::Metadata) -> u64 {
     0
 }
 
-/// The files whose change means a reload: the configuration file and the
-/// certificate and key the running configuration names.
+/// The files whose change means a reload: the configuration file, and the
+/// certificate, key and upstream CA file the running configuration names.
 fn watched_files(config: &Path, current: &ArcSwap<Generation>) -> Vec<PathBuf> {
     let mut files = vec![config.to_path_buf()];
-    if let Some(tls) = &current.load().config.tls {
+    let generation = current.load();
+    if let Some(tls) = &generation.config.tls {
         files.extend([tls.cert.clone(), tls.key.clone()]);
     }
+    files.extend(generation.config.upstream_ca.clone());
     files
 }
 

@@ -305,3 +305,28 @@ async fn a_trusted_https_upstream_speaks_http2_by_alpn() {
     );
     assert_eq!(reply.header("access-control-allow-origin"), Some(APP));
 }
+
+#[tokio::test]
+async fn upstream_ca_in_the_file_trusts_an_internal_ca() {
+    let cert = test_cert("upstream-ca-key");
+    let upstream = https_upstream(&cert).await;
+    let config = https_upstream_config(upstream.port()).replace(
+        "admin_listen",
+        &format!(
+            "upstream_ca = \"{}\"\nadmin_listen",
+            cert.cert_path.display()
+        ),
+    );
+    let gw = gateway(&config).await;
+    let reply = get(&gw.url("/x"), &[("origin", APP)]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.header("access-control-allow-origin"), Some(APP));
+    // A file that holds no certificate is refused where it is named.
+    let err = corsica_gateway::config::load_str(&https_upstream_config(upstream.port()).replace(
+        "admin_listen",
+        "upstream_ca = \"/nonexistent/ca.pem\"\nadmin_listen",
+    ))
+    .unwrap_err();
+    assert_eq!(err.diagnostics[0].code, "upstream-ca");
+    assert!(err.diagnostics[0].span.is_some());
+}

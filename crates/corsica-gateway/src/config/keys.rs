@@ -76,6 +76,7 @@ const FILE: &[Key] = &[
     ("listen", Shape::Value, "\"127.0.0.1:8080\""),
     ("upstream", Shape::Value, "\"http://127.0.0.1:3000\""),
     ("upstream_http2", Shape::Value, "true"),
+    ("upstream_ca", Shape::Value, "\"internal-ca.pem\""),
     ("admin_listen", Shape::Value, "\"127.0.0.1:9090\""),
     (
         "tls",

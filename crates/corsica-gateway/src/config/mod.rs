@@ -15,10 +15,11 @@ use toml::de::DeTable;
 mod keys;
 
 /// The top-level keys of a gateway file, for "did you mean" hints.
-pub const GATEWAY_KEYS: [&str; 10] = [
+pub const GATEWAY_KEYS: [&str; 11] = [
     "listen",
     "upstream",
     "upstream_http2",
+    "upstream_ca",
     "admin_listen",
     "tls",
     "policy",
@@ -48,6 +49,9 @@ pub struct GatewayFile {
     pub upstream: Option<Located<String>>,
     /// Speak HTTP/2 with prior knowledge (h2c) to an `http://` upstream.
     pub upstream_http2: Option<Located<bool>>,
+    /// PEM file of CA certificates trusted for `https://` upstreams, on top
+    /// of the webpki roots (an internal CA).
+    pub upstream_ca: Option<Located<String>>,
     /// Address of the admin listener (`/healthz`, `/metrics`).
     pub admin_listen: Option<Located<String>>,
     /// TLS termination.
@@ -250,6 +254,9 @@ pub struct GatewayConfig {
     pub upstream: Uri,
     /// Whether the default upstream is spoken to in HTTP/2 with prior knowledge.
     pub upstream_http2: bool,
+    /// A PEM file of CA certificates trusted for `https://` upstreams on
+    /// top of the webpki roots.
+    pub upstream_ca: Option<PathBuf>,
     /// The admin listener, if any.
     pub admin_listen: Option<SocketAddr>,
     /// TLS termination, if any.
@@ -557,6 +564,21 @@ fn validate(file: &GatewayFile, mut diags: Vec<Diagnostic>) -> Result<GatewayCon
             .then(b.path_prefix.len().cmp(&a.path_prefix.len()))
     });
 
+    let upstream_ca = file.upstream_ca.as_ref().map(|ca| {
+        let path = PathBuf::from(&ca.value);
+        if let Err(reason) = crate::tls::ca_certificates(&path) {
+            diags.push(
+                Diagnostic::error(
+                    "upstream-ca",
+                    "upstream_ca",
+                    reason,
+                    "point upstream_ca at a PEM file of one or more CA certificates (-----BEGIN CERTIFICATE-----); paths are relative to the directory corsica runs in",
+                )
+                .at(ca.span.clone()),
+            );
+        }
+        path
+    });
     let tls = file.tls.as_ref().map(|t| Tls {
         cert: PathBuf::from(&t.value.cert.value),
         key: PathBuf::from(&t.value.key.value),
@@ -593,6 +615,7 @@ fn validate(file: &GatewayFile, mut diags: Vec<Diagnostic>) -> Result<GatewayCon
         listen,
         upstream,
         upstream_http2,
+        upstream_ca,
         admin_listen,
         tls,
         routes,
