@@ -63,7 +63,8 @@
 //! ## Modules
 //!
 //! `config` (the file; `config::keys`, every unknown key at once) ·
-//! `balance` (connections spread over workers) · `clock` (cheap time for
+//! `balance` (connections spread over workers) · `linger` (closing
+//! without losing the last response) · `clock` (cheap time for
 //! deadlines) · `server` (listeners, connections, shutdown) · `conn` (one
 //! client connection's service) · `path` (paths in normal form, before
 //! routing) · `routes` (the per-route layers, swapped whole on reload) ·
@@ -87,6 +88,7 @@ mod deadline;
 pub mod demo;
 mod h1;
 mod headers;
+mod linger;
 mod metrics;
 mod path;
 mod pool;

@@ -125,12 +125,16 @@ impl Service<Request<Incoming>> for Proxy {
         // boxed future holds only the upstream request and the exchange (it
         // is moved into its box whole: the smaller, the cheaper).
         let report_plan = report_only_plan(&self.route, &req);
+        let has_body = !http_body::Body::is_end_stream(req.body());
         let Prepared {
             upstream_req,
             client_upgrade,
         } = match prepare(&self.route, &self.client, req) {
             Ok(prepared) => prepared,
             Err(failure) => {
+                if has_body {
+                    self.client.conn.left_a_body_unread();
+                }
                 let response = answer(failure, report_plan.as_deref());
                 return Box::pin(std::future::ready(Ok(response)));
             }
@@ -226,7 +230,16 @@ fn exchange(
             .send(&route.upstream, upstream_req, deadline);
         let mut response = match pending.await {
             Ok(response) => response,
-            Err(error) => return Ok(answer(failed(&route, &error), report_plan.as_deref())),
+            Err(error) => {
+                let failure = failed(&route, &error);
+                if matches!(
+                    failure,
+                    Failure::BodyTooLarge { .. } | Failure::BodyTimeout { .. }
+                ) {
+                    client.conn.left_a_body_unread();
+                }
+                return Ok(answer(failure, report_plan.as_deref()));
+            }
         };
         let upgraded = response.status() == StatusCode::SWITCHING_PROTOCOLS;
         if upgraded && !websocket {

@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, watch};
 use crate::balance::{Balancer, Handoff, Live};
 use crate::config::{GatewayConfig, LogFormat};
 use crate::conn::{ConnService, Peer};
+use crate::linger::Lingering;
 use crate::metrics::Metrics;
 use crate::reload;
 use crate::routes::Generation;
@@ -591,6 +592,7 @@ fn connection(
         let _live = live;
         let _open = metrics.open_connection(worker);
         let timeouts = generation.config.timeouts;
+        let stream = Lingering::new(stream, state.clone());
         match &generation.tls {
             Some(acceptor) => {
                 let handshake = acceptor.accept(stream);

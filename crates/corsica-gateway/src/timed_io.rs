@@ -23,7 +23,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -44,6 +44,9 @@ pub(crate) struct ConnState {
     /// The gateway's metrics, kept here so a request reaches them without
     /// another reference count.
     pub(crate) metrics: Arc<Metrics>,
+    /// Whether the gateway answered a request before reading all of its
+    /// body: the client may still be sending it (see `crate::linger`).
+    unread_body: AtomicBool,
 }
 
 impl ConnState {
@@ -53,7 +56,18 @@ impl ConnState {
             requests: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             metrics,
+            unread_body: AtomicBool::new(false),
         }
+    }
+
+    /// Notes that a request was answered before its body was read.
+    pub(crate) fn left_a_body_unread(&self) {
+        self.unread_body.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a request was answered before its body was read.
+    pub(crate) fn has_unread_body(&self) -> bool {
+        self.unread_body.load(Ordering::Relaxed)
     }
 }
 

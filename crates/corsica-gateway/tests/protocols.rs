@@ -330,3 +330,79 @@ async fn upstream_ca_in_the_file_trusts_an_internal_ca() {
     assert_eq!(err.diagnostics[0].code, "upstream-ca");
     assert!(err.diagnostics[0].span.is_some());
 }
+
+/// Sends a 1 MB upload to a gateway whose limit is 1000 bytes, while
+/// reading its answer; returns what was read, and the write error that
+/// stopped the upload, if one did. A client like curl gives up on such an
+/// error ("Send failure: Broken pipe") without reading the answer.
+async fn upload_over_the_limit<S>(stream: S) -> (String, Option<std::io::Error>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut read, mut write) = tokio::io::split(stream);
+    let writer = tokio::spawn(async move {
+        let head = format!("POST /items HTTP/1.1\r\nHost: localhost\r\nOrigin: {APP}\r\nContent-Length: 999424\r\n\r\n");
+        write.write_all(head.as_bytes()).await?;
+        // Paced, as a real upload is: the writes after the gateway's
+        // answer must not meet a reset.
+        let chunk = vec![b'x'; 16 * 1024];
+        for _ in 0..61 {
+            write.write_all(&chunk).await?;
+            write.flush().await?;
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        write.flush().await
+    });
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, read.read_to_end(&mut answer)).await;
+    let sent = tokio::time::timeout(PATIENCE, writer).await;
+    let error = match sent {
+        Ok(Ok(Ok(()))) => None,
+        Ok(Ok(Err(error))) => Some(error),
+        _ => Some(std::io::ErrorKind::TimedOut.into()),
+    };
+    (String::from_utf8_lossy(&answer).into_owned(), error)
+}
+
+#[tokio::test]
+async fn a_413_reaches_a_client_still_uploading_over_tls_and_plain_tcp() {
+    let (upstream, _) = echo_upstream().await;
+    let cert = test_cert("linger");
+    let limit = "[limits]\nmax_body_bytes = 1000\n";
+    let tls_gw = gateway(&format!("{}{limit}", tls_config(upstream, &cert))).await;
+    let plain_gw = gateway(&config_text(upstream, limit)).await;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der.clone()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    for attempt in 0..3 {
+        let tcp = tokio::net::TcpStream::connect(tls_gw.addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let tls = connector.connect(name, tcp).await.unwrap();
+        let (answer, error) = upload_over_the_limit(tls).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 413"),
+            "TLS, attempt {attempt}: {answer:?}"
+        );
+        assert!(answer.contains("access-control-allow-origin"), "{answer}");
+        assert!(
+            error.is_none(),
+            "TLS, attempt {attempt}: the upload broke off: {error:?}"
+        );
+        let tcp = tokio::net::TcpStream::connect(plain_gw.addr).await.unwrap();
+        let (answer, error) = upload_over_the_limit(tcp).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 413"),
+            "plain, attempt {attempt}: {answer:?}"
+        );
+        assert!(
+            error.is_none(),
+            "plain, attempt {attempt}: the upload broke off: {error:?}"
+        );
+    }
+}
