@@ -65,21 +65,25 @@ pub(crate) fn normalize(path: &str) -> Result<Option<String>, MalformedPath> {
 
 /// Whether a path has no empty segment (but a last one), no `.` or `..`
 /// segment and no percent-encoding. A path with a `%` is not judged here:
-/// whether it decodes to something else takes the full pass.
+/// whether it decodes to something else takes the full pass. One scan, as
+/// this runs on every request.
 fn is_normal(path: &[u8]) -> bool {
-    if path.contains(&b'%') {
-        return false;
-    }
-    // Every segment starts after a slash; look at what follows each one.
-    path.iter().enumerate().all(|(i, &b)| {
-        if b != b'/' {
-            return true;
+    let mut after_slash = false;
+    for (i, &b) in path.iter().enumerate() {
+        match b {
+            b'%' => return false,
+            b'/' if after_slash => return false,
+            b'.' if after_slash => {
+                let rest = &path[i + 1..];
+                if matches!(rest, [] | [b'/', ..] | [b'.'] | [b'.', b'/', ..]) {
+                    return false;
+                }
+            }
+            _ => {}
         }
-        !matches!(
-            &path[i + 1..],
-            [b'/', ..] | [b'.'] | [b'.', b'/', ..] | [b'.', b'.'] | [b'.', b'.', b'/', ..]
-        )
-    })
+        after_slash = b == b'/';
+    }
+    true
 }
 
 /// Decodes `%XX` where it stands for an unreserved character (letters,

@@ -239,14 +239,23 @@ pub fn strip_cors_headers(headers: &mut HeaderMap) {
 /// Appends `value` to `Vary` unless a `Vary` value already lists `token`
 /// (case-insensitively) or is `*`. The application's `Vary` is kept.
 pub fn append_vary(headers: &mut HeaderMap, token: &str, value: HeaderValue) {
-    let already = headers.get_all(header::VARY).iter().any(|v| {
-        v.as_bytes().split(|&b| b == b',').any(|t| {
-            let t = crate::token::trim_ows(t);
-            t == b"*" || t.eq_ignore_ascii_case(token.as_bytes())
-        })
-    });
-    if !already {
-        headers.append(header::VARY, value);
+    // One lookup whether or not the application set a `Vary`: this runs on
+    // nearly every response.
+    match headers.entry(header::VARY) {
+        http::header::Entry::Vacant(vacant) => {
+            vacant.insert(value);
+        }
+        http::header::Entry::Occupied(mut vary) => {
+            let already = vary.iter().any(|v| {
+                v.as_bytes().split(|&b| b == b',').any(|t| {
+                    let t = crate::token::trim_ows(t);
+                    t == b"*" || t.eq_ignore_ascii_case(token.as_bytes())
+                })
+            });
+            if !already {
+                vary.append(value);
+            }
+        }
     }
 }
 
