@@ -208,6 +208,13 @@ impl std::io::Write for LogWriter {
         Ok(std::io::stderr().write(buf).unwrap_or(buf.len()))
     }
 
+    // One lock per line, as `Stderr::write_all` takes it, so that the
+    // workers' lines never interleave.
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let _ = std::io::stderr().lock().write_all(buf);
+        Ok(())
+    }
+
     fn flush(&mut self) -> std::io::Result<()> {
         let _ = std::io::stderr().flush();
         Ok(())

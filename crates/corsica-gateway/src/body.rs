@@ -12,7 +12,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -141,6 +141,19 @@ pub(crate) struct BodyProgress {
     /// upstream to take more): a pause then is the client's, and the
     /// body's own timer deals with it.
     waiting_for_client: AtomicBool,
+    /// Why the body failed, when the gateway failed it. hyper's HTTP/2
+    /// client sends the body from a task of its own and reports only a
+    /// reset stream, so the error's own chain cannot say.
+    failure: OnceLock<BodyFailure>,
+}
+
+/// A request body failure the gateway raised itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyFailure {
+    /// Over `limits.max_body_bytes`.
+    TooLarge(u64),
+    /// The client paused for longer than `timeouts.body_read`.
+    Stalled(Duration),
 }
 
 impl BodyProgress {
@@ -172,6 +185,11 @@ impl BodyProgress {
 
     fn wait_for_client(&self, waiting: bool) {
         self.waiting_for_client.store(waiting, Ordering::Relaxed);
+    }
+
+    /// Why the gateway failed the body, if it did.
+    pub(crate) fn failure(&self) -> Option<BodyFailure> {
+        self.failure.get().copied()
     }
 }
 
@@ -208,6 +226,12 @@ impl UpstreamBody {
         self.progress.clone()
     }
 
+    fn failed(&self, failure: BodyFailure) {
+        if let Some(progress) = &self.progress {
+            let _ = progress.failure.set(failure);
+        }
+    }
+
     fn finish(&self) {
         if let Some(progress) = &self.progress {
             progress.touch();
@@ -232,6 +256,7 @@ impl HttpBody for UpstreamBody {
                     if this.seen > this.limit {
                         // Failing the body makes hyper abort the upstream
                         // request; the proxy turns this error into a 413.
+                        this.failed(BodyFailure::TooLarge(this.limit));
                         return Poll::Ready(Some(Err(RequestBodyError::TooLarge {
                             limit: this.limit,
                         })));
@@ -265,6 +290,7 @@ impl HttpBody for UpstreamBody {
                 });
                 match timer.as_mut().poll(cx) {
                     Poll::Ready(()) => {
+                        this.failed(BodyFailure::Stalled(stall));
                         Poll::Ready(Some(Err(RequestBodyError::Stalled { after: stall })))
                     }
                     Poll::Pending => Poll::Pending,

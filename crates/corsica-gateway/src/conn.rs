@@ -22,7 +22,7 @@ use pin_project_lite::pin_project;
 use crate::body::{Body, BodyError};
 use crate::headers::{request_host, without_port};
 use crate::metrics::UpstreamError;
-use crate::path::MalformedPath;
+use crate::path::PathError;
 use crate::proxy::ClientInfo;
 use crate::reply::Failure;
 use crate::routes::{Generation, RouteFuture, RouteService};
@@ -97,9 +97,10 @@ impl ConnService {
         };
         // Routed on the path in normal form, which is also what the
         // upstream is sent (see `crate::path`).
-        let malformed = normalize_target(&mut req).is_err();
-        if malformed {
-            req.extensions_mut().insert(MalformedTarget);
+        let refused = normalize_target(&mut req).err();
+        let malformed = refused.is_some();
+        if let Some(error) = refused {
+            req.extensions_mut().insert(MalformedTarget(error));
         }
         let host = request_host(&req).map(without_port);
         // A target that is not a path (`CONNECT host:port`, `OPTIONS *`),
@@ -118,14 +119,14 @@ impl ConnService {
     }
 }
 
-/// Marks a request whose path has a `%` without two hexadecimal digits
-/// after it; the proxy refuses it.
+/// Marks a request whose path is malformed or ambiguous (see
+/// `crate::path`); the proxy refuses it with the reason.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct MalformedTarget;
+pub(crate) struct MalformedTarget(pub(crate) PathError);
 
 /// Puts the request's path in normal form before it is routed; the query
 /// is kept as it is.
-fn normalize_target(req: &mut Request<Incoming>) -> Result<(), MalformedPath> {
+fn normalize_target(req: &mut Request<Incoming>) -> Result<(), PathError> {
     let path = req.uri().path();
     if !path.starts_with('/') {
         return Ok(());
@@ -139,8 +140,8 @@ fn normalize_target(req: &mut Request<Incoming>) -> Result<(), MalformedPath> {
     };
     let mut parts = req.uri().clone().into_parts();
     // The normal form is made of the original's characters, so it parses.
-    parts.path_and_query = Some(PathAndQuery::try_from(target).map_err(|_| MalformedPath)?);
-    *req.uri_mut() = Uri::from_parts(parts).map_err(|_| MalformedPath)?;
+    parts.path_and_query = Some(PathAndQuery::try_from(target).map_err(|_| PathError::Malformed)?);
+    *req.uri_mut() = Uri::from_parts(parts).map_err(|_| PathError::Malformed)?;
     Ok(())
 }
 

@@ -69,7 +69,10 @@ impl HeadDeadline {
             match tokio::time::timeout_at(due, pending.as_mut()).await {
                 Ok(outcome) => return Some(outcome),
                 // The body moved on since the timer was set: wait from there.
-                Err(_) if clients_turn() || body.last() + self.wait > coarse_now() => continue,
+                // (Compared with `due`, not the clock: the coarse clock may
+                // lag the timer's, and the same `due` would fire at once,
+                // again and again.)
+                Err(_) if clients_turn() || body.last() + self.wait > due => continue,
                 Err(_) => return None,
             }
         }

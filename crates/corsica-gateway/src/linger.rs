@@ -12,6 +12,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -23,6 +24,14 @@ use crate::timed_io::ConnState;
 
 /// How long a closing connection's input is drained at most.
 const LINGER: Duration = Duration::from_secs(2);
+
+/// The most connections lingering at once, over all workers; past it,
+/// connections close at once (any client can make one linger, by closing
+/// with a byte still unread).
+const MAX_LINGERING: usize = 1024;
+
+/// How many connections linger now.
+static LINGERING: AtomicUsize = AtomicUsize::new(0);
 
 /// A client socket that lingers on close when the client may still be
 /// sending: a request was answered before its body was read, or unread
@@ -69,15 +78,38 @@ impl Drop for Lingering {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        runtime.spawn(drain(stream));
+        let Some(slot) = LingerSlot::take() else {
+            return;
+        };
+        runtime.spawn(drain(stream, slot));
+    }
+}
+
+/// One of the [`MAX_LINGERING`] places, given back when dropped (also
+/// when a shutting-down runtime drops the drain unfinished).
+struct LingerSlot;
+
+impl LingerSlot {
+    fn take() -> Option<LingerSlot> {
+        if LINGERING.fetch_add(1, Ordering::Relaxed) >= MAX_LINGERING {
+            LINGERING.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(LingerSlot)
+    }
+}
+
+impl Drop for LingerSlot {
+    fn drop(&mut self) {
+        LINGERING.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 /// Half-closes `stream` and reads what comes until the client closes, an
 /// error, or [`LINGER`].
-async fn drain(mut stream: TcpStream) {
+async fn drain(mut stream: TcpStream, _slot: LingerSlot) {
     let _ = stream.shutdown().await;
-    let mut sink = vec![0u8; 16 * 1024];
+    let mut sink = [0u8; 4096];
     let _ = tokio::time::timeout(LINGER, async {
         while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
     })

@@ -18,23 +18,57 @@
 //! - `.` and `..` segments are removed (RFC 3986 §5.2.4), and `..` never
 //!   climbs above the root.
 //!
-//! A `%` that is not followed by two hexadecimal digits makes the path
-//! malformed (RFC 3986 §2.1), and the request is refused: servers read such
-//! paths in different ways. The query is left untouched. Paths already in
-//! normal form, nearly all of them, are recognised in one scan and not
-//! copied.
+//! - the hexadecimal digits of the percent-encodings kept are upper case
+//!   (RFC 3986 §6.2.2.1: `%c3%a9` is `%C3%A9`).
+//!
+//! Some paths are refused outright (400), because servers disagree about
+//! what they mean and no normal form would match them all:
+//!
+//! - a `%` not followed by two hexadecimal digits (RFC 3986 §2.1);
+//! - a backslash, raw or `%5C`, which IIS and others read as `/` (and
+//!   browsers never send: they turn it into `/` themselves);
+//! - a `.` or `..` segment with `;` parameters (`/public/..;/admin` is
+//!   `/admin` to Tomcat, Jetty and Spring);
+//! - a `.` or `..` next to an encoded slash (`/api/..%2Fadmin` is `/admin`
+//!   to servers that decode `%2F` before resolving dots, nginx among them).
+//!
+//! The query is left untouched. Paths already in normal form, nearly all
+//! of them, are recognised in one scan and not copied.
 
-/// A `%` not followed by two hexadecimal digits.
+/// Why a path is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct MalformedPath;
+pub(crate) enum PathError {
+    /// A `%` not followed by two hexadecimal digits.
+    Malformed,
+    /// A path servers read in different ways; the reason, for the client.
+    Ambiguous(&'static str),
+}
+
+impl PathError {
+    /// The reason, for the client and the log.
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            PathError::Malformed => {
+                "the request path has a % that is not followed by two hexadecimal digits"
+            }
+            PathError::Ambiguous(why) => why,
+        }
+    }
+}
 
 /// The normal form of `path` (which starts with `/`), or `None` when it
 /// already is in normal form.
-pub(crate) fn normalize(path: &str) -> Result<Option<String>, MalformedPath> {
+pub(crate) fn normalize(path: &str) -> Result<Option<String>, PathError> {
     if is_normal(path.as_bytes()) {
         return Ok(None);
     }
+    if path.contains('\\') {
+        return Err(PathError::Ambiguous(
+            "the request path has a backslash, which some servers read as a slash",
+        ));
+    }
     let decoded = decode_unreserved(path)?;
+    refuse_ambiguous_dots(&decoded)?;
     let mut segments: Vec<&str> = Vec::new();
     // Whether the path ends with a slash: after an empty, `.` or `..`
     // segment (`/a/`, `/a/.`, `/a/b/..` all end in a directory).
@@ -64,18 +98,22 @@ pub(crate) fn normalize(path: &str) -> Result<Option<String>, MalformedPath> {
 }
 
 /// Whether a path has no empty segment (but a last one), no `.` or `..`
-/// segment and no percent-encoding. A path with a `%` is not judged here:
+/// segment (with or without `;` parameters), no backslash and no
+/// percent-encoding. A path with a `%` is not judged here:
 /// whether it decodes to something else takes the full pass. One scan, as
 /// this runs on every request.
 fn is_normal(path: &[u8]) -> bool {
     let mut after_slash = false;
     for (i, &b) in path.iter().enumerate() {
         match b {
-            b'%' => return false,
+            b'%' | b'\\' => return false,
             b'/' if after_slash => return false,
             b'.' if after_slash => {
                 let rest = &path[i + 1..];
-                if matches!(rest, [] | [b'/', ..] | [b'.'] | [b'.', b'/', ..]) {
+                if matches!(
+                    rest,
+                    [] | [b'/' | b';', ..] | [b'.'] | [b'.', b'/' | b';', ..]
+                ) {
                     return false;
                 }
             }
@@ -87,9 +125,10 @@ fn is_normal(path: &[u8]) -> bool {
 }
 
 /// Decodes `%XX` where it stands for an unreserved character (letters,
-/// digits, `-`, `.`, `_`, `~`); other triplets stay as written. The
-/// decoded characters are never `%`, so decoding once is enough.
-fn decode_unreserved(path: &str) -> Result<std::borrow::Cow<'_, str>, MalformedPath> {
+/// digits, `-`, `.`, `_`, `~`); other triplets stay, with upper-case
+/// digits. The decoded characters are never `%`, so decoding once is
+/// enough. `%5C` (a backslash) is refused.
+fn decode_unreserved(path: &str) -> Result<std::borrow::Cow<'_, str>, PathError> {
     let bytes = path.as_bytes();
     if !bytes.contains(&b'%') {
         return Ok(path.into());
@@ -98,23 +137,48 @@ fn decode_unreserved(path: &str) -> Result<std::borrow::Cow<'_, str>, MalformedP
     let mut rest = path;
     while let Some(at) = rest.find('%') {
         out.push_str(&rest[..at]);
-        let triplet = rest.get(at..at + 3).ok_or(MalformedPath)?;
+        let triplet = rest.get(at..at + 3).ok_or(PathError::Malformed)?;
         let [_, high, low] = triplet.as_bytes() else {
-            return Err(MalformedPath);
+            return Err(PathError::Malformed);
         };
         let c = hex(*high)
             .zip(hex(*low))
             .map(|(h, l)| h << 4 | l)
-            .ok_or(MalformedPath)?;
+            .ok_or(PathError::Malformed)?;
         if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(c));
+        } else if c == b'\\' {
+            return Err(PathError::Ambiguous(
+                "the request path has an encoded backslash (%5C), which some servers read as a slash",
+            ));
         } else {
-            out.push_str(triplet);
+            out.push('%');
+            out.push(char::from(high.to_ascii_uppercase()));
+            out.push(char::from(low.to_ascii_uppercase()));
         }
         rest = &rest[at + 3..];
     }
     out.push_str(rest);
     Ok(out.into())
+}
+
+/// Refuses the dot segments servers resolve differently: with `;`
+/// parameters, or beside an encoded slash (`%2F`, upper case by now).
+fn refuse_ambiguous_dots(decoded: &str) -> Result<(), PathError> {
+    for segment in decoded.split('/') {
+        let bare = segment.split(';').next().unwrap_or(segment);
+        if bare != segment && matches!(bare, "." | "..") {
+            return Err(PathError::Ambiguous(
+                "the request path has a . or .. segment with ; parameters, which Java servers resolve",
+            ));
+        }
+        if segment.contains("%2F") && segment.split("%2F").any(|part| matches!(part, "." | "..")) {
+            return Err(PathError::Ambiguous(
+                "the request path has a . or .. beside an encoded slash (%2F), which some servers resolve",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The value of one hexadecimal digit.
@@ -143,7 +207,8 @@ mod tests {
             "/a/b/",
             "/a.b/..c/.d",
             "/%2F",
-            "/a%2fb",
+            "/a%2Fb",
+            "/a;b/c",
         ] {
             assert_eq!(normal(path), path, "{path}");
         }
@@ -171,15 +236,42 @@ mod tests {
             ("/api%2Fv1/x", "/api%2Fv1/x"),
             ("/%7euser/%7E", "/~user/~"),
             ("/caf%C3%A9/./x", "/caf%C3%A9/x"),
+            ("/caf%c3%a9/x", "/caf%C3%A9/x"),
+            ("/a%2fb", "/a%2Fb"),
         ] {
             assert_eq!(normal(path), expected, "{path}");
         }
     }
 
     #[test]
+    fn paths_servers_read_differently_are_refused() {
+        for path in [
+            "/a\\b",
+            "/a%5Cb",
+            "/a%5cb",
+            "/public/..;/admin",
+            "/public/.;x/admin",
+            "/api/..%2Fadmin",
+            "/api/..%2fadmin",
+            "/api/x%2F..%2F",
+            "/api/%2E%2E%2Fadmin",
+        ] {
+            assert!(
+                matches!(normalize(path), Err(PathError::Ambiguous(_))),
+                "{path}: {:?}",
+                normalize(path)
+            );
+        }
+        // Parameters on other segments, and dots inside names, are fine.
+        for path in ["/a;jsessionid=1/b", "/a/..b;c", "/a/b%2Fc.d"] {
+            assert!(normalize(path).is_ok(), "{path}");
+        }
+    }
+
+    #[test]
     fn a_percent_without_two_hex_digits_is_malformed() {
         for path in ["/a/%zz", "/a/%4", "/%", "/%%34%31", "/a%g0/b"] {
-            assert_eq!(normalize(path), Err(MalformedPath), "{path}");
+            assert_eq!(normalize(path), Err(PathError::Malformed), "{path}");
         }
     }
 

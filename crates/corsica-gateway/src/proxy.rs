@@ -31,7 +31,7 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tower_service::Service;
 
-use crate::body::{Body, UpstreamBody};
+use crate::body::{Body, BodyFailure, UpstreamBody};
 use crate::config::Limits;
 use crate::conn::MalformedTarget;
 use crate::deadline::HeadDeadline;
@@ -224,18 +224,21 @@ fn exchange(
 ) -> impl Future<Output = Result<Response<Body>, Infallible>> + Send {
     async move {
         let websocket = client_upgrade.is_some();
-        let deadline = HeadDeadline::new(route.upstream_response, upstream_req.body().progress());
+        let body = upstream_req.body().progress();
+        let deadline = HeadDeadline::new(route.upstream_response, body.clone());
         let pending = client
             .upstream
             .send(&route.upstream, upstream_req, deadline);
         let mut response = match pending.await {
             Ok(response) => response,
             Err(error) => {
-                let failure = failed(&route, &error);
-                if matches!(
-                    failure,
-                    Failure::BodyTooLarge { .. } | Failure::BodyTimeout { .. }
-                ) {
+                let failure = match body.as_ref().and_then(|b| b.failure()) {
+                    Some(raised) => body_failure(raised),
+                    None => failed(&route, &error),
+                };
+                // Answered with the body still on its way: linger on close,
+                // so that the client reads this answer (see `crate::linger`).
+                if body.as_ref().is_some_and(|b| !b.is_ended()) {
                     client.conn.left_a_body_unread();
                 }
                 return Ok(answer(failure, report_plan.as_deref()));
@@ -273,10 +276,8 @@ fn check_request(req: &Request<Incoming>, limits: &Limits) -> Result<(), Failure
             "the request target must be a path such as /items",
         ));
     }
-    if req.extensions().get::<MalformedTarget>().is_some() {
-        return Err(Failure::BadRequest(
-            "the request path has a % that is not followed by two hexadecimal digits",
-        ));
+    if let Some(MalformedTarget(error)) = req.extensions().get::<MalformedTarget>() {
+        return Err(Failure::BadRequest(error.reason()));
     }
     let mut hosts = req.headers().get_all(header::HOST).iter();
     match (hosts.next(), hosts.next()) {
@@ -371,6 +372,18 @@ fn upstream_request(
         parts,
         UpstreamBody::new(body, route.limits.max_body_bytes, route.body_read),
     ))
+}
+
+/// The answer to a request body failure the gateway raised itself, which
+/// the error of an HTTP/2 upstream exchange does not carry.
+fn body_failure(raised: BodyFailure) -> Failure {
+    match raised {
+        BodyFailure::TooLarge(limit) => Failure::BodyTooLarge { limit },
+        BodyFailure::Stalled(after) => {
+            tracing::info!(target: "corsica::gateway", ?after, "the client stopped sending its request body");
+            Failure::BodyTimeout { after }
+        }
+    }
 }
 
 /// Turns a client error into the client's answer, counting upstream faults.

@@ -119,25 +119,23 @@ fn apply(inner: &Inner, config: GatewayConfig) -> Result<u64, String> {
         (Some(files), true) => Some(tls::acceptor(files)?),
         _ => old.tls.clone(),
     };
-    // Keep pooled upstream connections unless the connect timeout or the
-    // trusted CAs changed (a reload re-reads upstream_ca: a renewed CA file
-    // applies to new connections).
-    let same_clients = config.timeouts.connect == old.config.timeouts.connect
-        && config.upstream_ca.is_none()
-        && old.config.upstream_ca.is_none();
-    let clients = if same_clients {
-        old.clients.clone()
-    } else {
-        let roots = tls::upstream_roots(&inner.options.upstream_ca, config.upstream_ca.as_deref())?;
-        upstream::clients(
-            config.timeouts.connect,
-            &roots,
-            inner.options.threads.max(1),
-        )
-        .map_err(|e| e.to_string())?
-    };
+    // Keep the upstream clients, and their pooled connections, unless the
+    // connect timeout or the trusted CAs changed (upstream_ca is re-read:
+    // a renewed CA file applies to new connections).
+    let roots = tls::upstream_roots(&inner.options.upstream_ca, config.upstream_ca.as_deref())?;
+    let clients =
+        if config.timeouts.connect == old.config.timeouts.connect && roots == old.upstream_roots {
+            old.clients.clone()
+        } else {
+            upstream::clients(
+                config.timeouts.connect,
+                &roots,
+                inner.options.threads.max(1),
+            )
+            .map_err(|e| e.to_string())?
+        };
     let id = old.id + 1;
-    let generation = Generation::build(id, config, clients, tls, &inner.metrics)?;
+    let generation = Generation::build(id, config, (clients, roots), tls, &inner.metrics)?;
     inner.current.store(std::sync::Arc::new(generation));
     Ok(id)
 }

@@ -19,6 +19,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use pin_project_lite::pin_project;
+use rustls::pki_types::CertificateDer;
 use tokio_rustls::TlsAcceptor;
 use tower::Layer;
 use tower_service::Service;
@@ -40,6 +41,10 @@ pub(crate) struct Generation {
     /// The pooled upstream clients, one per worker thread, kept across
     /// reloads when possible.
     pub(crate) clients: Vec<UpstreamClient>,
+    /// The CA certificates `clients` trust beyond the webpki roots: a
+    /// reload keeps the clients (and their pooled connections) while these
+    /// and the connect timeout stay the same.
+    pub(crate) upstream_roots: Vec<CertificateDer<'static>>,
     /// TLS termination, when configured.
     pub(crate) tls: Option<TlsAcceptor>,
     /// Connection settings for new client connections.
@@ -66,7 +71,7 @@ impl Generation {
     pub(crate) fn build(
         id: u64,
         config: GatewayConfig,
-        clients: Vec<UpstreamClient>,
+        (clients, upstream_roots): (Vec<UpstreamClient>, Vec<CertificateDer<'static>>),
         tls: Option<TlsAcceptor>,
         metrics: &Arc<Metrics>,
     ) -> Result<Generation, String> {
@@ -116,6 +121,7 @@ impl Generation {
             config,
             routes,
             clients,
+            upstream_roots,
             tls,
             http,
         })

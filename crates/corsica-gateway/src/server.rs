@@ -263,8 +263,8 @@ impl Gateway {
             tls: config.tls.is_some(),
             log_format: config.log_format,
         };
-        let generation =
-            Generation::build(0, config, clients, tls, &metrics).map_err(ServeError::Client)?;
+        let generation = Generation::build(0, config, (clients, roots), tls, &metrics)
+            .map_err(ServeError::Client)?;
         let (control_tx, control) = mpsc::unbounded_channel();
         let (status, _) = watch::channel(ReloadStatus::default());
         let inner = Arc::new(Inner {
@@ -319,8 +319,13 @@ impl Gateway {
             (Some(path), true) => {
                 let current = inner.current.clone();
                 Some(
-                    crate::watch::watch(path, current, inner.control.clone())
-                        .map_err(ServeError::Watch)?,
+                    crate::watch::watch(
+                        path,
+                        current,
+                        inner.control.clone(),
+                        inner.status.subscribe(),
+                    )
+                    .map_err(ServeError::Watch)?,
                 )
             }
             _ => None,

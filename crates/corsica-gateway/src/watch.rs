@@ -18,14 +18,22 @@ use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::routes::Generation;
-use crate::server::Control;
+use crate::server::{Control, ReloadStatus};
 
 /// Editors write a file in several steps; a reload waits this long after
-/// the last change.
+/// the last change...
 const DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// ...but no longer than this after the first: a directory that is always
+/// busy (a log file written beside the configuration) must not put the
+/// reload off for ever.
+const MAX_DELAY: Duration = Duration::from_secs(1);
+
+/// How long the watch waits to learn that a reload it asked for is done.
+const RELOAD_WAIT: Duration = Duration::from_secs(10);
 
 /// What a file is, as far as noticing a change goes: where its symlinks
 /// lead, which inode that is, and its size and modification time. `None`
@@ -92,6 +100,7 @@ pub(crate) fn watch(
     config: &Path,
     current: Arc<ArcSwap<Generation>>,
     control: mpsc::UnboundedSender<Control>,
+    mut reloads: watch::Receiver<ReloadStatus>,
 ) -> Result<ConfigWatch, String> {
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -124,24 +133,36 @@ pub(crate) fn watch(
         .collect();
     let task = tokio::spawn(async move {
         while rx.recv().await.is_some() {
+            let until = tokio::time::Instant::now() + MAX_DELAY;
             loop {
-                match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
-                    Ok(Some(())) => continue,
+                let wait =
+                    DEBOUNCE.min(until.saturating_duration_since(tokio::time::Instant::now()));
+                match tokio::time::timeout(wait, rx.recv()).await {
+                    Ok(Some(())) if tokio::time::Instant::now() < until => continue,
+                    Ok(Some(())) | Err(_) => break,
                     Ok(None) => return,
-                    Err(_quiet) => break,
                 }
             }
-            let files = watched_files(&config, &current);
-            let now: Vec<Fingerprint> = files.iter().map(|f| fingerprint(f)).collect();
+            let before = watched_files(&config, &current);
+            let now: Vec<Fingerprint> = before.iter().map(|f| fingerprint(f)).collect();
             if now == seen {
                 continue;
             }
+            // Taken before the reload reads the files: a change made while
+            // it runs is still a change.
             seen = now;
+            reloads.borrow_and_update();
             if control.send(Control::Reload).is_err() {
                 return;
             }
-            // A symlink may now lead elsewhere, and a reload may name other
-            // TLS files: watch where they are now.
+            // Once the reload is done, the running configuration may name
+            // other TLS files, and a symlink may lead elsewhere: take their
+            // fingerprints and watch where they are now.
+            let _ = tokio::time::timeout(RELOAD_WAIT, reloads.changed()).await;
+            let files = watched_files(&config, &current);
+            if files != before {
+                seen = files.iter().map(|f| fingerprint(f)).collect();
+            }
             if let Err(error) = watch_directories(&mut watcher, &mut watched, &files) {
                 tracing::warn!(target: "corsica::gateway", %error, "cannot watch a directory of the configuration; SIGHUP still reloads");
             }

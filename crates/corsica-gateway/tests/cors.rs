@@ -367,6 +367,20 @@ origins = ["https://v1.example"]
         let pre = preflight(&gw.url(path), APP, "PUT", None).await;
         assert_eq!(pre.status, StatusCode::FORBIDDEN, "{path}");
     }
+    // Java servers read `;` as the end of a segment's name, so the route
+    // with the prefix applies to `/api/v1;x/secret`.
+    let reply = get(&gw.url("/api/v1;jsessionid=1/secret"), &[("origin", APP)]).await;
+    assert!(!reply.has_cors_headers(), "{:?}", reply.headers);
+    // Paths servers resolve in different ways are refused.
+    for path in [
+        "/public/..;/api/v1/secret",
+        "/x/..%2Fapi/v1/secret",
+        "/api\\v1/secret",
+    ] {
+        let reply = get(&gw.url(path), &[("origin", APP)]).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(reply.json()["error"], "bad_request", "{path}");
+    }
     // The query is passed on as written; an encoded slash stays encoded.
     let reply = get(&gw.url("//api/v1/x?a=%2e%2e&b=//"), &[]).await;
     assert_eq!(reply.json()["uri"], "/api/v1/x?a=%2e%2e&b=//");

@@ -406,3 +406,38 @@ async fn a_413_reaches_a_client_still_uploading_over_tls_and_plain_tcp() {
         );
     }
 }
+
+/// hyper's HTTP/2 client sends a request body from a task of its own and
+/// reports only a reset stream when the body fails: the gateway must still
+/// know it was the client that stopped (408), not blame the upstream (502).
+#[tokio::test]
+async fn a_client_that_stops_its_body_gets_408_through_an_http2_upstream_too() {
+    let (upstream, _) = echo_upstream().await;
+    let toml = format!(
+        "listen = \"127.0.0.1:0\"\nupstream = \"http://{upstream}\"\nupstream_http2 = true\nadmin_listen = \"127.0.0.1:0\"\n\n[policy]\n{POLICY}\n\n[timeouts]\nbody_read = \"300ms\"\n\n[limits]\nmax_body_bytes = 10\n"
+    );
+    let gw = gateway(&toml).await;
+    let answer = raw(
+        gw.addr,
+        b"POST /items HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\nContent-Length: 5\r\n\r\nabc",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("access-control-allow-origin: https://app.example"),
+        "{answer}"
+    );
+    // A chunked body over the limit is found out while it streams: 413.
+    let answer = raw(
+        gw.addr,
+        b"POST /items HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    let text = metrics(&gw).await;
+    assert_eq!(
+        metric(&text, "corsica_upstream_errors_total{kind=\"protocol\"}"),
+        0.0,
+        "the upstream is not to blame"
+    );
+}

@@ -276,3 +276,29 @@ async fn a_configmap_style_symlink_swap_is_noticed() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A directory that is never quiet (a log written beside the file) must
+/// not put a reload off for ever.
+#[tokio::test]
+async fn a_busy_directory_does_not_hold_a_reload_back() {
+    let (upstream, _) = echo_upstream().await;
+    let (gw, dir, path) = gateway_from_file("reload-busy", upstream, true).await;
+    let mut status = gw.handle.reload_status();
+    let first = preflight(&gw.url("/x"), APP, "PUT", None).await;
+    assert_eq!(first.status, StatusCode::NO_CONTENT);
+    let noise = dir.join("gateway.log");
+    let writer = tokio::spawn(async move {
+        for i in 0..400 {
+            let _ = std::fs::write(&noise, format!("line {i}\n"));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    replace(&path, &file_text(upstream, &[NEW_ORIGIN]));
+    let outcome = reloaded(&mut status, 1).await;
+    assert!(
+        matches!(outcome, ReloadOutcome::Applied { .. }),
+        "{outcome:?}"
+    );
+    writer.abort();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -20,6 +20,7 @@ pub const MAX_EMPTY_ELEMENTS: usize = 16;
 
 /// Why a request-headers value was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AcrhError<'a> {
     /// Longer than [`MAX_ACRH_LEN`].
     TooLong,

@@ -417,6 +417,31 @@ fn validate(file: &GatewayFile, mut diags: Vec<Diagnostic>) -> Result<GatewayCon
                 )
                 .at(r.path_prefix.span.clone()),
             );
+        } else {
+            // Requests are routed on their path in normal form, so a prefix
+            // in any other form would never match.
+            let problem = match crate::path::normalize(prefix) {
+                Ok(None) => None,
+                Ok(Some(normal)) => Some((
+                    format!("path_prefix \"{prefix}\" is not in normal form: requests are routed on their normal form, so this route would never match"),
+                    format!("write \"{normal}\""),
+                )),
+                Err(error) => Some((
+                    format!("path_prefix \"{prefix}\": {}", error.reason().trim_start_matches("the request path ")),
+                    "write the path as a browser would send it, without %-escapes for letters, digits or -._~".to_owned(),
+                )),
+            };
+            if let Some((reason, fix)) = problem {
+                diags.push(
+                    Diagnostic::error(
+                        "route-path-prefix",
+                        format!("{key}path_prefix"),
+                        reason,
+                        fix,
+                    )
+                    .at(r.path_prefix.span.clone()),
+                );
+            }
         }
         let host = r.host.as_ref().map(|h| route_host(h, &key, &mut diags));
         if seen.contains(&(host.clone(), prefix.clone())) {
@@ -970,10 +995,13 @@ fn route_host(host: &Located<String>, key: &str, diags: &mut Vec<Diagnostic>) ->
     value
 }
 
-/// `/api` matches `/api`, `/api/x` and `/api?q`, but not `/apix`.
+/// `/api` matches `/api`, `/api/x` and `/api;v=2/x`, but not `/apix`. A
+/// `;` ends a segment's name for Java servers (`/api;jsessionid=1/x` is
+/// `/api/x` to Tomcat), so it counts as a boundary: the route with the
+/// prefix applies rather than a less specific one.
 fn prefix_matches(prefix: &str, path: &str) -> bool {
     match path.strip_prefix(prefix) {
-        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
+        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with(['/', ';']),
         None => false,
     }
 }
@@ -1165,6 +1193,35 @@ origins = ["*"]
     }
 
     #[test]
+    fn a_path_prefix_must_be_in_normal_form() {
+        let file = |prefix: &str| {
+            format!(
+                "listen = \"127.0.0.1:1\"\nupstream = \"http://a\"\n[policy]\norigins = [\"https://a.example\"]\n\
+                 [[routes]]\npath_prefix = \"{prefix}\"\ncors = false\n"
+            )
+        };
+        for (prefix, fix) in [
+            ("/%7Ebob", "write \"/~bob\""),
+            ("/a//b", "write \"/a/b\""),
+            ("/a/./b", "write \"/a/b\""),
+            ("/caf%c3%a9", "write \"/caf%C3%A9\""),
+        ] {
+            let err = load_str(&file(prefix)).unwrap_err();
+            let d = &err.diagnostics[0];
+            assert_eq!(
+                (d.code, d.fix.as_str()),
+                ("route-path-prefix", fix),
+                "{prefix}"
+            );
+        }
+        for bad in ["/a%zz", "/a\\\\b", "/x/..;/y"] {
+            let err = load_str(&file(bad)).unwrap_err();
+            assert_eq!(err.diagnostics[0].code, "route-path-prefix", "{bad}");
+        }
+        assert!(load_str(&file("/api/v1")).is_ok());
+    }
+
+    #[test]
     fn tls_files_are_checked_where_they_are_named() {
         let source = "listen = \"127.0.0.1:1\"\nupstream = \"http://a\"\n[policy]\norigins = [\"https://a.example\"]\n\
             [tls]\ncert = \"/nonexistent/cert.pem\"\nkey = \"/nonexistent/key.pem\"\n";
@@ -1281,6 +1338,8 @@ origins = ["*"]
         assert!(!prefix_matches("/api", "/apiv1"));
         assert!(prefix_matches("/", "/anything"));
         assert!(prefix_matches("/api/", "/api/x"));
+        assert!(prefix_matches("/api", "/api;jsessionid=1/x"));
+        assert!(!prefix_matches("/api", "/api.json"));
     }
 
     #[test]
