@@ -17,14 +17,17 @@ pub(crate) const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forw
 /// `X-Forwarded-Host`: the `Host` the client asked for.
 pub(crate) const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
-/// The fixed hop-by-hop headers (those `Connection` names come on top).
-const HOP_BY_HOP: [HeaderName; 6] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
+/// The fixed hop-by-hop headers (those `Connection` names come on top),
+/// as the lower-case names `HeaderName::as_str` gives: read for every
+/// header of every message, and comparing strings costs less than
+/// building `HeaderName`s to compare.
+const HOP_BY_HOP: [&str; 6] = [
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
 ];
 
 /// Removes hop-by-hop headers. With `websocket`, the handshake's
@@ -59,8 +62,8 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, websocket: bool) {
             }
         }
     }
-    for name in &HOP_BY_HOP {
-        if !(websocket && name == header::UPGRADE) {
+    for name in HOP_BY_HOP {
+        if !(websocket && name == "upgrade") {
             headers.remove(name);
         }
     }
@@ -79,13 +82,9 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, websocket: bool) {
     }
 }
 
-/// Checked for every header of every message, by name: comparing against
-/// `HOP_BY_HOP` would build (and drop) that array of names on each call.
 fn is_hop_by_hop(name: &HeaderName) -> bool {
-    match name.as_str() {
-        "connection" | "keep-alive" | "te" | "trailer" | "transfer-encoding" | "upgrade" => true,
-        other => other.starts_with("proxy-"),
-    }
+    let name = name.as_str();
+    HOP_BY_HOP.contains(&name) || name.starts_with("proxy-")
 }
 
 /// Adds `X-Forwarded-For` (appending the client to any earlier hops, as

@@ -48,6 +48,17 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// A TLS client configuration that trusts `cert` alone.
+fn trusting(cert: &TestCert) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der.clone()).unwrap();
+    rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
 /// A client that trusts `cert` and offers only `alpn`.
 fn tls_client(
     cert: &TestCert,
@@ -56,15 +67,8 @@ fn tls_client(
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
     Full<Bytes>,
 > {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert.der.clone()).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     let builder = HttpsConnectorBuilder::new()
-        .with_tls_config(config)
+        .with_tls_config(trusting(cert))
         .https_only();
     let connector = if http2 {
         builder.enable_http2().build()
@@ -372,14 +376,7 @@ async fn a_413_reaches_a_client_still_uploading_over_tls_and_plain_tcp() {
     let limit = "[limits]\nmax_body_bytes = 1000\n";
     let tls_gw = gateway(&format!("{}{limit}", tls_config(upstream, &cert))).await;
     let plain_gw = gateway(&config_text(upstream, limit)).await;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert.der.clone()).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(trusting(&cert)));
     for attempt in 0..3 {
         let tcp = tokio::net::TcpStream::connect(tls_gw.addr).await.unwrap();
         let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();

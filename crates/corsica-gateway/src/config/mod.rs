@@ -301,7 +301,9 @@ pub fn load_str(source: &str) -> Result<GatewayConfig, ConfigError> {
     let file = match GatewayFile::deserialize(toml::de::Deserializer::from(doc)) {
         Ok(file) => file,
         Err(e) => {
-            let mut diag = toml_diagnostic(&e, &context_keys(&e));
+            // Unknown keys were pruned above, so no "did you mean" list is
+            // needed here: this is a value of the wrong type, or the like.
+            let mut diag = toml_diagnostic(&e, &[]);
             if let Some((key, example)) = e.span().and_then(|at| keys::key_at(&pruned, &at)) {
                 let name = key.rsplit(['.', ']']).next().unwrap_or(&key).to_owned();
                 if diag.code == "wrong-type" {
@@ -315,42 +317,6 @@ pub fn load_str(source: &str) -> Result<GatewayConfig, ConfigError> {
         }
     };
     validate(&file, diags)
-}
-
-/// The keys valid where a TOML error points, for "did you mean" hints.
-fn context_keys(err: &toml::de::Error) -> Vec<&'static str> {
-    let message = err.message();
-    let expected = |keys: &[&'static str]| keys.iter().any(|k| message.contains(&format!("`{k}`")));
-    if expected(&["path_prefix", "forward_preflight"]) {
-        vec![
-            "path_prefix",
-            "host",
-            "policy",
-            "cors",
-            "forward_preflight",
-            "mode",
-            "upstream",
-            "upstream_http2",
-        ]
-    } else if expected(&corsica::policy::config::POLICY_KEYS[..3]) {
-        corsica::policy::config::POLICY_KEYS.to_vec()
-    } else if expected(&["upstream_response"]) {
-        vec![
-            "connect",
-            "header_read",
-            "upstream_response",
-            "body_read",
-            "idle",
-        ]
-    } else if expected(&["max_body_bytes"]) {
-        vec!["max_header_bytes", "max_body_bytes"]
-    } else if expected(&["cert"]) {
-        vec!["cert", "key"]
-    } else if expected(&["debug"]) {
-        vec!["format", "debug"]
-    } else {
-        GATEWAY_KEYS.to_vec()
-    }
 }
 
 fn validate(file: &GatewayFile, mut diags: Vec<Diagnostic>) -> Result<GatewayConfig, ConfigError> {
