@@ -12,7 +12,8 @@
 #   CORSICA_BIN=/path/to/corsica bench/instructions.sh   # another build
 #
 # Environment: SCENARIOS (preflight origin plain), SECONDS_COUNTED (8),
-# CONNECTIONS (8). Each proxy runs as one worker under callgrind (corsica
+# CONNECTIONS (8), KEEP_PROFILES (a directory: the callgrind dumps are
+# copied there as NAME-SCENARIO.callgrind, for callgrind_annotate). Each proxy runs as one worker under callgrind (corsica
 # with --workers 1, nginx with one process and no master) behind the same
 # upstream and policy as bench/gateway.sh. wrk warms it up for 3 s; then
 # the counters are zeroed, wrk runs SECONDS_COUNTED seconds, and the
@@ -30,7 +31,7 @@ SECONDS_COUNTED="${SECONDS_COUNTED:-8}"
 CONNECTIONS="${CONNECTIONS:-8}"
 for arg in "$@"; do
   case "$arg" in
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -91,6 +92,10 @@ count() {
   # The dump taken on request is the file with the highest suffix.
   local dump
   dump="$(ls -v "$out".* | tail -1)"
+  if [ -n "${KEEP_PROFILES:-}" ]; then
+    mkdir -p "$KEEP_PROFILES"
+    cp "$dump" "$KEEP_PROFILES/$name-$scenario.callgrind"
+  fi
   echo "$requests $(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')"
 }
 

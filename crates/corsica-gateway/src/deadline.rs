@@ -38,15 +38,6 @@ impl HeadDeadline {
         }
     }
 
-    /// A fixed deadline, for a request without a body.
-    pub(crate) fn fixed(at: Instant) -> HeadDeadline {
-        HeadDeadline {
-            at,
-            wait: Duration::ZERO,
-            body: None,
-        }
-    }
-
     /// The deadline of a request without a body (the inline client's).
     pub(crate) fn at(&self) -> Instant {
         self.at

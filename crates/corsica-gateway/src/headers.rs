@@ -87,43 +87,103 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
     HOP_BY_HOP.contains(&name) || name.starts_with("proxy-")
 }
 
-/// Adds `X-Forwarded-For` (appending the client to any earlier hops, as
-/// proxies in a chain do), and sets `X-Forwarded-Proto` and
-/// `X-Forwarded-Host`, replacing what the client sent: the gateway is the
-/// one that knows the scheme and host the client used, and an application
-/// that builds URLs from a client-supplied `X-Forwarded-Host` is open to
-/// host-header injection.
-pub(crate) fn add_forwarded(
-    headers: &mut HeaderMap,
-    client_ip: &HeaderValue,
-    proto: HeaderValue,
-    host: Option<HeaderValue>,
-) {
-    // One lookup either way (this runs on every proxied request).
-    match headers.entry(X_FORWARDED_FOR) {
-        Entry::Vacant(vacant) => {
-            vacant.insert(client_ip.clone());
+/// The fields the gateway sets on every forwarded request in place of the
+/// client's. `Host` names the upstream, so name-based upstreams see their
+/// own name; the client's goes to `X-Forwarded-Host`. `X-Forwarded-For`
+/// gets the client appended to any earlier hops, as proxies in a chain do.
+/// `X-Forwarded-Proto` and `X-Forwarded-Host` replace what the client sent:
+/// the gateway is the one that knows the scheme and host the client used,
+/// and an application that builds URLs from a client-supplied
+/// `X-Forwarded-Host` is open to host-header injection. `Expect` is
+/// dropped: the gateway already answered any `100-continue` itself.
+///
+/// Applied in one of two ways that give the same fields: onto the header
+/// map, for hyper's client ([`ForwardedFields::apply`]), or while the
+/// inline client writes the head ([`ForwardedFields::for_each`]), which
+/// spares seven map lookups and updates: some 1,300 instructions a
+/// request, 6 % of the gateway's user-space work (bench/instructions.sh).
+pub(crate) struct ForwardedFields<'a> {
+    /// The upstream's `Host`.
+    pub(crate) upstream_host: &'a HeaderValue,
+    /// The client's IP address.
+    pub(crate) client_ip: &'a HeaderValue,
+    /// `http` or `https`.
+    pub(crate) proto: &'a HeaderValue,
+    /// The `Host` the client asked for, if it named one.
+    pub(crate) client_host: Option<HeaderValue>,
+}
+
+impl ForwardedFields<'_> {
+    /// Whether the client's field `name` is dropped for one of these.
+    fn replaces(name: &HeaderName) -> bool {
+        name == header::HOST
+            || name == header::EXPECT
+            || name == X_FORWARDED_PROTO
+            || name == X_FORWARDED_HOST
+    }
+
+    /// `X-Forwarded-For`: the client after the `earlier` hops.
+    fn forwarded_for<'v>(&self, earlier: impl Iterator<Item = &'v HeaderValue>) -> HeaderValue {
+        let mut joined = Vec::with_capacity(64);
+        for value in earlier {
+            joined.extend_from_slice(value.as_bytes());
+            joined.extend_from_slice(b", ");
         }
-        Entry::Occupied(mut earlier) => {
-            let mut joined = Vec::with_capacity(64);
-            for value in earlier.iter() {
-                joined.extend_from_slice(value.as_bytes());
-                joined.extend_from_slice(b", ");
+        joined.extend_from_slice(self.client_ip.as_bytes());
+        // Both halves are valid header bytes, so the join is too; if it
+        // somehow is not, the client's own hops are dropped, not ours.
+        HeaderValue::from_bytes(&joined).unwrap_or_else(|_| self.client_ip.clone())
+    }
+
+    /// Sets the fields in `headers`.
+    pub(crate) fn apply(&self, headers: &mut HeaderMap) {
+        headers.insert(header::HOST, self.upstream_host.clone());
+        headers.remove(header::EXPECT);
+        match headers.entry(X_FORWARDED_FOR) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(self.client_ip.clone());
             }
-            joined.extend_from_slice(client_ip.as_bytes());
-            // Both halves are valid header bytes, so the join is too; if it
-            // somehow is not, the client's own hops are dropped, not ours.
-            let value = HeaderValue::from_bytes(&joined).unwrap_or_else(|_| client_ip.clone());
-            earlier.insert(value);
+            Entry::Occupied(mut earlier) => {
+                let value = self.forwarded_for(earlier.iter());
+                earlier.insert(value);
+            }
+        }
+        headers.insert(X_FORWARDED_PROTO, self.proto.clone());
+        match &self.client_host {
+            Some(host) => {
+                headers.insert(X_FORWARDED_HOST, host.clone());
+            }
+            None => {
+                headers.remove(X_FORWARDED_HOST);
+            }
         }
     }
-    headers.insert(X_FORWARDED_PROTO, proto);
-    match host {
-        Some(host) => {
-            headers.insert(X_FORWARDED_HOST, host);
+
+    /// Calls `field` for each field of the forwarded request: these, and
+    /// those of `headers` they leave, the fields `apply` would leave in it.
+    pub(crate) fn for_each(
+        &self,
+        headers: &HeaderMap,
+        mut field: impl FnMut(&HeaderName, &HeaderValue),
+    ) {
+        field(&header::HOST, self.upstream_host);
+        let mut earlier_hops = false;
+        for (name, value) in headers {
+            if name == X_FORWARDED_FOR {
+                earlier_hops = true;
+            } else if !Self::replaces(name) {
+                field(name, value);
+            }
         }
-        None => {
-            headers.remove(X_FORWARDED_HOST);
+        if earlier_hops {
+            let joined = self.forwarded_for(headers.get_all(X_FORWARDED_FOR).iter());
+            field(&X_FORWARDED_FOR, &joined);
+        } else {
+            field(&X_FORWARDED_FOR, self.client_ip);
+        }
+        field(&X_FORWARDED_PROTO, self.proto);
+        if let Some(host) = &self.client_host {
+            field(&X_FORWARDED_HOST, host);
         }
     }
 }
@@ -331,22 +391,85 @@ mod tests {
         assert_eq!(h["sec-websocket-key"], "abc");
     }
 
+    fn fields(client_host: Option<&'static str>) -> ForwardedFields<'static> {
+        static UPSTREAM: HeaderValue = HeaderValue::from_static("upstream.internal:8080");
+        static IP: HeaderValue = HeaderValue::from_static("127.0.0.1");
+        static PROTO: HeaderValue = HeaderValue::from_static("https");
+        ForwardedFields {
+            upstream_host: &UPSTREAM,
+            client_ip: &IP,
+            proto: &PROTO,
+            client_host: client_host.map(HeaderValue::from_static),
+        }
+    }
+
     #[test]
     fn forwarded_for_appends_and_the_rest_replace() {
         let mut h = map(&[
+            ("host", "api.example:8443"),
+            ("expect", "100-continue"),
             ("x-forwarded-for", "10.0.0.1"),
             ("x-forwarded-proto", "gopher"),
             ("x-forwarded-host", "evil.example"),
         ]);
-        add_forwarded(
-            &mut h,
-            &HeaderValue::from_static("127.0.0.1"),
-            HeaderValue::from_static("https"),
-            Some(HeaderValue::from_static("api.example:8443")),
-        );
+        fields(Some("api.example:8443")).apply(&mut h);
+        assert_eq!(h[header::HOST], "upstream.internal:8080");
+        assert!(!h.contains_key(header::EXPECT));
         assert_eq!(h[X_FORWARDED_FOR], "10.0.0.1, 127.0.0.1");
         assert_eq!(h[X_FORWARDED_PROTO], "https");
         assert_eq!(h[X_FORWARDED_HOST], "api.example:8443");
+
+        let mut h = map(&[("x-forwarded-host", "evil.example")]);
+        fields(None).apply(&mut h);
+        assert!(!h.contains_key(X_FORWARDED_HOST));
+        assert_eq!(h[X_FORWARDED_FOR], "127.0.0.1");
+    }
+
+    /// The inline client writes the fields `for_each` gives, hyper's client
+    /// the map `apply` leaves: the upstream must see the same either way.
+    #[test]
+    fn both_ways_of_applying_the_fields_agree() {
+        let cases: [&[(&str, &str)]; 4] = [
+            &[("host", "api.example"), ("accept", "*/*")],
+            &[
+                ("host", "api.example"),
+                ("x-forwarded-for", "10.0.0.1"),
+                ("x-forwarded-for", "10.0.0.2, 10.0.0.3"),
+                ("x-forwarded-proto", "gopher"),
+                ("x-forwarded-host", "evil.example"),
+                ("expect", "100-continue"),
+                ("cookie", "a=1"),
+                ("cookie", "b=2"),
+            ],
+            &[],
+            &[
+                ("x-forwarded-host", "evil.example"),
+                ("host", "a"),
+                ("host", "b"),
+            ],
+        ];
+        for case in cases {
+            for client_host in [None, Some("api.example")] {
+                let f = fields(client_host);
+                let mut applied = map(case);
+                f.apply(&mut applied);
+                let mut from_map: Vec<(String, Vec<u8>)> = applied
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+                    .collect();
+                let mut written = Vec::new();
+                f.for_each(&map(case), |n, v| {
+                    written.push((n.to_string(), v.as_bytes().to_vec()))
+                });
+                // Fields of one name keep their order; names may move.
+                from_map.sort_by(|a, b| a.0.cmp(&b.0));
+                written.sort_by(|a, b| a.0.cmp(&b.0));
+                assert_eq!(
+                    written, from_map,
+                    "{case:?} with client host {client_host:?}"
+                );
+            }
+        }
     }
 
     #[test]

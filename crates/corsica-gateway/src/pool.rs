@@ -29,7 +29,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::future::Either;
 use http::uri::Authority;
-use http::{header, Request, Response, StatusCode};
+use http::{header, HeaderMap, Method, Request, Response, StatusCode};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
@@ -41,6 +41,7 @@ use crate::body::{BodyError, UpstreamBody};
 use crate::clock::coarse_now;
 use crate::deadline::HeadDeadline;
 use crate::h1;
+use crate::headers::ForwardedFields;
 
 /// How long an unused connection is kept.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -81,6 +82,68 @@ impl Idle {
         match self {
             Idle::Hyper(sender) => !sender.is_closed(),
             Idle::Direct(conn) => conn.is_idle_usable(),
+        }
+    }
+}
+
+/// A request on its way through the pool (see [`H1Pool::prepare`]).
+pub(crate) enum PoolRequest {
+    /// Without a body: for the inline client, its head written out.
+    Direct(DirectRequest),
+    /// With a body, or a handshake: for hyper's client.
+    Hyper(Request<UpstreamBody>),
+}
+
+/// A request without a body, its head serialized as soon as it is
+/// prepared, and the rest of it dropped.
+///
+/// The request's URI and header values are slices of hyper's read buffer
+/// for the client connection. While a request is in flight, hyper reads
+/// that connection again (to notice the client leaving), and first makes
+/// room in the buffer: if any slice of it is still alive, it cannot reuse
+/// it and allocates a new one, 8 KiB, then frees the old one when the
+/// request ends: some 500 instructions per proxied request, 2 % of the
+/// gateway's user-space work (bench/instructions.sh). hyper reads again right
+/// after handing the request over, before its future is first polled, so
+/// the head is written out here, in the service's `call`.
+pub(crate) struct DirectRequest {
+    method: Method,
+    /// `method target HTTP/1.1`, the header fields and the blank line.
+    head: Vec<u8>,
+    /// Emptied: the storage of the response's header map.
+    headers: HeaderMap,
+    /// The idle connection taken for the request, if there was one.
+    conn: Option<Box<h1::Conn>>,
+}
+
+impl DirectRequest {
+    /// Serializes `req`'s head with the gateway's `fields`, into `conn`'s
+    /// buffer if there is one.
+    fn new(
+        req: Request<UpstreamBody>,
+        fields: &ForwardedFields<'_>,
+        mut conn: Option<Box<h1::Conn>>,
+    ) -> DirectRequest {
+        let (parts, _empty) = req.into_parts();
+        let http::request::Parts {
+            method,
+            uri,
+            mut headers,
+            ..
+        } = parts;
+        let mut head = conn
+            .as_mut()
+            .map_or_else(|| Vec::with_capacity(512), |conn| conn.lend_head_buffer());
+        let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
+        h1::write_request_head(&mut head, &method, target, |field| {
+            fields.for_each(&headers, field)
+        });
+        headers.clear();
+        DirectRequest {
+            method,
+            head,
+            headers,
+            conn,
         }
     }
 }
@@ -136,28 +199,57 @@ impl H1Pool {
         }
     }
 
-    /// Sends `req` (its URI in origin form) to `authority` over an idle
-    /// connection, or a new one, and gives up on its response head at
-    /// `deadline`. A request that a reused connection could not take (the
-    /// upstream closed it while it was idle) is retried on another, as it
-    /// was never sent.
+    /// Gets `req` (its URI in origin form) ready to send to `authority`,
+    /// at once, before the request's future is first polled: a request
+    /// without a body takes an idle connection of the inline client and
+    /// has its head serialized now (see [`DirectRequest`]).
+    /// The gateway's own `fields` go on it either way.
+    pub(crate) fn prepare(
+        &self,
+        authority: &Authority,
+        mut req: Request<UpstreamBody>,
+        fields: &ForwardedFields<'_>,
+    ) -> PoolRequest {
+        let for_hyper = !req.body().is_end_stream() || req.headers().contains_key(header::UPGRADE);
+        let conn = if for_hyper {
+            None
+        } else {
+            self.checkout_direct(authority)
+        };
+        // hyper's client reuses its idle connection for this request
+        // rather than have a new one opened.
+        if for_hyper || (conn.is_none() && self.has_idle_hyper(authority)) {
+            fields.apply(req.headers_mut());
+            return PoolRequest::Hyper(req);
+        }
+        PoolRequest::Direct(DirectRequest::new(req, fields, conn))
+    }
+
+    /// Sends a prepared request over its connection, an idle one or a new
+    /// one, and gives up on its response head at `deadline`. A request
+    /// that a reused connection could not take (the upstream closed it
+    /// while it was idle) is retried on another, as it was never sent.
     ///
     /// Not an `async fn`, so that the request is held once, by the future
     /// that sends it (see [`crate::upstream::UpstreamClient::send`]).
     pub(crate) fn send<'a>(
         self: &'a Arc<Self>,
         authority: &'a Authority,
-        req: Request<UpstreamBody>,
+        req: PoolRequest,
         deadline: HeadDeadline,
     ) -> impl Future<Output = Result<Response<PooledBody>, SendError>> + Send + 'a {
-        if req.body().is_end_stream() && !req.headers().contains_key(header::UPGRADE) {
-            let (parts, empty) = req.into_parts();
-            return Either::Left(self.send_direct(authority, parts, empty, deadline.at()));
+        match req {
+            PoolRequest::Direct(req) => {
+                Either::Left(self.send_direct(authority, req, deadline.at()))
+            }
+            // Boxed: hyper's handshake and send futures are kilobytes, and
+            // every request's future (the common, bodiless ones too) would
+            // otherwise be as large as they are and be copied whole into
+            // its box.
+            PoolRequest::Hyper(req) => {
+                Either::Right(Box::pin(self.send_hyper_by(authority, req, deadline)))
+            }
         }
-        // Boxed: hyper's handshake and send futures are kilobytes, and every
-        // request's future (the common, bodiless ones too) would otherwise
-        // be as large as they are and be copied whole into its box.
-        Either::Right(Box::pin(self.send_hyper_by(authority, req, deadline)))
     }
 
     /// [`H1Pool::send_hyper`], given up at `deadline`.
@@ -220,40 +312,37 @@ impl H1Pool {
     /// request is sent again on a new connection, as nginx does.
     ///
     /// A function returning a block rather than an `async fn`: an async
-    /// fn keeps a second copy of its arguments (the request's parts), and
-    /// this future is part of every proxied request's boxed future.
+    /// fn keeps a second copy of its arguments, and this future is part of
+    /// every proxied request's boxed future.
     #[allow(clippy::manual_async_fn)]
     fn send_direct<'a>(
         self: &'a Arc<Self>,
         authority: &'a Authority,
-        mut parts: http::request::Parts,
-        empty: UpstreamBody,
+        req: DirectRequest,
         deadline: Instant,
     ) -> impl Future<Output = Result<Response<PooledBody>, SendError>> + Send + 'a {
         async move {
-            let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+            let DirectRequest {
+                method,
+                head,
+                mut headers,
+                mut conn,
+            } = req;
             loop {
-                let (mut conn, reused) = match self.checkout_direct(authority) {
-                    Some(conn) => (conn, true),
-                    // hyper's client reuses its idle connection for this request
-                    // rather than have a new one opened.
-                    // (Boxed: the common path's future stays small.)
-                    None if self.has_idle_hyper(authority) => {
-                        let request = Request::from_parts(parts, empty);
-                        let deadline = HeadDeadline::fixed(deadline);
-                        return Box::pin(self.send_hyper_by(authority, request, deadline)).await;
-                    }
-                    // (Boxed too: a connect happens once per connection.)
-                    None => (
-                        h1::Conn::new(Box::pin(self.open_by(authority, deadline)).await?),
-                        false,
-                    ),
-                };
-                // The request's header map becomes the response's.
-                let exchange = conn.exchange(&parts.method, target, &mut parts.headers, deadline);
-                let head = match exchange.await {
-                    Ok(head) => head,
-                    Err(failed) if reused && failed.unanswered && parts.method.is_idempotent() => {
+                let (mut conn, reused) =
+                    match conn.take().or_else(|| self.checkout_direct(authority)) {
+                        Some(conn) => (conn, true),
+                        // (Boxed: a connect happens once per connection, and the
+                        // common path's future stays small.)
+                        None => (
+                            h1::Conn::new(Box::pin(self.open_by(authority, deadline)).await?),
+                            false,
+                        ),
+                    };
+                let exchange = conn.exchange(&method, &head, &mut headers, deadline);
+                let head_of_response = match exchange.await {
+                    Ok(response) => response,
+                    Err(failed) if reused && failed.unanswered && method.is_idempotent() => {
                         continue
                     }
                     Err(h1::Failed {
@@ -262,13 +351,14 @@ impl H1Pool {
                     }) => return Err(SendError::TimedOut),
                     Err(failed) => return Err(SendError::Direct(failed.error)),
                 };
+                conn.return_head_buffer(head);
                 let h1::ResponseHead {
                     status,
                     version,
                     headers,
                     framing,
                     keep_alive,
-                } = head;
+                } = head_of_response;
                 let body = self.direct_body(authority, conn, framing, keep_alive);
                 let mut response = Response::new(body);
                 *response.status_mut() = status;

@@ -31,18 +31,18 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tower_service::Service;
 
-use crate::body::{Body, BodyFailure, UpstreamBody};
+use crate::body::{Body, BodyFailure, BodyProgress, UpstreamBody};
 use crate::config::Limits;
 use crate::conn::MalformedTarget;
 use crate::deadline::HeadDeadline;
 use crate::headers::{
-    accepts_trailers, add_forwarded, head_size, is_valid_host, is_websocket_upgrade,
-    strip_hop_by_hop,
+    accepts_trailers, head_size, is_valid_host, is_websocket_upgrade, strip_hop_by_hop,
+    ForwardedFields,
 };
 use crate::metrics::{Metrics, UpstreamError};
 use crate::reply::Failure;
 use crate::timed_io::{ConnState, InFlight};
-use crate::upstream::{chain, classify, ExchangeError, Failed, Upstream, UpstreamClient};
+use crate::upstream::{chain, classify, ExchangeError, Failed, Outgoing, Upstream, UpstreamClient};
 
 /// The future of a proxied request.
 pub(crate) type ProxyFuture =
@@ -128,6 +128,7 @@ impl Service<Request<Incoming>> for Proxy {
         let has_body = !http_body::Body::is_end_stream(req.body());
         let Prepared {
             upstream_req,
+            body,
             client_upgrade,
         } = match prepare(&self.route, &self.client, req) {
             Ok(prepared) => prepared,
@@ -143,6 +144,7 @@ impl Service<Request<Incoming>> for Proxy {
             self.route.clone(),
             self.client.clone(),
             upstream_req,
+            body,
             client_upgrade,
             report_plan,
         ))
@@ -178,7 +180,9 @@ fn answer(failure: Failure, report_plan: Option<&ForwardPlan>) -> Response<Body>
 
 /// A request checked and rewritten for the upstream.
 struct Prepared {
-    upstream_req: Request<UpstreamBody>,
+    upstream_req: Outgoing,
+    /// The request body's progress, if it has a body.
+    body: Option<Arc<BodyProgress>>,
     /// The client side of a WebSocket handshake, to tunnel after a 101.
     client_upgrade: Option<OnUpgrade>,
 }
@@ -199,9 +203,13 @@ fn prepare(
         }
     }
     let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
-    let upstream_req = upstream_request(route, client, req, websocket)?;
+    let (upstream_req, fields) = upstream_request(route, client, req, websocket)?;
+    let body = upstream_req.body().progress();
     Ok(Prepared {
-        upstream_req,
+        upstream_req: client
+            .upstream
+            .prepare(&route.upstream, upstream_req, &fields),
+        body,
         client_upgrade,
     })
 }
@@ -218,13 +226,13 @@ fn prepare(
 fn exchange(
     route: Arc<RouteProxy>,
     client: Arc<ClientInfo>,
-    upstream_req: Request<UpstreamBody>,
+    upstream_req: Outgoing,
+    body: Option<Arc<BodyProgress>>,
     client_upgrade: Option<OnUpgrade>,
     report_plan: Option<Box<ForwardPlan>>,
 ) -> impl Future<Output = Result<Response<Body>, Infallible>> + Send {
     async move {
         let websocket = client_upgrade.is_some();
-        let body = upstream_req.body().progress();
         let deadline = HeadDeadline::new(route.upstream_response, body.clone());
         let pending = client
             .upstream
@@ -329,15 +337,17 @@ fn check_websocket_origin(route: &RouteProxy, req: &Request<Incoming>) -> Result
     Err(Failure::WebSocketOrigin)
 }
 
-/// Rewrites the client's request for the upstream.
-fn upstream_request(
-    route: &RouteProxy,
-    client: &ClientInfo,
+/// Rewrites the client's request for the upstream, but for the gateway's
+/// own fields, which go on it as it is prepared for its client (see
+/// [`ForwardedFields`]).
+fn upstream_request<'a>(
+    route: &'a RouteProxy,
+    client: &'a ClientInfo,
     req: Request<Incoming>,
     websocket: bool,
-) -> Result<Request<UpstreamBody>, Failure> {
+) -> Result<(Request<UpstreamBody>, ForwardedFields<'a>), Failure> {
     let (mut parts, body) = req.into_parts();
-    let host = match parts.headers.get(header::HOST) {
+    let client_host = match parts.headers.get(header::HOST) {
         Some(host) => Some(host.clone()),
         None => parts
             .uri
@@ -353,25 +363,25 @@ fn upstream_request(
             .headers
             .insert(header::TE, HeaderValue::from_static("trailers"));
     }
-    // `Host` names the upstream, so name-based upstreams see their own name
-    // (the client's is in X-Forwarded-Host). Rendered once per route, it
-    // spares the pooled client formatting it per request.
-    parts
-        .headers
-        .insert(header::HOST, route.upstream.host().clone());
-    // The gateway already answered any `Expect: 100-continue` itself.
-    parts.headers.remove(header::EXPECT);
-    add_forwarded(&mut parts.headers, &client.ip, client.proto.clone(), host);
     parts.uri = route
         .upstream
         .request_target(parts.uri.path_and_query())
         .map_err(|_| Failure::BadRequest("the request path cannot be forwarded"))?;
     // The pooled client picks HTTP/1.1 or HTTP/2 per upstream connection.
     parts.version = Version::HTTP_11;
-    Ok(Request::from_parts(
+    let fields = ForwardedFields {
+        // Rendered once per route, it spares the pooled client formatting
+        // it per request.
+        upstream_host: route.upstream.host(),
+        client_ip: &client.ip,
+        proto: &client.proto,
+        client_host,
+    };
+    let req = Request::from_parts(
         parts,
         UpstreamBody::new(body, route.limits.max_body_bytes, route.body_read),
-    ))
+    );
+    Ok((req, fields))
 }
 
 /// The answer to a request body failure the gateway raised itself, which

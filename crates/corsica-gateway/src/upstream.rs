@@ -27,8 +27,9 @@ use rustls::pki_types::CertificateDer;
 
 use crate::body::{RequestBodyError, UpstreamBody};
 use crate::deadline::HeadDeadline;
+use crate::headers::ForwardedFields;
 use crate::metrics::UpstreamError;
-use crate::pool::{H1Pool, PooledBody, SendError};
+use crate::pool::{H1Pool, PoolRequest, PooledBody, SendError};
 
 /// hyper-util's pooled client, for `https://` upstreams.
 type HttpsClient = Client<HttpsConnector<HttpConnector>, UpstreamBody>;
@@ -98,9 +99,36 @@ impl ExchangeError {
     }
 }
 
+/// A request ready for its upstream ([`UpstreamClient::prepare`]).
+pub(crate) enum Outgoing {
+    /// For the worker's own HTTP/1.1 pool.
+    Plain(PoolRequest),
+    /// For a hyper-util pooled client (https, h2c).
+    Pooled(Request<UpstreamBody>),
+}
+
 impl UpstreamClient {
-    /// Sends a request whose URI is [`Upstream::request_target`] to
-    /// `upstream`, and gives up on its response head at `deadline`.
+    /// Gets a request whose URI is [`Upstream::request_target`] ready to
+    /// send to `upstream`. Called as soon as the request is rewritten,
+    /// before hyper reads the client connection again: the worker's pool
+    /// serializes a bodiless request's head here (see
+    /// [`crate::pool::DirectRequest`]). The gateway's own `fields` go on it.
+    pub(crate) fn prepare(
+        &self,
+        upstream: &Upstream,
+        mut req: Request<UpstreamBody>,
+        fields: &ForwardedFields<'_>,
+    ) -> Outgoing {
+        if upstream.uses_own_pool() {
+            Outgoing::Plain(self.plain.prepare(&upstream.authority, req, fields))
+        } else {
+            fields.apply(req.headers_mut());
+            Outgoing::Pooled(req)
+        }
+    }
+
+    /// Sends a prepared request to `upstream`, and gives up on its
+    /// response head at `deadline`.
     ///
     /// Not an `async fn`: that would keep its own copy of `req` beside the
     /// one the pool's future holds, and every proxied request's future
@@ -108,16 +136,19 @@ impl UpstreamClient {
     pub(crate) fn send<'a>(
         &'a self,
         upstream: &'a Upstream,
-        req: Request<UpstreamBody>,
+        req: Outgoing,
         deadline: HeadDeadline,
     ) -> impl Future<Output = Result<Response<PooledBody>, ExchangeError>> + Send + 'a {
-        if upstream.uses_own_pool() {
-            return Either::Left(
-                self.plain
-                    .send(&upstream.authority, req, deadline)
-                    .map_err(ExchangeError::Plain),
-            );
-        }
+        let req = match req {
+            Outgoing::Plain(req) => {
+                return Either::Left(
+                    self.plain
+                        .send(&upstream.authority, req, deadline)
+                        .map_err(ExchangeError::Plain),
+                )
+            }
+            Outgoing::Pooled(req) => req,
+        };
         // Boxed, so that the own pool's requests do not carry the size of
         // hyper-util's futures.
         let pending = if upstream.http2 {

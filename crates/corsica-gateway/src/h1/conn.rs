@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
 use super::decode::{DecodeError, Decoder};
-use super::head::{parse_response_head, write_request_head, HeadError, ResponseHead};
+use super::head::{parse_response_head, HeadError, ResponseHead};
 
 /// How much room each read makes in the buffer.
 const READ_CHUNK: usize = 16 * 1024;
@@ -26,7 +26,9 @@ const READ_CHUNK: usize = 16 * 1024;
 pub(crate) struct Conn {
     io: TcpStream,
     read_buf: BytesMut,
-    write_buf: Vec<u8>,
+    /// The last request head's buffer, lent to the next request to write
+    /// its head into (see [`Conn::lend_head_buffer`]).
+    head_buf: Vec<u8>,
     spans: Vec<(usize, usize, usize, usize)>,
     /// The response deadline's timer, kept across requests: moving a
     /// registered timer's deadline later is one atomic store, where a timer
@@ -119,23 +121,37 @@ impl Conn {
         Box::new(Conn {
             io,
             read_buf: BytesMut::new(),
-            write_buf: Vec::new(),
+            head_buf: Vec::new(),
             spans: Vec::new(),
             timer: None,
         })
     }
 
-    /// Sends a request without a body and reads the response head, giving
-    /// up at `deadline`. The body's first bytes may already be buffered:
-    /// read them with [`Conn::poll_frame`] or [`Conn::take_buffered`].
+    /// An empty buffer for the next request's head: the previous head's,
+    /// so that a connection's requests reuse one allocation. Give it back
+    /// with [`Conn::return_head_buffer`].
+    pub(crate) fn lend_head_buffer(&mut self) -> Vec<u8> {
+        let mut buf = std::mem::take(&mut self.head_buf);
+        buf.clear();
+        buf
+    }
+
+    /// Takes back a head buffer for the next request.
+    pub(crate) fn return_head_buffer(&mut self, buf: Vec<u8>) {
+        self.head_buf = buf;
+    }
+
+    /// Sends `head`, a serialized request without a body (for `method`),
+    /// and reads the response head, giving up at `deadline`. The body's
+    /// first bytes may already be buffered: read them with
+    /// [`Conn::poll_frame`] or [`Conn::take_buffered`].
     ///
-    /// The response head's header map is `headers`' storage: once the head
-    /// has arrived, `headers` is left empty. Until then it is untouched, so
-    /// a request that was never answered can be sent again.
+    /// The response head's header map is `headers`' storage (an empty
+    /// map, kept for its allocation).
     pub(crate) async fn exchange(
         &mut self,
         method: &Method,
-        target: &str,
+        head: &[u8],
         headers: &mut HeaderMap,
         deadline: Instant,
     ) -> Result<ResponseHead, Failed> {
@@ -148,8 +164,7 @@ impl Conn {
         };
         let mut received = false;
         let outcome = {
-            let mut exchange =
-                pin!(self.send_and_read_head(method, target, headers, &mut received));
+            let mut exchange = pin!(self.send_and_read_head(method, head, headers, &mut received));
             poll_fn(|cx| match exchange.as_mut().poll(cx) {
                 Poll::Ready(result) => Poll::Ready(Some(result)),
                 Poll::Pending => timer.as_mut().poll(cx).map(|()| None),
@@ -176,14 +191,12 @@ impl Conn {
     async fn send_and_read_head(
         &mut self,
         method: &Method,
-        target: &str,
+        head: &[u8],
         headers: &mut HeaderMap,
         received: &mut bool,
     ) -> Result<ResponseHead, ExchangeError> {
-        self.write_buf.clear();
-        write_request_head(&mut self.write_buf, method, target, headers);
         self.io
-            .write_all(&self.write_buf)
+            .write_all(head)
             .await
             .map_err(ExchangeError::Write)?;
         loop {
@@ -299,9 +312,12 @@ mod tests {
         Conn::new(TcpStream::connect(addr).await.unwrap())
     }
 
+    /// A serialized `GET /`.
+    const GET: &[u8] = b"GET / HTTP/1.1\r\nhost: upstream\r\n\r\n";
+
     async fn get(conn: &mut Conn) -> Result<ResponseHead, Failed> {
         let deadline = Instant::now() + std::time::Duration::from_secs(10);
-        conn.exchange(&Method::GET, "/", &mut HeaderMap::new(), deadline)
+        conn.exchange(&Method::GET, GET, &mut HeaderMap::new(), deadline)
             .await
     }
 
@@ -371,7 +387,7 @@ mod tests {
         let mut conn = Conn::new(TcpStream::connect(addr).await.unwrap());
         let soon = Instant::now() + std::time::Duration::from_millis(50);
         let failed = conn
-            .exchange(&Method::GET, "/", &mut HeaderMap::new(), soon)
+            .exchange(&Method::GET, GET, &mut HeaderMap::new(), soon)
             .await
             .unwrap_err();
         assert!(

@@ -16,7 +16,10 @@ const MAX_HEADERS: usize = 100;
 /// The largest response head accepted (hyper's client default buffer).
 pub(crate) const MAX_HEAD_BYTES: usize = 8192 + 4096 * MAX_HEADERS;
 
-/// Appends `method target HTTP/1.1`, the headers and the blank line to `out`.
+/// Appends `method target HTTP/1.1`, the fields and the blank line to
+/// `out`. `fields` is handed the function that writes one field, and calls
+/// it for each (the gateway rewrites some fields as it writes them; see
+/// `crate::headers::ForwardedFields`).
 ///
 /// Every part comes from `http` types that already refuse CR, LF and NUL,
 /// so nothing a client sent can split the head.
@@ -24,18 +27,18 @@ pub(crate) fn write_request_head(
     out: &mut Vec<u8>,
     method: &Method,
     target: &str,
-    headers: &HeaderMap,
+    fields: impl FnOnce(&mut dyn FnMut(&HeaderName, &HeaderValue)),
 ) {
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in headers {
+    fields(&mut |name, value| {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
-    }
+    });
     out.extend_from_slice(b"\r\n");
 }
 
@@ -351,7 +354,9 @@ mod tests {
         headers.append("x-a", HeaderValue::from_static("1"));
         headers.append("x-a", HeaderValue::from_static("2"));
         let mut out = Vec::new();
-        write_request_head(&mut out, &Method::GET, "/items?q=1", &headers);
+        write_request_head(&mut out, &Method::GET, "/items?q=1", |field| {
+            headers.iter().for_each(|(name, value)| field(name, value))
+        });
         assert_eq!(
             out,
             b"GET /items?q=1 HTTP/1.1\r\nhost: api:8080\r\nx-a: 1\r\nx-a: 2\r\n\r\n"

@@ -23,7 +23,7 @@ mod head;
 
 pub(crate) use conn::{Conn, ExchangeError, Failed};
 pub(crate) use decode::Decoder;
-pub(crate) use head::{Framing, ResponseHead};
+pub(crate) use head::{write_request_head, Framing, ResponseHead};
 
 /// Arbitrary upstream bytes, fed in arbitrary pieces: the head parser and
 /// the decoder never panic, never hand out more bytes than they were given,
