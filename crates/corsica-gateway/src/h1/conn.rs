@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
 use super::decode::{DecodeError, Decoder};
-use super::head::{parse_response_head, HeadError, ResponseHead};
+use super::head::{parse_response_head, HeadError, HeadScratch, ResponseHead};
 
 /// How much room each read makes in the buffer.
 const READ_CHUNK: usize = 16 * 1024;
@@ -29,7 +29,7 @@ pub(crate) struct Conn {
     /// The last request head's buffer, lent to the next request to write
     /// its head into (see [`Conn::lend_head_buffer`]).
     head_buf: Vec<u8>,
-    spans: Vec<(usize, usize, usize, usize)>,
+    scratch: HeadScratch,
     /// The response deadline's timer, kept across requests: moving a
     /// registered timer's deadline later is one atomic store, where a timer
     /// per request is registered with the runtime's timer wheel and removed
@@ -122,7 +122,7 @@ impl Conn {
             io,
             read_buf: BytesMut::new(),
             head_buf: Vec::new(),
-            spans: Vec::new(),
+            scratch: HeadScratch::default(),
             timer: None,
         })
     }
@@ -203,7 +203,7 @@ impl Conn {
             if !self.read_buf.is_empty() {
                 *received = true;
                 let parsed =
-                    parse_response_head(&mut self.read_buf, method, &mut self.spans, headers);
+                    parse_response_head(&mut self.read_buf, method, &mut self.scratch, headers);
                 if let Some(head) = parsed.map_err(ExchangeError::Head)? {
                     return Ok(head);
                 }

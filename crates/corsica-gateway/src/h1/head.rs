@@ -97,20 +97,66 @@ impl std::error::Error for HeadError {}
 /// Where one header field's name and value sit in the head's bytes.
 type FieldSpan = (usize, usize, usize, usize);
 
+/// What parsing response heads keeps from one head to the next, per
+/// connection: scratch space for the fields' places, and the last head's
+/// field names.
+#[derive(Debug, Default)]
+pub(crate) struct HeadScratch {
+    spans: Vec<FieldSpan>,
+    names: FieldNames,
+}
+
+/// The field names of the last response head, as the upstream wrote them
+/// and as parsed. An upstream answers with the same names in the same
+/// order, and comparing a name's bytes with last time's costs a fraction
+/// of parsing it again (a name `http` does not know is an allocation, too).
+#[derive(Debug, Default)]
+struct FieldNames {
+    /// The names' bytes as written, one after the other.
+    raw: Vec<u8>,
+    /// Where each name's bytes end in `raw`, and the name they parse to.
+    parsed: Vec<(usize, HeaderName)>,
+}
+
+impl FieldNames {
+    /// The name of field `index` of a head, written as `raw`. Called for
+    /// a head's fields in order, from 0: the names before `index` are this
+    /// head's, and a name that differs from last time's replaces it and
+    /// all after it.
+    fn name(&mut self, index: usize, raw: &[u8]) -> Result<HeaderName, HeadError> {
+        let start = match index {
+            0 => 0,
+            _ => self.parsed[index - 1].0,
+        };
+        if let Some((end, name)) = self.parsed.get(index) {
+            if self.raw[start..*end] == *raw {
+                return Ok(name.clone());
+            }
+        }
+        let name =
+            HeaderName::from_bytes(raw).map_err(|_| HeadError::Malformed("invalid header name"))?;
+        self.parsed.truncate(index);
+        self.raw.truncate(start);
+        self.raw.extend_from_slice(raw);
+        self.parsed.push((self.raw.len(), name.clone()));
+        Ok(name)
+    }
+}
+
 /// Parses the final response head at the start of `buf`, consuming it and
 /// any interim (1xx) heads before it. `Ok(None)`: the head is not complete
-/// yet; read more into `buf` and call again. `spans` is scratch space,
-/// kept by the connection. The response's header map is `storage`, taken
+/// yet; read more into `buf` and call again. `scratch` is kept by the
+/// connection. The response's header map is `storage`, taken
 /// and refilled: the caller passes the request's map, which has served its
 /// purpose once the answer is complete, so that no map is allocated.
 pub(crate) fn parse_response_head(
     buf: &mut BytesMut,
     request_method: &Method,
-    spans: &mut Vec<FieldSpan>,
+    scratch: &mut HeadScratch,
     storage: &mut HeaderMap,
 ) -> Result<Option<ResponseHead>, HeadError> {
     loop {
-        let Some((len, code, minor)) = locate_head(buf, spans)? else {
+        let Some((len, code, minor)) = locate_head(buf, &mut scratch.spans)? else {
             return Ok(None);
         };
         let bytes = buf.split_to(len).freeze();
@@ -127,7 +173,7 @@ pub(crate) fn parse_response_head(
             // 100 Continue, 103 Early Hints: the final answer follows.
             continue;
         }
-        let (headers, present) = header_map(&bytes, spans, std::mem::take(storage))?;
+        let (headers, present) = header_map(&bytes, scratch, std::mem::take(storage))?;
         let version = if minor == 1 {
             Version::HTTP_11
         } else {
@@ -215,15 +261,16 @@ struct FramingFields {
 /// fields, sharing the head's bytes instead of copying each value.
 fn header_map(
     bytes: &Bytes,
-    spans: &[FieldSpan],
+    scratch: &mut HeadScratch,
     mut headers: HeaderMap,
 ) -> Result<(HeaderMap, FramingFields), HeadError> {
     headers.clear();
-    headers.reserve(spans.len() + ADDED_HEADERS);
+    headers.reserve(scratch.spans.len() + ADDED_HEADERS);
     let mut present = FramingFields::default();
-    for &(name_at, name_len, value_at, value_len) in spans {
-        let name = HeaderName::from_bytes(&bytes[name_at..name_at + name_len])
-            .map_err(|_| HeadError::Malformed("invalid header name"))?;
+    for (index, &(name_at, name_len, value_at, value_len)) in scratch.spans.iter().enumerate() {
+        let name = scratch
+            .names
+            .name(index, &bytes[name_at..name_at + name_len])?;
         let value = HeaderValue::from_maybe_shared(bytes.slice(value_at..value_at + value_len))
             .map_err(|_| HeadError::Malformed("invalid header value"))?;
         if name == header::TRANSFER_ENCODING {
@@ -340,7 +387,12 @@ mod tests {
 
     fn parse(raw: &str, method: Method) -> Result<Option<ResponseHead>, HeadError> {
         let mut buf = BytesMut::from(raw.as_bytes());
-        parse_response_head(&mut buf, &method, &mut Vec::new(), &mut HeaderMap::new())
+        parse_response_head(
+            &mut buf,
+            &method,
+            &mut HeadScratch::default(),
+            &mut HeaderMap::new(),
+        )
     }
 
     fn head(raw: &str) -> ResponseHead {
@@ -360,6 +412,54 @@ mod tests {
         assert_eq!(
             out,
             b"GET /items?q=1 HTTP/1.1\r\nhost: api:8080\r\nx-a: 1\r\nx-a: 2\r\n\r\n"
+        );
+    }
+
+    /// Parses each head in turn on one connection's scratch: the field
+    /// names, as `(name, value)` pairs.
+    fn fields_in_turn(heads: &[&str]) -> Vec<Vec<(String, String)>> {
+        let mut scratch = HeadScratch::default();
+        heads
+            .iter()
+            .map(|raw| {
+                let mut buf = BytesMut::from(raw.as_bytes());
+                let head = parse_response_head(
+                    &mut buf,
+                    &Method::GET,
+                    &mut scratch,
+                    &mut HeaderMap::new(),
+                )
+                .unwrap()
+                .unwrap();
+                head.headers
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn field_names_remembered_from_the_last_head_are_the_names_written() {
+        let heads = [
+            "HTTP/1.1 200 OK\r\nContent-Type: a\r\nX-Request-Id: 1\r\nContent-Length: 0\r\n\r\n",
+            // The same names: all from last time.
+            "HTTP/1.1 200 OK\r\nContent-Type: b\r\nX-Request-Id: 2\r\nContent-Length: 0\r\n\r\n",
+            // Another name of the same length in the middle, another case,
+            // fewer fields, then more.
+            "HTTP/1.1 200 OK\r\nContent-Type: c\r\nX-Request-Ix: 3\r\n\r\n",
+            "HTTP/1.1 200 OK\r\ncontent-type: d\r\nX-Request-Ix: 4\r\nContent-Length: 0\r\nVary: x\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        ];
+        let expected: Vec<Vec<(String, String)>> = heads
+            .iter()
+            .map(|raw| fields_in_turn(&[raw]).remove(0))
+            .collect();
+        assert_eq!(fields_in_turn(&heads), expected);
+        assert_eq!(
+            expected[2],
+            [("content-type", "c"), ("x-request-ix", "3")]
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
         );
     }
 
@@ -434,7 +534,7 @@ mod tests {
         let h = parse_response_head(
             &mut buf,
             &Method::GET,
-            &mut Vec::new(),
+            &mut HeadScratch::default(),
             &mut HeaderMap::new(),
         )
         .unwrap()

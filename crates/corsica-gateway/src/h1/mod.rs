@@ -34,7 +34,7 @@ mod properties {
     use http::Method;
     use proptest::prelude::*;
 
-    use super::head::{parse_response_head, Framing};
+    use super::head::{parse_response_head, Framing, HeadScratch};
     use super::Decoder;
     use http::HeaderMap;
 
@@ -76,10 +76,10 @@ mod properties {
     /// `None` for any error or an incomplete message.
     fn run(bytes: &[u8], step: usize) -> Option<Vec<u8>> {
         let mut buf = BytesMut::new();
-        let mut spans = Vec::new();
+        let mut scratch = HeadScratch::default();
         let mut pieces = bytes.chunks(step);
         let head = loop {
-            match parse_response_head(&mut buf, &Method::GET, &mut spans, &mut HeaderMap::new()) {
+            match parse_response_head(&mut buf, &Method::GET, &mut scratch, &mut HeaderMap::new()) {
                 Ok(Some(head)) => break head,
                 Ok(None) => buf.extend_from_slice(pieces.next()?),
                 Err(_) => return None,
@@ -107,6 +107,30 @@ mod properties {
         }
     }
 
+    /// A response head with random field names, from a small alphabet so
+    /// that heads in a row share some and differ in others.
+    fn head_with_names() -> impl Strategy<Value = String> {
+        proptest::collection::vec("[aAbB-]{1,3}", 0..5).prop_map(|names| {
+            let mut head = String::from("HTTP/1.1 204 No Content\r\n");
+            for (i, name) in names.iter().enumerate() {
+                head.push_str(&format!("{name}: {i}\r\n"));
+            }
+            head.push_str("\r\n");
+            head
+        })
+    }
+
+    /// The fields of `head`, parsed with `scratch`.
+    fn fields(head: &str, scratch: &mut HeadScratch) -> Vec<(String, Vec<u8>)> {
+        let mut buf = BytesMut::from(head.as_bytes());
+        let parsed = parse_response_head(&mut buf, &Method::GET, scratch, &mut HeaderMap::new());
+        let head = parsed.unwrap().unwrap();
+        head.headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
     proptest! {
         #[test]
         fn every_framing_decodes_the_same_however_it_is_split(
@@ -114,6 +138,17 @@ mod properties {
             step in 1usize..48,
         ) {
             prop_assert_eq!(run(&wire, step), Some(body));
+        }
+
+        #[test]
+        fn names_remembered_from_earlier_heads_parse_as_the_names_written(
+            heads in proptest::collection::vec(head_with_names(), 1..6),
+        ) {
+            let mut remembering = HeadScratch::default();
+            for head in &heads {
+                let fresh = fields(head, &mut HeadScratch::default());
+                prop_assert_eq!(fields(head, &mut remembering), fresh);
+            }
         }
 
         #[test]
