@@ -13,9 +13,13 @@
 #
 # Environment: SCENARIOS (preflight origin plain), SECONDS_COUNTED (8),
 # CONNECTIONS (8), KEEP_PROFILES (a directory: the callgrind dumps are
-# copied there as NAME-SCENARIO.callgrind, for callgrind_annotate). Each proxy runs as one worker under callgrind (corsica
-# with --workers 1, nginx with one process and no master) behind the same
-# upstream and policy as bench/gateway.sh. wrk warms it up for 3 s; then
+# copied there as NAME-SCENARIO.callgrind, for callgrind_annotate, with
+# their totals line in NAME-SCENARIO.totals), VALGRIND_EXTRA (more callgrind
+# options, such as "--cache-sim=yes --branch-sim=yes" to count simulated
+# cache misses and mispredicted branches). Each proxy runs as one worker
+# under callgrind (corsica with --workers 1, nginx with one process and no
+# master) behind the same upstream and policy as bench/gateway.sh. wrk
+# warms it up for 3 s; then
 # the counters are zeroed, wrk runs SECONDS_COUNTED seconds, and the
 # counters are dumped: instructions over the requests wrk completed.
 # Under valgrind each proxy runs some 50 times slower, so both see
@@ -31,7 +35,7 @@ SECONDS_COUNTED="${SECONDS_COUNTED:-8}"
 CONNECTIONS="${CONNECTIONS:-8}"
 for arg in "$@"; do
   case "$arg" in
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -68,12 +72,12 @@ count() {
   case "$name" in
     corsica)
       port="$CORSICA_PORT"
-      RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$out" \
+      RUST_LOG=warn valgrind --tool=callgrind ${VALGRIND_EXTRA:-} --callgrind-out-file="$out" \
         "$CORSICA_BIN" serve --config "$WORK/corsica.toml" --workers 1 2>"$WORK/valgrind-$name.log" &
       ;;
     nginx)
       port="$NGINX_PORT"
-      valgrind --tool=callgrind --callgrind-out-file="$out" \
+      valgrind --tool=callgrind ${VALGRIND_EXTRA:-} --callgrind-out-file="$out" \
         "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>"$WORK/valgrind-$name.log" &
       ;;
   esac
@@ -97,6 +101,7 @@ count() {
     cp "$dump" "$KEEP_PROFILES/$name-$scenario.callgrind"
   fi
   echo "$requests $(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')"
+  [ -n "${KEEP_PROFILES:-}" ] && callgrind_annotate "$dump" 2>/dev/null | grep -m1 -B1 'PROGRAM TOTALS' >"$KEEP_PROFILES/$name-$scenario.totals" || true
 }
 
 echo "bench: corsica $("$CORSICA_BIN" --version 2>/dev/null || echo '(unknown version)'), nginx $("$NGINX" -v 2>&1 | cut -d/ -f2)" >&2
