@@ -6,11 +6,13 @@
 #   bench/gateway.sh --memory   # plus a 60 s RSS flatness check under load
 #
 # Environment: DURATION (default 8s per run), CONNECTIONS (64), THREADS (2),
-# ROUNDS (6: every run is repeated, interleaved, and the median reported;
+# ROUNDS (10: every run is repeated, interleaved, and the median reported;
 # corsica and nginx run back to back in each round, in alternating order,
 # and the corsica/nginx ratio is taken per round, so that the machine's
 # drift between rounds cancels out; keep it even, so that each order runs
-# equally often: the second run of a pair can do up to 15 % better),
+# equally often: the second run of a pair can do up to 15 % better; with
+# 10 rounds the median's confidence interval is the 2nd to 9th smallest
+# ratio, with 6 it would be the smallest to the largest),
 # MODERATE_CONNECTIONS (8) and MODERATE_DELAY_MS (1): the moderate-load run,
 # where each connection waits 1 ms between requests, so latency is measured
 # below saturation.
@@ -28,14 +30,14 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DURATION="${DURATION:-8s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
-ROUNDS="${ROUNDS:-6}"
+ROUNDS="${ROUNDS:-10}"
 MODERATE_CONNECTIONS="${MODERATE_CONNECTIONS:-8}"
 MODERATE_DELAY_MS="${MODERATE_DELAY_MS:-1}"
 MEMORY=0
 for arg in "$@"; do
   case "$arg" in
     --memory) MEMORY=1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -171,6 +173,36 @@ rps() { median ${RPS_OF[$1]}; }
 p50() { median ${P50_OF[$1]}; }
 p99() { median ${P99_OF[$1]}; }
 
+# A distribution-free confidence interval for the median of a list of
+# per-round ratios, "low high coverage%": the k-th smallest and k-th largest
+# values, with the largest k for which each tail is at most 2.5 %
+# (Binomial(n, 1/2)). Fewer than 6 rounds are too few: "n/a n/a 0".
+median_interval() {
+  echo "$@" | tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {
+    n = NR; k = 0; tail = 0; c = 1; half = 0.5 ^ n
+    for (i = 0; i < n; i++) {
+      if (i > 0) c = c * (n - i + 1) / i
+      if (tail + c * half > 0.025) break
+      tail += c * half; k = i + 1
+    }
+    if (k == 0) { print "n/a n/a 0"; exit }
+    printf "%s %s %.1f\n", v[k], v[n + 1 - k], (1 - 2 * tail) * 100
+  }'
+}
+# How many of a list of ratios are at least 1 (throughput) or at most 1 (p99).
+count_at_least_1() { echo "$@" | tr ' ' '\n' | grep -v '^$' | awk '$1 >= 1 {k++} END {print k + 0 "/" NR}'; }
+count_at_most_1() { echo "$@" | tr ' ' '\n' | grep -v '^$' | awk '$1 <= 1 {k++} END {print k + 0 "/" NR}'; }
+# What an interval says: "ahead"/"behind" when it excludes 1, else "parity".
+# verdict LOW HIGH GOOD_SIDE (above: throughput; below: latency)
+verdict() {
+  awk -v lo="$1" -v hi="$2" -v good="$3" 'BEGIN {
+    if (lo == "n/a") { print "too few rounds"; exit }
+    if (lo + 0 > 1) print (good == "above" ? "corsica ahead" : "corsica worse")
+    else if (hi + 0 < 1) print (good == "above" ? "corsica behind" : "corsica better")
+    else print "not distinguishable from parity"
+  }'
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 
@@ -211,6 +243,16 @@ for scenario in preflight origin plain; do
   echo "| $label | $(rps "$c") | $(p50 "$c") | $(p99 "$c") | $(rps "$n") | $(p50 "$n") | $(p99 "$n") | $(median ${PAIRED_OF[$scenario]}) | ${PAIRED_OF[$scenario]% } | $(median ${PAIRED_P99_OF[$scenario]}) | ${PAIRED_P99_OF[$scenario]% } | $(ratio "$(rps "$c")" "$(rps direct)") |"
 done
 echo "| Upstream alone (direct) | $(rps direct) | $(p50 direct) | $(p99 direct) | | | | | | | | 1.00 |"
+echo
+echo "What the rounds show: the median ratio with a distribution-free confidence interval for it (order statistics of the per-round ratios), and the rounds in which corsica did at least as well as nginx:"
+echo
+echo "| Scenario | throughput corsica/nginx: median [interval] | rounds corsica >= nginx | verdict | p99 corsica/nginx: median [interval] | rounds corsica <= nginx | verdict |"
+echo "| --- | --- | ---: | --- | --- | ---: | --- |"
+for scenario in preflight origin plain; do
+  read -r tlo thi tcov < <(median_interval ${PAIRED_OF[$scenario]})
+  read -r plo phi pcov < <(median_interval ${PAIRED_P99_OF[$scenario]})
+  echo "| $scenario | $(median ${PAIRED_OF[$scenario]}) [$tlo, $thi] ($tcov %) | $(count_at_least_1 ${PAIRED_OF[$scenario]}) | $(verdict "$tlo" "$thi" above) | $(median ${PAIRED_P99_OF[$scenario]}) [$plo, $phi] ($pcov %) | $(count_at_most_1 ${PAIRED_P99_OF[$scenario]}) | $(verdict "$plo" "$phi" below) |"
+done
 echo
 echo "Moderate load (wrk -t1 -c$MODERATE_CONNECTIONS, ${MODERATE_DELAY_MS} ms between requests on each connection, GET with allowed Origin):"
 echo
