@@ -395,10 +395,36 @@ fn bind_listener(addr: SocketAddr, shared: bool) -> Result<TcpListener, ServeErr
     socket.set_reuseaddr(true).map_err(error)?;
     #[cfg(unix)]
     if shared {
+        ensure_port_free(addr).map_err(error)?;
         socket.set_reuseport(true).map_err(error)?;
     }
     socket.bind(addr).map_err(error)?;
     socket.listen(1024).map_err(error)
+}
+
+/// Fails with `AddrInUse` when something already listens on `addr`.
+///
+/// SO_REUSEPORT lets any socket of the same user that also sets it bind a
+/// port in use: a second gateway (a stale one with an older, looser
+/// policy, or a demo) would join the first's and silently take part of
+/// its connections. A socket bound without SO_REUSEPORT finds the port
+/// busy as any other program would; SO_REUSEADDR keeps connections left in
+/// TIME_WAIT by an earlier run from counting as a listener. The probe is
+/// closed before the workers' sockets bind, so two gateways started in the
+/// same instant could still both pass it.
+#[cfg(unix)]
+fn ensure_port_free(addr: SocketAddr) -> io::Result<()> {
+    if addr.port() == 0 {
+        // The kernel picks a free port of its own.
+        return Ok(());
+    }
+    let probe = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    probe.set_reuseaddr(true)?;
+    probe.bind(addr)
 }
 
 /// Another socket on the address `listener` is bound to, for a worker.

@@ -92,3 +92,31 @@ async fn connections_are_spread_evenly_over_the_workers() {
     assert_eq!(counts, [0.0, 0.0], "closed connections are counted out");
     gw.handle.shutdown();
 }
+
+/// SO_REUSEPORT would let a second gateway of the same user bind the port
+/// of a running one and take part of its connections with its own policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_gateway_on_a_port_in_use_is_refused() {
+    let (upstream, _) = echo_upstream().await;
+    let workers = Options {
+        threads: 2,
+        ..Options::default()
+    };
+    let first = gateway_with(&config_text(upstream, ""), workers.clone()).await;
+    let second = config_text(upstream, "").replacen(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"{}\"", first.addr),
+        1,
+    );
+    let config = corsica_gateway::config::load_str(&second).expect("valid config");
+    for options in [workers, Options::default()] {
+        match corsica_gateway::Gateway::bind(config.clone(), options).await {
+            Ok(_) => panic!(
+                "a second gateway bound {}, which the first serves",
+                first.addr
+            ),
+            Err(error) => assert!(error.is_addr_in_use(), "{error}"),
+        }
+    }
+    first.handle.shutdown();
+}
