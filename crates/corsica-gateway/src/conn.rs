@@ -20,7 +20,7 @@ use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 
 use crate::body::{Body, BodyError};
-use crate::headers::{request_host, without_port};
+use crate::headers::routing_host;
 use crate::metrics::UpstreamError;
 use crate::path::PathError;
 use crate::proxy::ClientInfo;
@@ -102,7 +102,7 @@ impl ConnService {
         if let Some(error) = refused {
             req.extensions_mut().insert(MalformedTarget(error));
         }
-        let host = request_host(&req).map(without_port);
+        let host = routing_host(&req);
         // A target that is not a path (`CONNECT host:port`, `OPTIONS *`),
         // or a malformed one, goes to the catch-all route, whose proxy
         // refuses it with a 400 that carries that route's CORS headers.

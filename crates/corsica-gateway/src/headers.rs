@@ -211,13 +211,19 @@ pub(crate) fn has_token(headers: &HeaderMap, name: HeaderName, token: &[u8]) -> 
     })
 }
 
-/// The host a request is for, from `Host` or (HTTP/2) the URI's authority,
-/// exactly as sent, port included.
-pub(crate) fn request_host<B>(req: &Request<B>) -> Option<&str> {
-    match req.headers().get(header::HOST) {
-        Some(value) => value.to_str().ok(),
-        None => req.uri().authority().map(|a| a.as_str()),
-    }
+/// The host a request is for, as routes match it: the request target's
+/// authority where it has one (HTTP/2's `:authority`, or HTTP/1.1's
+/// absolute form, where RFC 9112 §3.2.2 says `Host` is to be ignored),
+/// else `Host`; without its port, and without the trailing dot of a fully
+/// qualified name (`api.example.com.` is `api.example.com` to DNS, and to
+/// the virtual hosts of most upstreams: a route must not be sidestepped by
+/// adding it).
+pub(crate) fn routing_host<B>(req: &Request<B>) -> Option<&str> {
+    let host = match req.uri().authority() {
+        Some(authority) => authority.host(),
+        None => without_port(req.headers().get(header::HOST)?.to_str().ok()?),
+    };
+    Some(host.strip_suffix('.').unwrap_or(host))
 }
 
 /// Whether a `Host` value is `uri-host [ ":" port ]` (RFC 9110 §7.2,
@@ -494,8 +500,40 @@ mod tests {
     }
 
     #[test]
+    fn requests_are_routed_by_the_target_authority_then_host_without_port_or_final_dot() {
+        let req = |uri: &str, host: Option<&str>| {
+            let mut builder = Request::builder().uri(uri);
+            if let Some(host) = host {
+                builder = builder.header(header::HOST, host);
+            }
+            builder.body(()).unwrap()
+        };
+        let host = |uri: &str, h: Option<&str>| routing_host(&req(uri, h)).map(str::to_owned);
+        assert_eq!(
+            host("/x", Some("api.example:8080")).as_deref(),
+            Some("api.example")
+        );
+        assert_eq!(
+            host("/x", Some("SECURE.example.com.")).as_deref(),
+            Some("SECURE.example.com")
+        );
+        assert_eq!(host("/x", Some("[::1]:8080")).as_deref(), Some("[::1]"));
+        // RFC 9112 §3.2.2: the absolute form's authority, not Host.
+        assert_eq!(
+            host("http://secure.example.com/x", Some("other.test")).as_deref(),
+            Some("secure.example.com")
+        );
+        assert_eq!(
+            host("http://a.example.:81/x", None).as_deref(),
+            Some("a.example")
+        );
+        assert_eq!(host("/x", None), None);
+    }
+
+    #[test]
     fn ports_are_stripped_from_hosts() {
         assert_eq!(without_port("api.example:8080"), "api.example");
+        assert_eq!(without_port("[::1]:8080"), "[::1]");
         assert_eq!(without_port("api.example"), "api.example");
         assert_eq!(without_port("[::1]:8080"), "[::1]");
         assert_eq!(without_port("[::1]"), "[::1]");

@@ -287,6 +287,16 @@ fn check_request(req: &Request<Incoming>, limits: &Limits) -> Result<(), Failure
     if let Some(MalformedTarget(error)) = req.extensions().get::<MalformedTarget>() {
         return Err(Failure::BadRequest(error.reason()));
     }
+    if req
+        .uri()
+        .authority()
+        .is_some_and(|a| a.as_str().contains('@'))
+    {
+        // RFC 9110 §4.2.4: userinfo in an http(s) URI is an error.
+        return Err(Failure::BadRequest(
+            "the request target has userinfo (user@host), which HTTP does not allow",
+        ));
+    }
     let mut hosts = req.headers().get_all(header::HOST).iter();
     match (hosts.next(), hosts.next()) {
         (Some(_), Some(_)) => {
@@ -347,12 +357,10 @@ fn upstream_request<'a>(
     websocket: bool,
 ) -> Result<(Request<UpstreamBody>, ForwardedFields<'a>), Failure> {
     let (mut parts, body) = req.into_parts();
-    let client_host = match parts.headers.get(header::HOST) {
-        Some(host) => Some(host.clone()),
-        None => parts
-            .uri
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok()),
+    // The host the request was routed by (see `crate::headers::routing_host`).
+    let client_host = match parts.uri.authority() {
+        Some(authority) => HeaderValue::from_str(authority.as_str()).ok(),
+        None => parts.headers.get(header::HOST).cloned(),
     };
     // gRPC servers refuse calls without `te: trailers`, the one TE value
     // HTTP/2 allows; the gateway relays trailers, so it may pass it on.

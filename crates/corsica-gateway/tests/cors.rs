@@ -422,3 +422,52 @@ origins = ["https://*.tenant.example"]
     .await;
     assert!(!apex.has_cors_headers(), "the apex is not a subdomain");
 }
+
+/// A host route cannot be sidestepped: not by the trailing dot of a fully
+/// qualified name, nor by a `Host` that differs from an absolute-form
+/// target's authority (which RFC 9112 §3.2.2 says wins).
+#[tokio::test]
+async fn host_routes_hold_for_final_dots_and_absolute_form_targets() {
+    let (upstream, _) = echo_upstream().await;
+    let routes = r#"
+[[routes]]
+path_prefix = "/"
+host = "secure.example.com"
+[routes.policy]
+origins = ["https://app.example.com"]
+"#;
+    // The default policy allows any origin; the host route does not.
+    let config = format!(
+        "listen = \"127.0.0.1:0\"\nupstream = \"http://{upstream}\"\n[policy]\norigins = [\"*\"]\n{routes}"
+    );
+    let gw = gateway(&config).await;
+    for host in [
+        "secure.example.com",
+        "SECURE.example.com.",
+        "secure.example.com.:80",
+    ] {
+        let reply = get(&gw.url("/x"), &[("origin", EVIL), ("host", host)]).await;
+        assert!(!reply.has_cors_headers(), "Host: {host} took another route");
+    }
+    let absolute = raw(
+        gw.addr,
+        format!(
+            "GET http://secure.example.com/x HTTP/1.1\r\nHost: other.test\r\nOrigin: {EVIL}\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert!(absolute.starts_with("HTTP/1.1 200"), "{absolute}");
+    assert!(
+        !absolute
+            .to_ascii_lowercase()
+            .contains("access-control-allow-origin"),
+        "{absolute}"
+    );
+    let userinfo = raw(
+        gw.addr,
+        b"GET http://user:pw@secure.example.com/x HTTP/1.1\r\nHost: secure.example.com\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(userinfo.starts_with("HTTP/1.1 400"), "{userinfo}");
+}

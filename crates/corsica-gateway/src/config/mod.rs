@@ -939,6 +939,21 @@ fn route_host(host: &Located<String>, key: &str, diags: &mut Vec<Diagnostic>) ->
             format!("host \"{value}\" has a `*` that is not a leading `*.`"),
             "write a name, or `*.example.com` for every subdomain of example.com".to_owned(),
         ))
+    } else if let Some(bare) = name.strip_suffix('.') {
+        Some((
+            format!(
+                "host \"{value}\" ends with a dot; requests are routed by their host without it"
+            ),
+            format!(
+                "write host = \"{}\"",
+                value.strip_suffix('.').unwrap_or(bare)
+            ),
+        ))
+    } else if name.matches(':').count() > 1 && !name.starts_with('[') {
+        Some((
+            format!("host \"{value}\" looks like an IPv6 address without brackets; the Host header carries one as [{name}]"),
+            format!("write host = \"[{name}]\""),
+        ))
     } else if crate::headers::without_port(name) != name {
         Some((
             format!("host \"{value}\" has a port; routes match the Host header without its port"),
@@ -1236,12 +1251,21 @@ origins = ["*"]
             let err = load_str(&file(bad)).unwrap_err();
             assert_eq!(err.diagnostics[0].code, "route-host", "{bad}");
         }
-        let err = load_str(&file("example.com:443")).unwrap_err();
-        assert!(
-            err.diagnostics[0].fix.contains("host = \"example.com\""),
-            "{}",
-            err.diagnostics[0].fix
-        );
+        for (bad, fixed) in [
+            ("example.com:443", "host = \"example.com\""),
+            ("api.example.com.", "host = \"api.example.com\""),
+            ("*.example.com.", "host = \"*.example.com\""),
+            ("::1", "host = \"[::1]\""),
+        ] {
+            let err = load_str(&file(bad)).unwrap_err();
+            assert_eq!(err.diagnostics[0].code, "route-host", "{bad}");
+            assert!(
+                err.diagnostics[0].fix.contains(fixed),
+                "{bad}: {}",
+                err.diagnostics[0].fix
+            );
+        }
+        assert!(load_str(&file("[::1]")).is_ok());
         let config = load_str(&file("*.Example.com")).unwrap();
         let host_of = |host: Option<&str>| config.route(host, "/x").and_then(|r| r.host.clone());
         assert_eq!(
