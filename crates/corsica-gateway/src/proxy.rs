@@ -366,6 +366,12 @@ fn upstream_request<'a>(
     // HTTP/2 allows; the gateway relays trailers, so it may pass it on.
     let te_trailers = route.upstream.may_use_http2() && accepts_trailers(&parts.headers);
     strip_hop_by_hop(&mut parts.headers, websocket);
+    if needs_explicit_chunking(&parts, &body) {
+        parts.headers.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+    }
     if te_trailers {
         parts
             .headers
@@ -390,6 +396,19 @@ fn upstream_request<'a>(
         UpstreamBody::new(body, route.limits.max_body_bytes, route.body_read),
     );
     Ok((req, fields))
+}
+
+/// Whether a request's body must be declared chunked for hyper's HTTP/1.1
+/// client to send it. Given a body of unknown length (chunked from the
+/// client, or HTTP/2 DATA frames without `content-length`), hyper sends it
+/// chunked, except on GET and HEAD, whose bodies it assumes empty and drops
+/// unless `Transfer-Encoding` says otherwise; the client's own field went
+/// with the other hop-by-hop ones. (HTTP/2 upstreams strip it again.)
+fn needs_explicit_chunking(parts: &http::request::Parts, body: &Incoming) -> bool {
+    matches!(parts.method, Method::GET | Method::HEAD)
+        && !http_body::Body::is_end_stream(body)
+        && http_body::Body::size_hint(body).exact().is_none()
+        && !parts.headers.contains_key(header::CONTENT_LENGTH)
 }
 
 /// The answer to a request body failure the gateway raised itself, which

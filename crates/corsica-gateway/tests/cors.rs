@@ -471,3 +471,31 @@ origins = ["https://app.example.com"]
     .await;
     assert!(userinfo.starts_with("HTTP/1.1 400"), "{userinfo}");
 }
+
+/// hyper's client drops a GET's body of unknown length unless told it is
+/// chunked; the gateway must forward it as the client sent it.
+#[tokio::test]
+async fn a_chunked_get_body_reaches_the_upstream() {
+    let (upstream, _) = echo_upstream().await;
+    let gw = gateway(&config_text(upstream, "")).await;
+    for method in ["GET", "DELETE"] {
+        let reply = raw(
+            gw.addr,
+            format!(
+                "{method} /search HTTP/1.1\r\nHost: api.example\r\nOrigin: {APP}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await;
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        assert!(reply.contains("\"body_len\":7"), "{method}: {reply}");
+        assert!(
+            reply.contains(&format!("\"method\":\"{method}\"")),
+            "{reply}"
+        );
+    }
+    // A bodiless GET still goes without a body or framing field.
+    let plain = get(&gw.url("/search"), &[("origin", APP)]).await;
+    assert_eq!(plain.json()["body_len"], 0);
+    assert!(plain.json()["headers"].get("transfer-encoding").is_none());
+}
