@@ -39,13 +39,92 @@ pub(crate) enum Body {
     /// A message the gateway wrote (error bodies, the demo API).
     Full(Option<Bytes>),
     /// The upstream's body, streamed.
-    Upstream(PooledBody),
+    Upstream(UpstreamResponse),
 }
 
 impl Body {
     /// A body holding `bytes`.
     pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
         Body::Full(Some(bytes.into()))
+    }
+
+    /// The upstream's `body`, failed when the upstream pauses in it for
+    /// longer than `pause`.
+    pub(crate) fn upstream(body: PooledBody, pause: Duration) -> Body {
+        Body::Upstream(UpstreamResponse {
+            body,
+            pause,
+            timer: None,
+        })
+    }
+}
+
+/// The upstream's response body, passed on frame by frame. An upstream
+/// that stops sending it midway (a hung backend, a lost peer behind a
+/// load balancer that keeps the connection open) would otherwise hold the
+/// client's request, and a graceful shutdown, for good: after
+/// `timeouts.upstream_response` without a byte, as nginx's
+/// `proxy_read_timeout` does, the body fails; the client's response is cut
+/// short, and the failure logged and counted as a timeout.
+#[derive(Debug)]
+pub(crate) struct UpstreamResponse {
+    body: PooledBody,
+    pause: Duration,
+    /// Made on the first wait; a body that comes whole never waits.
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+/// The upstream sent nothing of its response body for this long.
+#[derive(Debug)]
+pub(crate) struct UpstreamStalled(pub(crate) Duration);
+
+impl fmt::Display for UpstreamStalled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the upstream sent nothing of its response body for {:?} (timeouts.upstream_response)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UpstreamStalled {}
+
+impl HttpBody for UpstreamResponse {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Pending => {
+                let pause = this.pause;
+                let timer = this.timer.get_or_insert_with(|| {
+                    Box::pin(tokio::time::sleep_until(coarse_now() + pause))
+                });
+                match timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(UpstreamStalled(pause))))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+            polled => {
+                if let Some(timer) = &mut this.timer {
+                    timer.as_mut().reset(coarse_now() + this.pause);
+                }
+                polled
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -60,7 +139,7 @@ impl HttpBody for Body {
         match self.get_mut() {
             Body::Empty => Poll::Ready(None),
             Body::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
-            Body::Upstream(incoming) => Pin::new(incoming).poll_frame(cx),
+            Body::Upstream(upstream) => Pin::new(upstream).poll_frame(cx),
         }
     }
 
@@ -68,7 +147,7 @@ impl HttpBody for Body {
         match self {
             Body::Empty => true,
             Body::Full(data) => data.is_none(),
-            Body::Upstream(incoming) => incoming.is_end_stream(),
+            Body::Upstream(upstream) => upstream.is_end_stream(),
         }
     }
 
@@ -76,7 +155,7 @@ impl HttpBody for Body {
         match self {
             Body::Empty => SizeHint::with_exact(0),
             Body::Full(data) => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
-            Body::Upstream(incoming) => incoming.size_hint(),
+            Body::Upstream(upstream) => upstream.size_hint(),
         }
     }
 }

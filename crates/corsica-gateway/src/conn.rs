@@ -19,7 +19,7 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 
-use crate::body::{Body, BodyError};
+use crate::body::{Body, BodyError, UpstreamStalled};
 use crate::headers::routing_host;
 use crate::metrics::UpstreamError;
 use crate::path::PathError;
@@ -225,10 +225,12 @@ impl HttpBody for GuardedBody {
             // on: hyper then cuts the client's response short (or sends
             // nothing, if the head was not written yet) and closes the
             // connection, and says nothing. Say it here, and count it.
-            guard
-                .state()
-                .metrics
-                .upstream_error(UpstreamError::Protocol);
+            let stalled = error.downcast_ref::<UpstreamStalled>().is_some();
+            guard.state().metrics.upstream_error(if stalled {
+                UpstreamError::Timeout
+            } else {
+                UpstreamError::Protocol
+            });
             tracing::warn!(target: "corsica::gateway", %error, "the upstream's response body failed midway; the client's response is cut short");
         }
         polled

@@ -268,7 +268,10 @@ fn exchange(
         strip_hop_by_hop(&mut parts.headers, upgraded && websocket);
         // The client connection has its own version; hyper frames the answer.
         parts.version = Version::HTTP_11;
-        Ok(Response::from_parts(parts, Body::Upstream(body)))
+        Ok(Response::from_parts(
+            parts,
+            Body::upstream(body, route.upstream_response),
+        ))
     }
 }
 

@@ -499,3 +499,52 @@ async fn an_upload_longer_than_upstream_response_is_not_cut_off() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"body_len\":12"), "{answer}");
 }
+
+/// An upstream that stops sending its body midway holds the client only
+/// for `upstream_response` (nginx's `proxy_read_timeout`), on both clients:
+/// the inline one (GET) and hyper's (a request with a body).
+#[tokio::test]
+async fn an_upstream_that_stalls_in_its_body_is_cut_off_and_counted_as_a_timeout() {
+    let upstream = raw_upstream(|mut stream| async move {
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+            .await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .await;
+    let gw = gateway(&config_text(
+        upstream,
+        "[timeouts]\nupstream_response = \"400ms\"\n",
+    ))
+    .await;
+    for (method, body) in [(http::Method::GET, ""), (http::Method::POST, "upload")] {
+        let started = std::time::Instant::now();
+        let response = client()
+            .request(
+                http::Request::builder()
+                    .method(method.clone())
+                    .uri(gw.url("/items"))
+                    .header("origin", APP)
+                    .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+                    .unwrap(),
+            )
+            .await
+            .expect("the head was passed on");
+        assert_eq!(response.status(), StatusCode::OK);
+        use http_body_util::BodyExt;
+        let collected =
+            tokio::time::timeout(Duration::from_secs(5), response.into_body().collect())
+                .await
+                .expect("the stalled body is cut off, not waited for");
+        assert!(
+            collected.is_err(),
+            "{method}: a cut-short body is not passed off as complete"
+        );
+        assert!(started.elapsed() >= Duration::from_millis(400), "{method}");
+    }
+    let text = metrics(&gw).await;
+    assert_eq!(
+        metric(&text, "corsica_upstream_errors_total{kind=\"timeout\"}"),
+        2.0
+    );
+}
