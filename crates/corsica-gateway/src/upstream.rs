@@ -40,6 +40,10 @@ type H2cClient = Client<HttpConnector, UpstreamBody>;
 #[derive(Clone)]
 pub(crate) struct UpstreamClient {
     https: HttpsClient,
+    /// Offers only HTTP/1.1 in ALPN, for WebSocket handshakes: an upstream
+    /// that picks HTTP/2 for them would get a plain GET, since HTTP/2
+    /// cannot carry an `Upgrade`.
+    https_h1: HttpsClient,
     h2c: H2cClient,
     plain: Arc<H1Pool>,
 }
@@ -153,6 +157,8 @@ impl UpstreamClient {
         // hyper-util's futures.
         let pending = if upstream.http2 {
             self.h2c.request(req)
+        } else if req.headers().contains_key(http::header::UPGRADE) {
+            self.https_h1.request(req)
         } else {
             self.https.request(req)
         };
@@ -178,7 +184,8 @@ pub(crate) fn clients(
     (0..count.max(1))
         .map(|_| {
             Ok(UpstreamClient {
-                https: https_client(connect_timeout, extra_roots)?,
+                https: https_client(connect_timeout, extra_roots, Alpn::Http2AndHttp1)?,
+                https_h1: https_client(connect_timeout, extra_roots, Alpn::Http1)?,
                 h2c: h2c_client(connect_timeout),
                 plain: Arc::new(H1Pool::new(connect_timeout)),
             })
@@ -186,11 +193,21 @@ pub(crate) fn clients(
         .collect()
 }
 
+/// The protocols an https client offers in ALPN.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Alpn {
+    /// HTTP/2 where the upstream takes it, else HTTP/1.1.
+    Http2AndHttp1,
+    /// HTTP/1.1 only.
+    Http1,
+}
+
 /// Builds the client. `extra_roots` are CA certificates trusted on top of
 /// the webpki roots (an internal CA, or a test's self-signed certificate).
 fn https_client(
     connect_timeout: Duration,
     extra_roots: &[CertificateDer<'static>],
+    alpn: Alpn,
 ) -> Result<HttpsClient, rustls::Error> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -206,12 +223,14 @@ fn https_client(
     let mut http = tcp_connector(connect_timeout);
     // The HTTPS connector checks schemes; the plain one must let https through.
     http.enforce_http(false);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()
-        .enable_http1()
-        .enable_http2()
-        .wrap_connector(http);
+        .enable_http1();
+    let connector = match alpn {
+        Alpn::Http2AndHttp1 => builder.enable_http2().wrap_connector(http),
+        Alpn::Http1 => builder.wrap_connector(http),
+    };
 
     Ok(Client::builder(TokioExecutor::new())
         .timer(TokioTimer::new())

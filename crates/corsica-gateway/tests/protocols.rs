@@ -438,3 +438,66 @@ async fn a_client_that_stops_its_body_gets_408_through_an_http2_upstream_too() {
         "the upstream is not to blame"
     );
 }
+
+/// A WebSocket handshake to an `https://` upstream that prefers HTTP/2 is
+/// still an HTTP/1.1 upgrade: HTTP/2 cannot carry `Upgrade`, and the
+/// upstream would see a plain GET.
+#[tokio::test]
+async fn a_websocket_reaches_an_https_upstream_that_prefers_http2() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let cert = test_cert("wss-upstream");
+    let certs = vec![cert.der.clone()];
+    let key = rustls_pemfile::private_key(&mut cert.key_pem.as_bytes())
+        .unwrap()
+        .unwrap();
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+    let upstream = tcp_upstream("127.0.0.1:0", move |stream| {
+        let acceptor = acceptor.clone();
+        async move {
+            let Ok(tls) = acceptor.accept(stream).await else {
+                return;
+            };
+            let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
+                return;
+            };
+            while let Some(Ok(message)) = ws.next().await {
+                if message.is_text() && ws.send(message).await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    let options = Options {
+        upstream_ca: vec![cert.der.clone()],
+        ..Options::default()
+    };
+    let gw = gateway_with(&https_upstream_config(upstream.port()), options).await;
+    let mut request = format!("ws://{}/chat", gw.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert("origin", APP.parse().unwrap());
+    let stream = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    let (mut ws, _) =
+        tokio::time::timeout(PATIENCE, tokio_tungstenite::client_async(request, stream))
+            .await
+            .expect("the handshake completes in time")
+            .expect("the upstream upgraded");
+    ws.send(Message::text("over wss")).await.unwrap();
+    let echo = tokio::time::timeout(PATIENCE, ws.next())
+        .await
+        .expect("an echo in time")
+        .expect("an echo")
+        .unwrap();
+    assert_eq!(echo, Message::text("over wss"));
+}
