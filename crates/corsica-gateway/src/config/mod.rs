@@ -386,7 +386,9 @@ fn validate(file: &GatewayFile, mut diags: Vec<Diagnostic>) -> Result<GatewayCon
         } else {
             // Requests are routed on their path in normal form, so a prefix
             // in any other form would never match.
-            let problem = match crate::path::normalize(prefix) {
+            let problem = match unsendable_in_path(prefix) {
+                Some(problem) => Some(problem),
+                None => match crate::path::normalize(prefix) {
                 Ok(None) => None,
                 Ok(Some(normal)) => Some((
                     format!("path_prefix \"{prefix}\" is not in normal form: requests are routed on their normal form, so this route would never match"),
@@ -396,6 +398,7 @@ fn validate(file: &GatewayFile, mut diags: Vec<Diagnostic>) -> Result<GatewayCon
                     format!("path_prefix \"{prefix}\": {}", error.reason().trim_start_matches("the request path ")),
                     "write the path as a browser would send it, without %-escapes for letters, digits or -._~".to_owned(),
                 )),
+                },
             };
             if let Some((reason, fix)) = problem {
                 diags.push(
@@ -767,7 +770,55 @@ fn parse_upstream(value: &Located<String>, key: &str, diags: &mut Vec<Diagnostic
             diags,
         );
     }
+    if let Some((_, host)) = uri.authority().and_then(|a| a.as_str().rsplit_once('@')) {
+        // It would end up in the upstream's Host header, and its logs.
+        let scheme = uri.scheme_str().unwrap_or("http");
+        return bad(
+            format!(
+                "\"{}\" has credentials (user@host): HTTP sends none from a URL, and they would leak into the Host header",
+                value.value
+            ),
+            &format!("write {key} = \"{scheme}://{host}{}\"; the gateway forwards the client's Authorization header as it is", uri.path().trim_end_matches('/')),
+            diags,
+        );
+    }
     Some(uri)
+}
+
+/// Why a `path_prefix` holds what no request path does, with the fix: a
+/// query or fragment (a path ends before them), or a character a client
+/// sends %-escaped (non-ASCII, spaces, controls).
+fn unsendable_in_path(prefix: &str) -> Option<(String, String)> {
+    if let Some(at) = prefix.find(['?', '#']) {
+        let what = if prefix[at..].starts_with('?') {
+            "a query: routes match the path alone"
+        } else {
+            "a fragment, which clients never send"
+        };
+        return Some((
+            format!("path_prefix \"{prefix}\" has {what}"),
+            format!("write \"{}\"", &prefix[..at]),
+        ));
+    }
+    let escape = |c: char| c.is_ascii_control() || c == ' ' || !c.is_ascii();
+    if !prefix.contains(escape) {
+        return None;
+    }
+    let mut escaped = String::with_capacity(prefix.len() * 3);
+    for c in prefix.chars() {
+        if escape(c) {
+            let mut utf8 = [0; 4];
+            for byte in c.encode_utf8(&mut utf8).bytes() {
+                escaped.push_str(&format!("%{byte:02X}"));
+            }
+        } else {
+            escaped.push(c);
+        }
+    }
+    Some((
+        format!("path_prefix \"{prefix}\" has characters that clients send %-escaped, so no request path holds them as written"),
+        format!("write \"{escaped}\""),
+    ))
 }
 
 /// Parses `"250ms"`, `"5s"`, `"2m"`, `"1h"`.
@@ -1230,6 +1281,52 @@ origins = ["*"]
         .unwrap_err();
         assert_eq!(err.diagnostics[0].code, "admin-listen-clash");
         assert!(err.diagnostics[0].fix.contains("127.0.0.1:9080"));
+    }
+
+    #[test]
+    fn path_prefixes_no_request_path_holds_are_errors_with_the_sendable_form() {
+        let file = |prefix: &str| {
+            format!(
+                "listen = \"127.0.0.1:1\"\nupstream = \"http://a\"\n[policy]\norigins = [\"https://a.example\"]\n\
+                 [[routes]]\npath_prefix = \"{prefix}\"\ncors = false\n"
+            )
+        };
+        for (bad, fixed) in [
+            ("/café", "\"/caf%C3%A9\""),
+            ("/a b", "\"/a%20b\""),
+            ("/q?x=1", "\"/q\""),
+            ("/a#f", "\"/a\""),
+        ] {
+            let err = load_str(&file(bad)).unwrap_err();
+            assert_eq!(err.diagnostics[0].code, "route-path-prefix", "{bad}");
+            assert!(
+                err.diagnostics[0].fix.contains(fixed),
+                "{bad}: {}",
+                err.diagnostics[0].fix
+            );
+        }
+        // The suggested forms are themselves accepted, and match what a
+        // browser sends for the original.
+        let config = load_str(&file("/caf%C3%A9")).unwrap();
+        assert!(config
+            .route(None, "/caf%C3%A9/menu")
+            .is_some_and(|r| r.path_prefix == "/caf%C3%A9"));
+    }
+
+    #[test]
+    fn an_upstream_url_with_credentials_is_an_error() {
+        let err = load_str(
+            "listen = \"127.0.0.1:1\"\nupstream = \"http://user:pw@127.0.0.1:3000/base\"\n[policy]\norigins = [\"https://a.example\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(err.diagnostics[0].code, "bad-upstream");
+        assert!(
+            err.diagnostics[0]
+                .fix
+                .contains("upstream = \"http://127.0.0.1:3000/base\""),
+            "{}",
+            err.diagnostics[0].fix
+        );
     }
 
     #[test]
