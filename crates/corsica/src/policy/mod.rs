@@ -314,13 +314,19 @@ fn join(items: &[String]) -> HeaderValue {
 
 /// Names of the CORS response headers corsica owns; an application's own
 /// values for them are replaced, so there is one source of truth.
-pub const CORS_RESPONSE_HEADERS: [HeaderName; 6] = [
+///
+/// `Access-Control-Allow-Private-Network` (Private Network Access, which
+/// Chromium asked of public pages reaching private addresses) is among
+/// them though no policy grants it: an application that sent it would
+/// widen, past the policy, which pages may reach it.
+pub const CORS_RESPONSE_HEADERS: [HeaderName; 7] = [
     header::ACCESS_CONTROL_ALLOW_ORIGIN,
     header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
     header::ACCESS_CONTROL_EXPOSE_HEADERS,
     header::ACCESS_CONTROL_ALLOW_METHODS,
     header::ACCESS_CONTROL_ALLOW_HEADERS,
     header::ACCESS_CONTROL_MAX_AGE,
+    HeaderName::from_static("access-control-allow-private-network"),
 ];
 
 #[cfg(test)]

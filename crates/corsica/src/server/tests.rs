@@ -246,6 +246,7 @@ fn the_applications_cors_headers_are_replaced() {
             ("access-control-allow-origin", "*"),
             ("access-control-allow-origin", "https://x.example"),
             ("access-control-allow-methods", "GET"),
+            ("access-control-allow-private-network", "true"),
         ],
     );
     assert_eq!(
@@ -255,6 +256,7 @@ fn the_applications_cors_headers_are_replaced() {
         ["https://app.example"]
     );
     assert!(!h.contains_key(header::ACCESS_CONTROL_ALLOW_METHODS));
+    assert!(!h.contains_key("access-control-allow-private-network"));
 }
 
 #[test]
@@ -454,7 +456,12 @@ fn a_preflight_plan_replaces_the_applications_cors_headers() {
         HeaderValue::from_static("Accept-Encoding, Origin"),
     );
     upstream.insert(header::ALLOW, HeaderValue::from_static("GET, PUT"));
+    upstream.insert(
+        "access-control-allow-private-network",
+        HeaderValue::from_static("true"),
+    );
     plan.apply(&mut upstream);
+    assert!(!upstream.contains_key("access-control-allow-private-network"));
     assert_eq!(
         upstream[header::ACCESS_CONTROL_ALLOW_ORIGIN],
         "https://app.example"
