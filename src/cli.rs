@@ -175,7 +175,8 @@ pub struct ExplainArgs {
     /// What the page's script asks for.
     #[command(flatten)]
     pub script: ScriptArgs,
-    /// Assume this corsica policy answers (instead of scripted headers).
+    /// Assume corsica answers (instead of scripted headers): a policy file, or a
+    /// gateway file, whose routes then pick the policy for each URL.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["preflight_headers", "response_headers", "case"])]
     pub policy: Option<PathBuf>,
     /// Status the server answers the preflight with.

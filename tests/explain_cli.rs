@@ -164,3 +164,65 @@ fn bad_input_is_exit_2() {
     assert_eq!(code, 2);
     assert!(stderr.contains("preflight_response"), "{stderr}");
 }
+
+/// The README's gateway file works as `--policy`: each URL gets the policy
+/// of the route the gateway would give it.
+#[test]
+fn a_gateway_file_answers_with_the_policy_of_each_urls_route() {
+    let gateway = write(
+        "gateway.toml",
+        r#"listen = "127.0.0.1:8080"
+upstream = "http://127.0.0.1:3000"
+admin_listen = "127.0.0.1:9090"
+
+[policy]
+origins = ["https://app.example"]
+methods = ["DELETE"]
+
+[[routes]]
+path_prefix = "/public"
+[routes.policy]
+origins = ["*"]
+
+[[routes]]
+path_prefix = "/internal"
+cors = false
+"#,
+    );
+    let explain = |origin: &str, url: &str, method: &str| {
+        corsica(&[
+            "explain", "--origin", origin, "--url", url, "--method", method, "--policy", &gateway,
+            "--format", "json",
+        ])
+    };
+    let (code, stdout, stderr) = explain(
+        "https://app.example",
+        "https://api.example/items/1",
+        "DELETE",
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // The default policy refuses another origin; the /public route's does not.
+    let (code, _, _) = explain(
+        "https://other.example",
+        "https://api.example/items/1",
+        "GET",
+    );
+    assert_eq!(code, 1);
+    let (code, stdout, _) = explain(
+        "https://other.example",
+        "https://api.example//public/./x",
+        "GET",
+    );
+    assert_eq!(code, 0, "routed on the normal form of the path: {stdout}");
+    // Where the upstream's own headers decide, explain says so (exit 2).
+    let (code, _, stderr) = explain(
+        "https://app.example",
+        "https://api.example/internal/x",
+        "GET",
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("cors = false") && stderr.contains("corsica check"),
+        "{stderr}"
+    );
+}

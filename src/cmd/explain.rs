@@ -1,6 +1,7 @@
 //! `corsica explain`: predict what the browser does with a request,
 //! offline, from a scenario file, from flags, or in front of a policy.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use corsica::browser::{
@@ -8,6 +9,7 @@ use corsica::browser::{
 };
 use corsica::loopback::{self, AppResponse};
 use corsica::Policy;
+use corsica_gateway::config::{self as gateway, GatewayConfig, Mode, RouteCors};
 
 use super::CmdError;
 use crate::cli::{ExplainArgs, Format, ScriptArgs};
@@ -24,23 +26,14 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, CmdError> {
         }
         None => vec![case_from_flags(args)?],
     };
-    let policy = match &args.policy {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            Some(Policy::from_toml(&text).map_err(|e| {
-                format!(
-                    "the policy is invalid:\n{}",
-                    e.render(&path.display().to_string(), Some(&text))
-                )
-            })?)
-        }
+    let server = match &args.policy {
+        Some(path) => Some(load_server(path)?),
         None => None,
     };
     let mut verdicts = Vec::with_capacity(cases.len());
     for case in &cases {
-        let verdict = match &policy {
-            Some(policy) => against_policy(case, policy, profile),
+        let verdict = match &server {
+            Some(server) => against_server(case, server, profile)?,
             None => browser::simulate(case, profile).map_err(|e| e.to_string())?,
         };
         verdicts.push(verdict);
@@ -63,15 +56,85 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, CmdError> {
     })
 }
 
-/// Runs a case with a corsica policy answering every request.
-fn against_policy(case: &Case, policy: &Policy, profile: Profile) -> Verdict {
+/// What answers the simulated browser's requests.
+enum Server {
+    /// One policy answers every request.
+    Policy(Policy),
+    /// A gateway: each request gets the policy of its route.
+    Gateway(Box<GatewayConfig>),
+}
+
+/// Reads `--policy FILE`: a policy file, or a gateway file (whose routes
+/// then pick the policy per request, as `corsica serve` would).
+fn load_server(path: &Path) -> Result<Server, CmdError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    if gateway::is_gateway_file(&text) {
+        let config = gateway::load_str(&text).map_err(|e| {
+            format!(
+                "the gateway config is invalid:\n{}",
+                e.render(&name, Some(&text))
+            )
+        })?;
+        return Ok(Server::Gateway(Box::new(config)));
+    }
+    let policy = Policy::from_toml(&text)
+        .map_err(|e| format!("the policy is invalid:\n{}", e.render(&name, Some(&text))))?;
+    Ok(Server::Policy(policy))
+}
+
+/// Runs a case with corsica answering every request.
+fn against_server(case: &Case, server: &Server, profile: Profile) -> Result<Verdict, CmdError> {
     let mut sim = Simulation::new(&case.id, &case.origin, &case.request, profile);
     let mut step = sim.start();
     let app = AppResponse::default();
     while let Step::Send(out) = step {
+        let policy = match server {
+            Server::Policy(policy) => policy,
+            Server::Gateway(config) => route_policy(config, &out.request.url)?,
+        };
         step = sim.on_response(loopback::respond(policy, &out, &app));
     }
-    sim.finish()
+    Ok(sim.finish())
+}
+
+/// The policy the gateway applies to a request for `url`, or why the
+/// gateway's own answer cannot be predicted offline.
+fn route_policy<'c>(config: &'c GatewayConfig, url: &str) -> Result<&'c Policy, CmdError> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| format!("{url} is not a URL: {e}"))?;
+    let route = config
+        .route_for_uri(&uri)
+        .map_err(|reason| format!("the gateway answers {url} with 400: {reason}"))?;
+    let Some(route) = route else {
+        return Err(format!("no route of the gateway config matches {url}").into());
+    };
+    let scope = match &route.host {
+        Some(host) => format!(
+            "the route for host {host} and path_prefix {}",
+            route.path_prefix
+        ),
+        None => format!("the route for path_prefix {}", route.path_prefix),
+    };
+    match &route.cors {
+        RouteCors::Policy {
+            policy,
+            mode: Mode::Enforce,
+            ..
+        } => Ok(policy),
+        RouteCors::Policy {
+            mode: Mode::ReportOnly,
+            ..
+        } => Err(format!(
+            "{url}: {scope} is report-only, so the upstream's own CORS headers reach the browser; try `corsica check` against the running gateway"
+        )
+        .into()),
+        RouteCors::Off => Err(format!(
+            "{url}: {scope} has cors = false, so the upstream's own CORS headers reach the browser; try `corsica check` against the running gateway"
+        )
+        .into()),
+    }
 }
 
 /// `name: value` → (name, value).

@@ -936,6 +936,18 @@ impl GatewayConfig {
     pub fn route(&self, host: Option<&str>, path: &str) -> Option<&Route> {
         route_for(&self.routes, host, path)
     }
+
+    /// The route the gateway would give a request for `uri` (an absolute
+    /// URL such as `https://api.example.com/items?x=1`), routed as the
+    /// gateway routes it: on the host without port or final dot, and the
+    /// path in normal form. `Err` with the reason the gateway would give
+    /// its 400, for a path it refuses.
+    pub fn route_for_uri(&self, uri: &Uri) -> Result<Option<&Route>, String> {
+        let host = uri.host().map(|h| h.strip_suffix('.').unwrap_or(h));
+        let path = uri.path();
+        let normal = crate::path::normalize(path).map_err(|e| e.reason().to_owned())?;
+        Ok(self.route(host, normal.as_deref().unwrap_or(path)))
+    }
 }
 
 /// Finds the most specific route (`routes` is sorted most specific first).
