@@ -171,6 +171,10 @@ fn http_builder(config: &GatewayConfig) -> auto::Builder<TokioExecutor> {
         .header_read_timeout(None)
         .max_buf_size(buffer)
         .keep_alive(true);
+    if config.limits.max_header_count != crate::config::DEFAULT_MAX_HEADER_COUNT {
+        // hyper parses a head on the stack up to 100 fields, on the heap past.
+        builder.http1().max_headers(config.limits.max_header_count);
+    }
     builder
         .http2()
         .timer(TokioTimer::new())

@@ -548,3 +548,38 @@ async fn an_upstream_that_stalls_in_its_body_is_cut_off_and_counted_as_a_timeout
         2.0
     );
 }
+
+/// More header fields than `limits.max_header_count` is the parser's bare
+/// 431; the limit can be raised.
+#[tokio::test]
+async fn the_header_field_count_limit_is_configurable() {
+    // Answers with the number of x-f fields it received (hyper's own
+    // server would refuse more than 100).
+    let upstream = tcp_upstream("127.0.0.1:0", |mut stream| async move {
+        let head = String::from_utf8_lossy(&read_head(&mut stream).await).into_owned();
+        let count = head
+            .lines()
+            .filter(|l| l.starts_with("x-f") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+            .count()
+            .to_string();
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{count}",
+            count.len()
+        );
+        let _ = stream.write_all(answer.as_bytes()).await;
+    })
+    .await;
+    let many: String = (0..120).map(|i| format!("x-f{i}: 1\r\n")).collect();
+    let request =
+        format!("GET /items HTTP/1.1\r\nHost: api.example\r\nOrigin: {APP}\r\n{many}Connection: close\r\n\r\n");
+    let default = gateway(&config_text(upstream, "")).await;
+    let refused = raw(default.addr, request.as_bytes()).await;
+    assert!(refused.starts_with("HTTP/1.1 431"), "{refused}");
+    let raised = gateway(&config_text(upstream, "[limits]\nmax_header_count = 150\n")).await;
+    let passed = raw(raised.addr, request.as_bytes()).await;
+    assert!(passed.starts_with("HTTP/1.1 200"), "{passed}");
+    assert!(
+        passed.ends_with("\r\n\r\n120"),
+        "every field reached the upstream: {passed}"
+    );
+}

@@ -112,6 +112,7 @@ const FILE: &[Key] = &[
         Shape::Table(&[
             ("max_header_bytes", Shape::Value, "65536"),
             ("max_body_bytes", Shape::Value, "10485760"),
+            ("max_header_count", Shape::Value, "100"),
         ]),
         "{ max_body_bytes = 10485760 }",
     ),

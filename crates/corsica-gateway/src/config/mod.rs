@@ -125,6 +125,8 @@ pub struct LimitsFile {
     pub max_header_bytes: Option<Located<i64>>,
     /// Largest request body a client may send.
     pub max_body_bytes: Option<Located<i64>>,
+    /// Most header fields a request head may carry.
+    pub max_header_count: Option<Located<i64>>,
 }
 
 /// `[log]`.
@@ -215,13 +217,22 @@ pub struct Limits {
     pub max_header_bytes: usize,
     /// Largest request body (default 10 MiB).
     pub max_body_bytes: u64,
+    /// Most header fields in a request head (default 100, as hyper's and
+    /// Envoy's). Over it, the HTTP parser answers a bare 431 before the
+    /// request is routed; over 100, each request head is parsed into a
+    /// heap buffer instead of the stack.
+    pub max_header_count: usize,
 }
+
+/// hyper's own limit of header fields, kept on the stack.
+pub const DEFAULT_MAX_HEADER_COUNT: usize = 100;
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_header_bytes: 64 * 1024,
             max_body_bytes: 10 * 1024 * 1024,
+            max_header_count: DEFAULT_MAX_HEADER_COUNT,
         }
     }
 }
@@ -881,6 +892,20 @@ fn limits(file: Option<&Located<LimitsFile>>, diags: &mut Vec<Diagnostic>) -> Li
                     "limits.max_header_bytes",
                     format!("{} is outside 1024..=1048576", v.value),
                     "use a size in bytes such as 65536",
+                )
+                .at(v.span.clone()),
+            ),
+        }
+    }
+    if let Some(v) = &file.value.max_header_count {
+        match usize::try_from(v.value) {
+            Ok(n) if (1..=1000).contains(&n) => l.max_header_count = n,
+            _ => diags.push(
+                Diagnostic::error(
+                    "bad-limit",
+                    "limits.max_header_count",
+                    format!("{} is outside 1..=1000", v.value),
+                    "use a count of header fields such as 100",
                 )
                 .at(v.span.clone()),
             ),
