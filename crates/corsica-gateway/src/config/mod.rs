@@ -349,7 +349,7 @@ fn validate(file: &GatewayFile, mut diags: Vec<Diagnostic>) -> Result<GatewayCon
                     "admin-listen-clash",
                     "admin_listen",
                     format!("admin_listen is the same address as listen ({listen}): the two listeners cannot share it"),
-                    format!("give the admin listener its own port, e.g. admin_listen = \"127.0.0.1:{}\"", listen.port().wrapping_add(1000)),
+                    format!("give the admin listener its own port, e.g. admin_listen = \"{}\"", other_port(listen)),
                 )
                 .at(file.admin_listen.as_ref().and_then(|a| a.span.clone())),
             );
@@ -830,6 +830,13 @@ fn unsendable_in_path(prefix: &str) -> Option<(String, String)> {
         format!("path_prefix \"{prefix}\" has characters that clients send %-escaped, so no request path holds them as written"),
         format!("write \"{escaped}\""),
     ))
+}
+
+/// `addr` on a port 1000 away from its own, for a suggestion.
+fn other_port(addr: SocketAddr) -> SocketAddr {
+    let port = addr.port();
+    let other = port.checked_add(1000).unwrap_or(port.saturating_sub(1000));
+    SocketAddr::new(addr.ip(), other)
 }
 
 /// Parses `"250ms"`, `"5s"`, `"2m"`, `"1h"`.
@@ -1318,6 +1325,17 @@ origins = ["*"]
         .unwrap_err();
         assert_eq!(err.diagnostics[0].code, "admin-listen-clash");
         assert!(err.diagnostics[0].fix.contains("127.0.0.1:9080"));
+        let err = load_str(
+            "listen = \"[::1]:65000\"\nadmin_listen = \"[::1]:65000\"\nupstream = \"http://a\"\n[policy]\norigins = [\"https://a.example\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.diagnostics[0]
+                .fix
+                .contains("admin_listen = \"[::1]:64000\""),
+            "{}",
+            err.diagnostics[0].fix
+        );
     }
 
     #[test]
