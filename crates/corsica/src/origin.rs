@@ -130,17 +130,77 @@ pub fn is_canonical_host(host: &str) -> bool {
             .is_ok_and(|ip| serialize_ipv6(&ip) == inner);
     }
     if looks_like_ipv4(host) {
-        return host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.to_string() == host);
+        return parse_ipv4(host).is_some_and(|ip| ip.to_string() == host);
     }
     is_domain(host)
 }
 
-/// Whether `host` is all digits and dots, i.e. the URL parser would read it
-/// as an IPv4 address (or reject it).
+/// Whether the URL parser reads `host` as an IPv4 address (or rejects it):
+/// the WHATWG URL standard's "ends in a number" check. Its last label (a
+/// final empty one aside) is decimal digits or `0x` and hexadecimal
+/// digits, so `127.1`, `0x7f.0.0.1` and `example.123` are all addresses
+/// to it, the last one an invalid one.
 pub fn looks_like_ipv4(host: &str) -> bool {
-    !host.is_empty() && host.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+    let host = match host.strip_suffix('.') {
+        Some(rest) if !rest.is_empty() => rest,
+        _ => host,
+    };
+    let last = host.rsplit('.').next().unwrap_or(host);
+    (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit())) || ipv4_number(last).is_some()
+}
+
+/// The address the URL parser makes of `host` (the WHATWG IPv4 parser):
+/// one to four parts, each decimal, octal (a leading `0`) or hexadecimal
+/// (`0x`), the last filling the bytes the others leave. `127.1` and
+/// `0x7f.0.0.1` are both `127.0.0.1`. `None` where it fails.
+pub fn parse_ipv4(host: &str) -> Option<std::net::Ipv4Addr> {
+    let host = match host.strip_suffix('.') {
+        Some(rest) if !rest.is_empty() => rest,
+        _ => host,
+    };
+    let parts: Vec<&str> = host.split('.').collect();
+    if parts.len() > 4 {
+        return None;
+    }
+    let numbers = parts
+        .iter()
+        .map(|part| ipv4_number(part))
+        .collect::<Option<Vec<u64>>>()?;
+    let (last, leading) = numbers.split_last()?;
+    if leading.iter().any(|&n| n > 255) || *last >= 256u64.pow(5 - numbers.len() as u32) {
+        return None;
+    }
+    let address = leading
+        .iter()
+        .enumerate()
+        .fold(*last, |sum, (i, &n)| sum + n * 256u64.pow(3 - i as u32));
+    u32::try_from(address).ok().map(std::net::Ipv4Addr::from)
+}
+
+/// One part of an IPv4 address as the URL parser reads it.
+fn ipv4_number(part: &str) -> Option<u64> {
+    if part.is_empty() {
+        return None;
+    }
+    let (digits, radix) =
+        if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+            (hex, 16)
+        } else if part.len() > 1 && part.starts_with('0') {
+            (&part[1..], 8)
+        } else {
+            (part, 10)
+        };
+    if digits.is_empty() {
+        return Some(0);
+    }
+    if !digits.bytes().all(|b| (b as char).is_digit(radix)) {
+        return None;
+    }
+    // Longer than any u32 in any radix: too large either way.
+    if digits.len() > 32 {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok()
 }
 
 /// Whether `host` is a lower-case ASCII domain: labels of `a-z 0-9 - _`,
@@ -226,6 +286,45 @@ mod tests {
             parts("chrome-extension://abcdef"),
             Some(("chrome-extension", "abcdef", None))
         );
+    }
+
+    #[test]
+    fn ipv4_hosts_are_read_as_the_url_parser_reads_them() {
+        let ip = |s: &str| parse_ipv4(s).map(|ip| ip.to_string());
+        for (host, address) in [
+            ("127.0.0.1", "127.0.0.1"),
+            ("127.1", "127.0.0.1"),
+            ("0x7f.0.0.1", "127.0.0.1"),
+            ("0X7F.1", "127.0.0.1"),
+            ("0177.0.0.1", "127.0.0.1"),
+            ("2130706433", "127.0.0.1"),
+            ("0x", "0.0.0.0"),
+            ("192.168.0.1.", "192.168.0.1"),
+        ] {
+            assert_eq!(ip(host).as_deref(), Some(address), "{host}");
+        }
+        for invalid in [
+            "256.0.0.1",
+            "1.2.3.4.5",
+            "1.2.3.256",
+            "09.0.0.1",
+            "0xg.1",
+            "example.123",
+            "4294967296",
+        ] {
+            assert_eq!(ip(invalid), None, "{invalid}");
+        }
+        for number in ["127.1", "0x7f.0.0.1", "example.123", "a.0x1f", "10.0.0.1."] {
+            assert!(looks_like_ipv4(number), "{number}");
+        }
+        for name in ["example.com", "1.example", "0x.example", "a.0xg"] {
+            assert!(!looks_like_ipv4(name), "{name}");
+        }
+        // Only the dotted-decimal form is what a browser sends.
+        assert!(is_canonical_host("127.0.0.1"));
+        for other in ["0x7f.0.0.1", "127.1", "example.123"] {
+            assert!(!is_canonical_host(other), "{other}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! without a dot, unanchored regexes, unescaped dots).
 
 use crate::origin::{
-    default_port, is_canonical_host, is_domain, is_scheme, looks_like_ipv4, parse_port,
+    default_port, is_canonical_host, is_domain, is_scheme, looks_like_ipv4, parse_ipv4, parse_port,
     serialize_ipv6,
 };
 
@@ -457,7 +457,7 @@ pub fn suggest(input: &str) -> Option<String> {
     let host = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         format!("[{}]", serialize_ipv6(&inner.parse().ok()?))
     } else if looks_like_ipv4(host) {
-        host.parse::<std::net::Ipv4Addr>().ok()?.to_string()
+        parse_ipv4(host)?.to_string()
     } else {
         idna::domain_to_ascii(host).ok()?
     };
