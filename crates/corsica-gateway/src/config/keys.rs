@@ -217,6 +217,38 @@ fn unknown(
     .at(Some(span))
 }
 
+/// Removes the value at `path` (as [`key_at`] names it, such as
+/// `routes[0].policy.origins`) from `doc`; whether there was one.
+pub(super) fn remove_at(doc: &mut DeTable<'_>, path: &str) -> bool {
+    let (parents, last) = match path.rsplit_once('.') {
+        Some((parents, last)) => (Some(parents), last),
+        None => (None, path),
+    };
+    let mut table = doc;
+    for part in parents.into_iter().flat_map(|p| p.split('.')) {
+        let (name, index) = match part.split_once('[') {
+            Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        let Some(value) = table.get_mut(name) else {
+            return false;
+        };
+        let value = match (value.get_mut(), index) {
+            (DeValue::Array(items), Some(i)) => match items.get_mut(i) {
+                Some(item) => item.get_mut(),
+                None => return false,
+            },
+            (value, None) => value,
+            _ => return false,
+        };
+        let DeValue::Table(inner) = value else {
+            return false;
+        };
+        table = inner;
+    }
+    table.remove(last).is_some()
+}
+
 /// The key whose value covers `span` (where a wrong-type error points),
 /// as a path such as `routes[0].policy.origins`, and a value of the right
 /// type for it.

@@ -83,8 +83,10 @@ pub struct TlsFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteFile {
-    /// The path prefix this route covers; must start with `/`.
-    pub path_prefix: Located<String>,
+    /// The path prefix this route covers; must start with `/`. Optional
+    /// here so that a route without one is reported with the rest of the
+    /// file's problems rather than alone.
+    pub path_prefix: Option<Located<String>>,
     /// Only requests for this `Host` (without port).
     pub host: Option<Located<String>>,
     /// This route's own policy.
@@ -307,27 +309,52 @@ pub fn load_str(source: &str) -> Result<GatewayConfig, ConfigError> {
     })?;
     let mut diags = Vec::new();
     keys::prune_unknown(doc.get_mut(), &mut diags);
-    // Kept to name the key of a value of the wrong type.
-    let pruned = doc.get_ref().clone();
-    let file = match GatewayFile::deserialize(toml::de::Deserializer::from(doc)) {
-        Ok(file) => file,
-        Err(e) => {
-            // Unknown keys were pruned above, so no "did you mean" list is
-            // needed here: this is a value of the wrong type, or the like.
-            let mut diag = toml_diagnostic(&e, &[]);
-            if let Some((key, example)) = e.span().and_then(|at| keys::key_at(&pruned, &at)) {
-                let name = key.rsplit(['.', ']']).next().unwrap_or(&key).to_owned();
-                if diag.code == "wrong-type" {
-                    diag.fix = format!("write {name} = {example}");
+    // A value of the wrong type stops deserialization at the first one.
+    // Each is reported, removed, and deserialization tried again, so that
+    // one run reports every such value and every other problem of the file.
+    let mut removed = Vec::new();
+    let mut wrong = Vec::new();
+    let file = loop {
+        let attempt = doc.clone();
+        match GatewayFile::deserialize(toml::de::Deserializer::from(attempt)) {
+            Ok(file) => break file,
+            Err(e) => {
+                // Unknown keys were pruned above, so no "did you mean" list
+                // is needed here: this is a value of the wrong type, or the like.
+                let mut diag = toml_diagnostic(&e, &[]);
+                let found = e.span().and_then(|at| keys::key_at(doc.get_ref(), &at));
+                if let Some((key, example)) = &found {
+                    let name = key.rsplit(['.', ']']).next().unwrap_or(key).to_owned();
+                    if diag.code == "wrong-type" {
+                        diag.fix = format!("write {name} = {example}");
+                    }
+                    diag.key = key.clone();
                 }
-                diag.key = key;
+                wrong.push(diag);
+                match found {
+                    Some((key, _)) if keys::remove_at(doc.get_mut(), &key) => removed.push(key),
+                    _ => {
+                        diags.append(&mut wrong);
+                        diags.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+                        return Err(ConfigError { diagnostics: diags });
+                    }
+                }
             }
-            diags.push(diag);
-            diags.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
-            return Err(ConfigError { diagnostics: diags });
         }
     };
-    validate(&file, diags)
+    if wrong.is_empty() {
+        return validate(&file, diags);
+    }
+    // A removed value is reported already; what its absence makes
+    // validation say of its key ("listen is missing") would repeat it.
+    let mut diagnostics = match validate(&file, diags) {
+        Ok(_) => Vec::new(),
+        Err(ConfigError { diagnostics }) => diagnostics,
+    };
+    diagnostics.retain(|d| !removed.contains(&d.key));
+    diagnostics.append(&mut wrong);
+    diagnostics.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+    Err(ConfigError { diagnostics })
 }
 
 fn validate(file: &GatewayFile, mut diags: Vec<Diagnostic>) -> Result<GatewayConfig, ConfigError> {
@@ -383,8 +410,23 @@ fn validate(file: &GatewayFile, mut diags: Vec<Diagnostic>) -> Result<GatewayCon
     for (i, route) in file.routes.iter().enumerate() {
         let key = format!("routes[{i}].");
         let r = &route.value;
-        let prefix = &r.path_prefix.value;
-        if !prefix.starts_with('/') {
+        let missing = Located {
+            value: String::new(),
+            span: route.span.clone(),
+        };
+        let path_prefix = r.path_prefix.as_ref().unwrap_or(&missing);
+        let prefix = &path_prefix.value;
+        if r.path_prefix.is_none() {
+            diags.push(
+                Diagnostic::error(
+                    "route-path-prefix",
+                    format!("{key}path_prefix"),
+                    "the route has no path_prefix, so no request would reach it",
+                    "add path_prefix = \"/api\" (or \"/\" for every path)",
+                )
+                .at(route.span.clone()),
+            );
+        } else if !prefix.starts_with('/') {
             diags.push(
                 Diagnostic::error(
                     "route-path-prefix",
@@ -392,7 +434,7 @@ fn validate(file: &GatewayFile, mut diags: Vec<Diagnostic>) -> Result<GatewayCon
                     format!("path_prefix \"{prefix}\" does not start with '/'"),
                     format!("write \"/{}\"", prefix.trim_start_matches('/')),
                 )
-                .at(r.path_prefix.span.clone()),
+                .at(path_prefix.span.clone()),
             );
         } else {
             // Requests are routed on their path in normal form, so a prefix
@@ -419,12 +461,12 @@ fn validate(file: &GatewayFile, mut diags: Vec<Diagnostic>) -> Result<GatewayCon
                         reason,
                         fix,
                     )
-                    .at(r.path_prefix.span.clone()),
+                    .at(path_prefix.span.clone()),
                 );
             }
         }
         let host = r.host.as_ref().map(|h| route_host(h, &key, &mut diags));
-        if seen.contains(&(host.clone(), prefix.clone())) {
+        if r.path_prefix.is_some() && seen.contains(&(host.clone(), prefix.clone())) {
             let covered = match &host {
                 Some(host) => format!("host \"{host}\" and path_prefix \"{prefix}\""),
                 None => format!("path_prefix \"{prefix}\" (on any host)"),
@@ -436,7 +478,7 @@ fn validate(file: &GatewayFile, mut diags: Vec<Diagnostic>) -> Result<GatewayCon
                     format!("another route already covers {covered}"),
                     "merge the two routes",
                 )
-                .at(r.path_prefix.span.clone()),
+                .at(path_prefix.span.clone()),
             );
         }
         seen.push((host.clone(), prefix.clone()));
@@ -536,10 +578,9 @@ fn validate(file: &GatewayFile, mut diags: Vec<Diagnostic>) -> Result<GatewayCon
             });
         }
     }
-    let catch_all = file
-        .routes
-        .iter()
-        .any(|r| r.value.host.is_none() && r.value.path_prefix.value == "/");
+    let catch_all = file.routes.iter().any(|r| {
+        r.value.host.is_none() && r.value.path_prefix.as_ref().is_some_and(|p| p.value == "/")
+    });
     if file.policy.is_none() && !catch_all {
         diags.push(Diagnostic::error(
             "policy-missing",
@@ -1366,6 +1407,61 @@ origins = ["*"]
         assert!(config
             .route(None, "/caf%C3%A9/menu")
             .is_some_and(|r| r.path_prefix == "/caf%C3%A9"));
+    }
+
+    #[test]
+    fn values_of_the_wrong_type_and_a_missing_path_prefix_hide_no_other_problem() {
+        let src = r#"
+listen = 8080
+upstream = "ftp://a"
+
+[timeouts]
+idle = -1
+connect = "5 parsecs"
+
+[policy]
+origins = ["https://a.example/"]
+credentials = "yes"
+
+[[routes]]
+cors = false
+
+[[routes]]
+path_prefix = "api"
+cors = false
+"#;
+        let err = load_str(src).unwrap_err();
+        let found: Vec<_> = err
+            .diagnostics
+            .iter()
+            .map(|d| (d.code, d.key.as_str()))
+            .collect();
+        for expected in [
+            ("wrong-type", "listen"),
+            ("bad-upstream", "upstream"),
+            ("wrong-type", "timeouts.idle"),
+            ("bad-duration", "timeouts.connect"),
+            ("origin-trailing-slash", "policy.origins[0]"),
+            ("wrong-type", "policy.credentials"),
+            ("route-path-prefix", "routes[0].path_prefix"),
+            ("route-path-prefix", "routes[1].path_prefix"),
+        ] {
+            assert!(
+                found.contains(&expected),
+                "{expected:?} missing from {found:?}"
+            );
+        }
+        // The removed `listen` is not reported a second time as missing.
+        assert_eq!(
+            found.iter().filter(|(_, k)| *k == "listen").count(),
+            1,
+            "{found:?}"
+        );
+        assert!(
+            err.diagnostics.iter().all(|d| d.span.is_some()),
+            "{:?}",
+            err.diagnostics
+        );
     }
 
     #[test]

@@ -79,9 +79,69 @@ pub const POLICY_KEYS: [&str; 9] = [
 impl PolicyConfig {
     /// Parses a policy file whose top level holds the policy keys.
     pub fn from_toml(source: &str) -> Result<PolicyConfig, ConfigError> {
-        toml::from_str(source).map_err(|e| ConfigError {
-            diagnostics: vec![toml_diagnostic(&e, &POLICY_KEYS)],
-        })
+        let read = read_toml(source)?;
+        if read.problems.is_empty() {
+            Ok(read.config)
+        } else {
+            Err(ConfigError {
+                diagnostics: read.problems,
+            })
+        }
+    }
+}
+
+/// A policy file read as far as it goes: serde stops at the first unknown
+/// key or value of the wrong type, so each is reported, its key removed,
+/// and the rest read again, for one run to report every problem.
+pub(crate) struct ReadPolicy {
+    /// The keys that could be read.
+    pub(crate) config: PolicyConfig,
+    /// Why the others could not.
+    pub(crate) problems: Vec<Diagnostic>,
+    /// The keys removed, whose absence validation need not report again.
+    pub(crate) removed: Vec<String>,
+}
+
+/// Reads a policy file; `Err` only for TOML that does not parse at all.
+pub(crate) fn read_toml(source: &str) -> Result<ReadPolicy, ConfigError> {
+    let mut doc = toml::de::DeTable::parse(source).map_err(|e| ConfigError {
+        diagnostics: vec![toml_diagnostic(&e, &POLICY_KEYS)],
+    })?;
+    let mut problems = Vec::new();
+    let mut removed = Vec::new();
+    loop {
+        let attempt = doc.clone();
+        match PolicyConfig::deserialize(toml::de::Deserializer::from(attempt)) {
+            Ok(config) => {
+                return Ok(ReadPolicy {
+                    config,
+                    problems,
+                    removed,
+                })
+            }
+            Err(e) => {
+                let mut diag = toml_diagnostic(&e, &POLICY_KEYS);
+                let key = e.span().and_then(|at| {
+                    doc.get_ref().iter().find_map(|(key, value)| {
+                        let covers = |span: Range<usize>| {
+                            span.start <= at.start && at.start < span.end.max(span.start + 1)
+                        };
+                        (covers(key.span()) || covers(value.span()))
+                            .then(|| key.get_ref().to_string())
+                    })
+                });
+                let Some(key) = key else {
+                    problems.push(diag);
+                    return Err(ConfigError {
+                        diagnostics: problems,
+                    });
+                };
+                diag.key = key.clone();
+                problems.push(diag);
+                doc.get_mut().remove(key.as_str());
+                removed.push(key);
+            }
+        }
     }
 }
 

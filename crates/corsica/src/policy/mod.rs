@@ -102,7 +102,20 @@ impl Policy {
     /// assert!(!policy.allows_origin(b"https://evil.example"));
     /// ```
     pub fn from_toml(source: &str) -> Result<Policy, ConfigError> {
-        Policy::from_config(&PolicyConfig::from_toml(source)?)
+        let read = config::read_toml(source)?;
+        if read.problems.is_empty() {
+            return Policy::from_config(&read.config);
+        }
+        // Every problem in one run: the keys that could not be read, and
+        // what validation finds in the rest (but that they are missing).
+        let mut diagnostics = match Policy::from_config(&read.config) {
+            Ok(_) => Vec::new(),
+            Err(ConfigError { diagnostics }) => diagnostics,
+        };
+        diagnostics.retain(|d| !read.removed.contains(&d.key));
+        diagnostics.extend(read.problems);
+        diagnostics.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+        Err(ConfigError { diagnostics })
     }
 
     /// Validates and compiles a configuration, reporting every problem at once.
@@ -332,6 +345,33 @@ pub const CORS_RESPONSE_HEADERS: [HeaderName; 7] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_policy_file_reports_unknown_keys_wrong_types_and_the_rest_in_one_run() {
+        let err = Policy::from_toml(
+            "origin = [\"https://a.example\"]\ncredentials = \"yes\"\nmax_age = -5\nmethods = [\"TRACE\"]\n",
+        )
+        .unwrap_err();
+        let codes: Vec<_> = err
+            .diagnostics
+            .iter()
+            .map(|d| (d.code, d.key.as_str()))
+            .collect();
+        for expected in [
+            ("unknown-key", "origin"),
+            ("wrong-type", "credentials"),
+            ("max-age-out-of-range", "max_age"),
+            ("method-forbidden", "methods[0]"),
+            ("origins-missing", "origins"),
+        ] {
+            assert!(
+                codes.contains(&expected),
+                "{expected:?} missing from {codes:?}"
+            );
+        }
+        // `credentials` is reported once, as of the wrong type.
+        assert_eq!(codes.iter().filter(|(_, k)| *k == "credentials").count(), 1);
+    }
 
     #[test]
     fn compiles_pre_rendered_values() {
