@@ -164,24 +164,30 @@ pub(crate) fn spawn_signal_handler(control: mpsc::UnboundedSender<Control>) {
             }
         };
         tokio::spawn(async move {
+            // The first SIGTERM or Ctrl-C drains; a second stops at once.
+            let mut stopping = false;
             loop {
-                tokio::select! {
+                let signal = tokio::select! {
                     _ = hangup.recv() => {
                         tracing::info!(target: "corsica::gateway", "SIGHUP: reloading the configuration");
                         if control.send(Control::Reload).is_err() {
                             return;
                         }
+                        continue;
                     }
-                    _ = terminate.recv() => {
-                        tracing::info!(target: "corsica::gateway", "SIGTERM: shutting down");
-                        let _ = control.send(Control::Shutdown);
-                        return;
-                    }
-                    _ = tokio::signal::ctrl_c() => {
-                        tracing::info!(target: "corsica::gateway", "Ctrl-C: shutting down");
-                        let _ = control.send(Control::Shutdown);
-                        return;
-                    }
+                    _ = terminate.recv() => "SIGTERM",
+                    _ = tokio::signal::ctrl_c() => "Ctrl-C",
+                };
+                let order = if stopping {
+                    tracing::info!(target: "corsica::gateway", "{signal} again: stopping now");
+                    Control::Abort
+                } else {
+                    tracing::info!(target: "corsica::gateway", "{signal}: shutting down");
+                    Control::Shutdown
+                };
+                stopping = true;
+                if control.send(order).is_err() {
+                    return;
                 }
             }
         });

@@ -36,7 +36,9 @@ pub struct Options {
     pub config_path: Option<PathBuf>,
     /// Reload when `config_path` changes on disk (debounced).
     pub watch_config: bool,
-    /// Shut down gracefully on SIGTERM and Ctrl-C, reload on SIGHUP.
+    /// Shut down gracefully on SIGTERM and Ctrl-C (a second one stops at
+    /// once), reload on SIGHUP; the handlers are in place once
+    /// [`Gateway::bind`] returns.
     pub handle_signals: bool,
     /// Listen here instead of the file's `listen` (the CLI's `--listen`).
     pub listen_override: Option<SocketAddr>,
@@ -154,6 +156,8 @@ pub struct ReloadStatus {
 pub(crate) enum Control {
     Reload,
     Shutdown,
+    /// A second shutdown signal: stop waiting for requests in flight.
+    Abort,
 }
 
 /// What the accept loops, the reloader and the handles share.
@@ -266,6 +270,13 @@ impl Gateway {
         let generation = Generation::build(0, config, (clients, roots), tls, &metrics)
             .map_err(ServeError::Client)?;
         let (control_tx, control) = mpsc::unbounded_channel();
+        if options.handle_signals {
+            // From here, not from `run`: whoever bound the gateway may say
+            // it is up (the CLI logs "listening") before `run` starts, and
+            // a SIGTERM in between must drain, not kill on the spot. A
+            // signal that comes early waits in the channel for `run`.
+            reload::spawn_signal_handler(control_tx.clone());
+        }
         let (status, _) = watch::channel(ReloadStatus::default());
         let inner = Arc::new(Inner {
             current: Arc::new(ArcSwap::from_pointee(generation)),
@@ -330,11 +341,9 @@ impl Gateway {
             }
             _ => None,
         };
-        if inner.options.handle_signals {
-            reload::spawn_signal_handler(inner.control.clone());
-        }
 
-        let main = serve_listener(listener, &inner, &stop)?;
+        let (abort_tx, abort) = watch::channel(false);
+        let main = serve_listener(listener, &inner, &stop, &abort)?;
         // The admin listener outlives the drain, so that `/healthz` can
         // say "draining" while requests in flight finish.
         let (admin_stop_tx, admin_stop) = watch::channel(false);
@@ -351,13 +360,36 @@ impl Gateway {
             match message {
                 Control::Reload => reload::reload(&inner),
                 Control::Shutdown => break,
+                Control::Abort => {
+                    let _ = abort_tx.send(true);
+                    break;
+                }
             }
         }
-        tracing::info!(target: "corsica::gateway", "shutting down: no new connections; draining requests in flight");
+        tracing::info!(target: "corsica::gateway", timeout = ?drain_timeout(&inner), "shutting down: no new connections; draining requests in flight (a second Ctrl-C or SIGTERM stops at once)");
         draining.store(true, Ordering::Relaxed);
         let _ = stop_tx.send(true);
-        for worker in main {
-            let _ = worker.await;
+        let drained = async {
+            for worker in main {
+                let _ = worker.await;
+            }
+        };
+        tokio::pin!(drained);
+        loop {
+            tokio::select! {
+                _ = &mut drained => break,
+                message = control.recv() => match message {
+                    Some(Control::Abort) => {
+                        tracing::warn!(target: "corsica::gateway", "second shutdown signal: closing the connections of requests still in flight");
+                        let _ = abort_tx.send(true);
+                    }
+                    Some(_) => {}
+                    None => {
+                        (&mut drained).await;
+                        break;
+                    }
+                },
+            }
         }
         let _ = admin_stop_tx.send(true);
         if let Some(admin) = admin {
@@ -456,13 +488,14 @@ fn serve_listener(
     listener: TcpListener,
     inner: &Arc<Inner>,
     stop: &watch::Receiver<bool>,
+    abort: &watch::Receiver<bool>,
 ) -> Result<Vec<tokio::sync::oneshot::Receiver<()>>, ServeError> {
     let threads = inner.options.threads;
     if threads == 0 {
         let (done_tx, done) = tokio::sync::oneshot::channel();
-        let (inner, stop) = (inner.clone(), stop.clone());
+        let (inner, stop, abort) = (inner.clone(), stop.clone(), abort.clone());
         tokio::spawn(async move {
-            accept_loop(listener, inner, stop, 0, None).await;
+            accept_loop(listener, inner, (stop, abort), 0, None).await;
             let _ = done_tx.send(());
         });
         return Ok(vec![done]);
@@ -483,7 +516,8 @@ fn serve_listener(
             .build()
             .map_err(worker_error)?;
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-        let (inner, stop) = (inner.clone(), stop.clone());
+        let signals = (stop.clone(), abort.clone());
+        let inner = inner.clone();
         let balance = Some((balancer.clone(), inbox));
         std::thread::Builder::new()
             .name(format!("corsica-worker-{worker}"))
@@ -492,7 +526,7 @@ fn serve_listener(
                 runtime.block_on(async move {
                     match TcpListener::from_std(copy) {
                         Ok(listener) => {
-                            accept_loop(listener, inner, stop, worker, balance).await
+                            accept_loop(listener, inner, signals, worker, balance).await
                         }
                         Err(error) => {
                             tracing::error!(target: "corsica::gateway", worker, %error, "worker cannot listen");
@@ -538,10 +572,24 @@ async fn handed_over(balance: &mut Option<Balance>) -> Handoff {
 /// Accepts client connections until `stop`, then drains them. With a
 /// balancer, also serves the connections other workers hand over, and
 /// hands over its own when it holds more than another worker.
+/// How long a shutdown waits for requests in flight: the file's
+/// `timeouts.drain`, else [`Options::drain_timeout`].
+fn drain_timeout(inner: &Inner) -> Duration {
+    inner
+        .current
+        .load()
+        .config
+        .timeouts
+        .drain
+        .unwrap_or(inner.options.drain_timeout)
+}
+
+/// Accepts connections until `stop`, then waits for the requests in
+/// flight, until the drain timeout or `abort`.
 async fn accept_loop(
     listener: TcpListener,
     inner: Arc<Inner>,
-    mut stop: watch::Receiver<bool>,
+    (mut stop, mut abort): (watch::Receiver<bool>, watch::Receiver<bool>),
     worker: usize,
     mut balance: Option<Balance>,
 ) {
@@ -584,11 +632,14 @@ async fn accept_loop(
     }
     drop(listener);
     let open = graceful.count();
-    if tokio::time::timeout(inner.options.drain_timeout, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!(target: "corsica::gateway", connections = open, timeout = ?inner.options.drain_timeout, "requests still in flight after the drain timeout; closing their connections");
+    let timeout = drain_timeout(&inner);
+    tokio::select! {
+        drained = tokio::time::timeout(timeout, graceful.shutdown()) => {
+            if drained.is_err() {
+                tracing::warn!(target: "corsica::gateway", connections = open, ?timeout, "requests still in flight after the drain timeout (timeouts.drain); closing their connections");
+            }
+        }
+        _ = stopped(&mut abort) => {}
     }
 }
 

@@ -25,7 +25,7 @@ async fn sighup_reloads_the_file() {
     };
     let gw = gateway_with(&text(APP), options).await;
     let mut status = gw.handle.reload_status();
-    // The handler is installed when `run` starts; wait until it answers.
+    // Wait until the gateway answers.
     assert_eq!(
         preflight(&gw.url("/x"), APP, "GET", None).await.status,
         StatusCode::NO_CONTENT

@@ -104,6 +104,7 @@ const FILE: &[Key] = &[
             ("upstream_response", Shape::Value, "\"60s\""),
             ("body_read", Shape::Value, "\"60s\""),
             ("idle", Shape::Value, "\"90s\""),
+            ("drain", Shape::Value, "\"30s\""),
         ]),
         "{ connect = \"5s\" }",
     ),

@@ -117,6 +117,8 @@ pub struct TimeoutsFile {
     pub body_read: Option<Located<String>>,
     /// Closing idle client connections.
     pub idle: Option<Located<String>>,
+    /// How long a shutdown waits for requests in flight.
+    pub drain: Option<Located<String>>,
 }
 
 /// `[limits]`.
@@ -198,6 +200,9 @@ pub struct Timeouts {
     pub body_read: Duration,
     /// Idle client connections (default 90 s).
     pub idle: Duration,
+    /// How long a shutdown waits for requests in flight before it closes
+    /// their connections; `None`: [`crate::Options::drain_timeout`] (30 s).
+    pub drain: Option<Duration>,
 }
 
 impl Default for Timeouts {
@@ -208,6 +213,7 @@ impl Default for Timeouts {
             upstream_response: Duration::from_secs(60),
             body_read: Duration::from_secs(60),
             idle: Duration::from_secs(90),
+            drain: None,
         }
     }
 }
@@ -899,6 +905,7 @@ fn timeouts(file: Option<&Located<TimeoutsFile>>, diags: &mut Vec<Diagnostic>) -
     let mut t = Timeouts::default();
     let Some(file) = file else { return t };
     let f = &file.value;
+    let mut drain = t.drain.unwrap_or_default();
     for (value, slot, name) in [
         (&f.connect, &mut t.connect, "connect"),
         (&f.header_read, &mut t.header_read, "header_read"),
@@ -909,6 +916,7 @@ fn timeouts(file: Option<&Located<TimeoutsFile>>, diags: &mut Vec<Diagnostic>) -
         ),
         (&f.body_read, &mut t.body_read, "body_read"),
         (&f.idle, &mut t.idle, "idle"),
+        (&f.drain, &mut drain, "drain"),
     ] {
         if let Some(v) = value {
             match parse_duration(&v.value) {
@@ -924,6 +932,9 @@ fn timeouts(file: Option<&Located<TimeoutsFile>>, diags: &mut Vec<Diagnostic>) -
                 ),
             }
         }
+    }
+    if f.drain.is_some() && !drain.is_zero() {
+        t.drain = Some(drain);
     }
     t
 }
