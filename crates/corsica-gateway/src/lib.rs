@@ -75,7 +75,7 @@
 //! `reload` (applying a new file, signals) · `watch` (noticing a changed
 //! file, symlinks and TLS files included) · `metrics` and `admin`
 //! (`/metrics`, `/healthz`) · `tls` · `reply` (the gateway's own JSON
-//! errors) · `demo`.
+//! errors) · `tunnel` (WebSocket tunnels and their silence timer) · `demo`.
 #![warn(missing_docs)]
 
 mod admin;
@@ -99,6 +99,7 @@ mod routes;
 mod server;
 mod timed_io;
 mod tls;
+mod tunnel;
 mod upstream;
 mod watch;
 

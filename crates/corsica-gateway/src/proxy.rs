@@ -28,7 +28,6 @@ use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::TokioIo;
 use tower_service::Service;
 
 use crate::body::{Body, BodyFailure, BodyProgress, UpstreamBody};
@@ -41,7 +40,7 @@ use crate::headers::{
 };
 use crate::metrics::{Metrics, UpstreamError};
 use crate::reply::Failure;
-use crate::timed_io::{ConnState, InFlight};
+use crate::timed_io::ConnState;
 use crate::upstream::{chain, classify, ExchangeError, Failed, Outgoing, Upstream, UpstreamClient};
 
 /// The future of a proxied request.
@@ -56,6 +55,8 @@ pub(crate) struct RouteProxy {
     pub(crate) upstream_response: Duration,
     /// The longest pause in a client's request body.
     pub(crate) body_read: Duration,
+    /// The longest silence of an open WebSocket tunnel.
+    pub(crate) idle: Duration,
     /// Header and body limits.
     pub(crate) limits: Limits,
     /// Counters.
@@ -76,6 +77,7 @@ impl RouteProxy {
             upstream: self.upstream.deep_copy(),
             upstream_response: self.upstream_response,
             body_read: self.body_read,
+            idle: self.idle,
             limits: self.limits,
             metrics: self.metrics.clone(),
             policy: self.policy.clone(),
@@ -262,7 +264,7 @@ fn exchange(
         }
         if let (true, Some(client_upgrade)) = (upgraded, client_upgrade) {
             let upstream_upgrade = hyper::upgrade::on(&mut response);
-            tunnel(client_upgrade, upstream_upgrade, &client.conn);
+            crate::tunnel::open(client_upgrade, upstream_upgrade, &client.conn, route.idle);
         }
         let (mut parts, body) = response.into_parts();
         strip_hop_by_hop(&mut parts.headers, upgraded && websocket);
@@ -449,25 +451,4 @@ fn failed(route: &RouteProxy, error: &ExchangeError) -> Failure {
             }
         }
     }
-}
-
-/// Copies bytes both ways once both sides have switched protocols. The
-/// tunnel keeps the client connection busy, so it is never closed as idle.
-fn tunnel(client: OnUpgrade, upstream: OnUpgrade, conn: &Arc<ConnState>) {
-    let busy = InFlight::hold(conn);
-    tokio::spawn(async move {
-        let _busy = busy;
-        let (client, upstream) = match tokio::try_join!(client, upstream) {
-            Ok(both) => both,
-            Err(error) => {
-                tracing::debug!(target: "corsica::gateway", %error, "WebSocket upgrade failed");
-                return;
-            }
-        };
-        let mut client = TokioIo::new(client);
-        let mut upstream = TokioIo::new(upstream);
-        if let Err(error) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
-            tracing::debug!(target: "corsica::gateway", %error, "WebSocket tunnel closed");
-        }
-    });
 }

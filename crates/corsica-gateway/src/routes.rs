@@ -109,6 +109,7 @@ impl Generation {
                 upstream,
                 upstream_response: config.timeouts.upstream_response,
                 body_read: config.timeouts.body_read,
+                idle: config.timeouts.idle,
                 limits: config.limits,
                 metrics: metrics.clone(),
                 policy,

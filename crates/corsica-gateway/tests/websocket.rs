@@ -152,3 +152,26 @@ async fn a_handshake_to_an_h2c_upstream_is_refused_with_the_reason() {
     }
     assert_eq!(calls.get(), 0);
 }
+
+/// A tunnel in use stays open past `timeouts.idle`; a silent one is
+/// closed after it.
+#[tokio::test]
+async fn a_silent_tunnel_is_closed_after_idle_and_a_busy_one_is_not() {
+    let (upstream, _) = ws_echo_upstream().await;
+    let gw = gateway(&config_text(upstream, "[timeouts]\nidle = \"600ms\"\n")).await;
+    let mut busy = connect(gw.addr, Some(APP)).await.expect("upgrade");
+    for _ in 0..8 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        echoes(&mut busy).await;
+    }
+    let mut silent = connect(gw.addr, Some(APP)).await.expect("upgrade");
+    let started = std::time::Instant::now();
+    let end = tokio::time::timeout(std::time::Duration::from_secs(5), silent.next())
+        .await
+        .expect("the silent tunnel is closed by the gateway");
+    assert!(
+        !matches!(end, Some(Ok(Message::Text(_) | Message::Binary(_)))),
+        "{end:?}"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(500));
+}
