@@ -59,7 +59,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, CmdError> {
 /// What answers the simulated browser's requests.
 enum Server {
     /// One policy answers every request.
-    Policy(Policy),
+    Policy(Box<Policy>),
     /// A gateway: each request gets the policy of its route.
     Gateway(Box<GatewayConfig>),
 }
@@ -80,7 +80,7 @@ fn load_server(path: &Path) -> Result<Server, CmdError> {
     }
     let policy = Policy::from_toml(&text)
         .map_err(|e| format!("the policy is invalid:\n{}", e.render(&name, Some(&text))))?;
-    Ok(Server::Policy(policy))
+    Ok(Server::Policy(Box::new(policy)))
 }
 
 /// Runs a case with corsica answering every request.
