@@ -206,6 +206,12 @@ verdict() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 
+# CPU time the hypervisor gave to other guests (/proc/stat "steal"): on a
+# shared VM it adds milliseconds to any p99, the direct path's included.
+steal_ticks() { awk 'NR == 1 { print $9 }' /proc/stat; }
+all_ticks() { awk 'NR == 1 { t = 0; for (i = 2; i <= 9; i++) t += $i; print t }' /proc/stat; }
+STEAL_START="$(steal_ticks)" TOTAL_START="$(all_ticks)"
+
 for round in $(seq 1 "$ROUNDS"); do
   log "round $round of $ROUNDS"
   run direct "$UPSTREAM_PORT" plain.lua "$CONNECTIONS" "$THREADS"
@@ -226,8 +232,9 @@ for round in $(seq 1 "$ROUNDS"); do
   run moderate-nginx "$NGINX_PORT" moderate.lua "$MODERATE_CONNECTIONS" 1
 done
 
+STEAL="$(awk -v s0="$STEAL_START" -v s1="$(steal_ticks)" -v t0="$TOTAL_START" -v t1="$(all_ticks)" 'BEGIN { if (t1 > t0) printf "%.1f", (s1 - s0) * 100 / (t1 - t0); else print "n/a" }')"
 echo
-echo "Machine: $CORES cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(uname -sr); wrk, the proxies and the upstream share these cores."
+echo "Machine: $CORES cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(uname -sr); wrk, the proxies and the upstream share these cores; the hypervisor took $STEAL % of their time for other guests (steal) during the rounds."
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, 127.0.0.1 only, median of $ROUNDS interleaved rounds; nginx $("$NGINX" -v 2>&1 | cut -d/ -f2) with worker_processes $CORES; corsica with $CORES worker threads."
 echo "corsica/nginx (throughput) and p99 corsica/nginx (latency, lower is better for corsica) are medians of per-round ratios (corsica and nginx back to back; corsica first in odd rounds, nginx first in even ones); every round's ratio is listed."
 echo
