@@ -15,7 +15,10 @@
 # ratio, with 6 it would be the smallest to the largest),
 # MODERATE_CONNECTIONS (8) and MODERATE_DELAY_MS (1): the moderate-load run,
 # where each connection waits 1 ms between requests, so latency is measured
-# below saturation.
+# below saturation; QUIET_STEAL (0.5): a round counts as quiet when the
+# hypervisor stole at most this % of CPU time during each of its three
+# moderate runs (the criterion is the same for every target, and set before
+# the run).
 #
 # The same upstream (crates/corsica-gateway/examples/bench_upstream.rs)
 # stands behind both proxies. nginx gets worker_processes = cores and
@@ -33,6 +36,7 @@ THREADS="${THREADS:-2}"
 ROUNDS="${ROUNDS:-10}"
 MODERATE_CONNECTIONS="${MODERATE_CONNECTIONS:-8}"
 MODERATE_DELAY_MS="${MODERATE_DELAY_MS:-1}"
+QUIET_STEAL="${QUIET_STEAL:-0.5}"
 MEMORY=0
 for arg in "$@"; do
   case "$arg" in
@@ -110,7 +114,7 @@ to_ms() {
 
 # run NAME PORT SCRIPT CONNECTIONS THREADS: appends req/s, p50 and p99 (ms)
 # to the results of NAME.
-declare -A RPS_OF P50_OF P99_OF USER_OF SYS_OF LAST_RPS LAST_P99 PAIRED_OF PAIRED_P99_OF
+declare -A STEAL_OF RPS_OF P50_OF P99_OF USER_OF SYS_OF LAST_RPS LAST_P99 PAIRED_OF PAIRED_P99_OF
 
 # The processes serving a target: corsica, nginx's workers, or the upstream.
 pids_of() {
@@ -130,6 +134,16 @@ ticks() {
   echo "$u $s"
 }
 
+# CPU time the hypervisor gave to other guests (/proc/stat "steal"): on a
+# shared VM it adds milliseconds to any p99, the direct path's included.
+steal_ticks() { awk 'NR == 1 { print $9 }' /proc/stat; }
+all_ticks() { awk 'NR == 1 { t = 0; for (i = 2; i <= 9; i++) t += $i; print t }' /proc/stat; }
+# The share of all CPU time stolen between two readings, in %:
+# steal_percent STEAL0 TOTAL0 STEAL1 TOTAL1
+steal_percent() {
+  awk -v s0="$1" -v t0="$2" -v s1="$3" -v t1="$4" 'BEGIN { if (t1 > t0) printf "%.1f", (s1 - s0) * 100 / (t1 - t0); else print "n/a" }'
+}
+
 run() {
   local name="$1" port="$2" script="$3" conns="$4" threads="$5"
   # A short warm-up fills connection pools and caches.
@@ -138,8 +152,11 @@ run() {
   # shellcheck disable=SC2207
   pids=($(pids_of "$name"))
   before="$(ticks "${pids[@]}")"
+  local steal0 total0
+  steal0="$(steal_ticks)" total0="$(all_ticks)"
   out="$(wrk -t"$threads" -c"$conns" -d"$DURATION" --latency -s "$WORK/$script" "http://127.0.0.1:$port/api/items")"
   after="$(ticks "${pids[@]}")"
+  STEAL_OF[$name]+="$(steal_percent "$steal0" "$total0" "$(steal_ticks)" "$(all_ticks)") "
   echo "$out" >>"$WORK/wrk-$name.txt"
   if echo "$out" | grep -q 'Non-2xx'; then
     echo "$name: non-2xx responses:" >&2
@@ -206,10 +223,6 @@ verdict() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 
-# CPU time the hypervisor gave to other guests (/proc/stat "steal"): on a
-# shared VM it adds milliseconds to any p99, the direct path's included.
-steal_ticks() { awk 'NR == 1 { print $9 }' /proc/stat; }
-all_ticks() { awk 'NR == 1 { t = 0; for (i = 2; i <= 9; i++) t += $i; print t }' /proc/stat; }
 STEAL_START="$(steal_ticks)" TOTAL_START="$(all_ticks)"
 
 for round in $(seq 1 "$ROUNDS"); do
@@ -232,7 +245,7 @@ for round in $(seq 1 "$ROUNDS"); do
   run moderate-nginx "$NGINX_PORT" moderate.lua "$MODERATE_CONNECTIONS" 1
 done
 
-STEAL="$(awk -v s0="$STEAL_START" -v s1="$(steal_ticks)" -v t0="$TOTAL_START" -v t1="$(all_ticks)" 'BEGIN { if (t1 > t0) printf "%.1f", (s1 - s0) * 100 / (t1 - t0); else print "n/a" }')"
+STEAL="$(steal_percent "$STEAL_START" "$TOTAL_START" "$(steal_ticks)" "$(all_ticks)")"
 echo
 echo "Machine: $CORES cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(uname -sr); wrk, the proxies and the upstream share these cores; the hypervisor took $STEAL % of their time for other guests (steal) during the rounds."
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, 127.0.0.1 only, median of $ROUNDS interleaved rounds; nginx $("$NGINX" -v 2>&1 | cut -d/ -f2) with worker_processes $CORES; corsica with $CORES worker threads."
@@ -261,16 +274,48 @@ for scenario in preflight origin plain; do
   echo "| $scenario | $(median ${PAIRED_OF[$scenario]}) [$tlo, $thi] ($tcov %) | $(count_at_least_1 ${PAIRED_OF[$scenario]}) | $(verdict "$tlo" "$thi" above) | $(median ${PAIRED_P99_OF[$scenario]}) [$plo, $phi] ($pcov %) | $(count_at_most_1 ${PAIRED_P99_OF[$scenario]}) | $(verdict "$plo" "$phi" below) |"
 done
 echo
+# The values of a list at 1-based positions: pick "LIST" "POSITIONS".
+pick() { awk -v l="$1" -v p="$2" 'BEGIN { split(l, v, " "); m = split(p, q, " "); for (i = 1; i <= m; i++) printf "%s ", v[q[i]] }'; }
+# Element-wise differences of two lists of equal length, A - B.
+minus_each() { awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i++) printf "%.3f ", x[i] - y[i] }'; }
+# The rounds in which every moderate run had at most QUIET_STEAL % stolen.
+QUIET_ROUNDS=""
+for i in $(seq 1 "$ROUNDS"); do
+  quiet=1
+  for t in direct corsica nginx; do
+    awk -v s="$(pick "${STEAL_OF[moderate-$t]}" "$i")" -v q="$QUIET_STEAL" 'BEGIN { exit !(s != "n/a" && s + 0 <= q) }' || quiet=0
+  done
+  if [ "$quiet" = 1 ]; then QUIET_ROUNDS+="$i "; fi
+done
+QUIET_COUNT="$(echo "$QUIET_ROUNDS" | wc -w)"
+QUIET_LIST="${QUIET_ROUNDS% }"
+QUIET_LIST="${QUIET_LIST:-none}"
+
 echo "Moderate load (wrk -t1 -c$MODERATE_CONNECTIONS, ${MODERATE_DELAY_MS} ms between requests on each connection, GET with allowed Origin):"
 echo
-echo "| Target | req/s | p50 ms | p99 ms | p50 overhead over direct ms | p99 overhead over direct ms | p99 ms per round |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
-echo "| direct | $(rps moderate-direct) | $(p50 moderate-direct) | $(p99 moderate-direct) | | | ${P99_OF[moderate-direct]% } |"
+echo "| Target | req/s | p50 ms | p99 ms | p50 overhead over direct ms | p99 overhead over direct ms | p99 ms per round | steal % per round |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"
+echo "| direct | $(rps moderate-direct) | $(p50 moderate-direct) | $(p99 moderate-direct) | | | ${P99_OF[moderate-direct]% } | ${STEAL_OF[moderate-direct]% } |"
 for t in corsica nginx; do
-  echo "| $t | $(rps "moderate-$t") | $(p50 "moderate-$t") | $(p99 "moderate-$t") | $(minus "$(p50 "moderate-$t")" "$(p50 moderate-direct)") | $(minus "$(p99 "moderate-$t")" "$(p99 moderate-direct)") | ${P99_OF[moderate-$t]% } |"
+  echo "| $t | $(rps "moderate-$t") | $(p50 "moderate-$t") | $(p99 "moderate-$t") | $(minus "$(p50 "moderate-$t")" "$(p50 moderate-direct)") | $(minus "$(p99 "moderate-$t")" "$(p99 moderate-direct)") | ${P99_OF[moderate-$t]% } | ${STEAL_OF[moderate-$t]% } |"
 done
 echo
-echo "(At this load a p99 counts the 1 % slowest of some 40,000 requests: a few milliseconds of steal in a round move it for every target, the direct path included; the rounds in which the direct path's own p99 stayed low show each proxy's overhead best.)"
+echo "(At this load a p99 counts the 1 % slowest of some 40,000 requests: a few milliseconds of steal in a round move it for every target, the direct path included.)"
+echo
+echo "Rounds in which the hypervisor stole at most $QUIET_STEAL % of CPU time during each of the three moderate runs: $QUIET_LIST ($QUIET_COUNT of $ROUNDS). The p99 overhead of a round is the proxy's p99 minus the direct path's p99 in the same round:"
+echo
+echo "| Target | p99 overhead over direct ms, median of all rounds | per round | median of quiet rounds | p99 ms, median of quiet rounds |"
+echo "| --- | ---: | --- | ---: | ---: |"
+for t in corsica nginx; do
+  each="$(minus_each "${P99_OF[moderate-$t]}" "${P99_OF[moderate-direct]}")"
+  if [ "$QUIET_COUNT" -gt 0 ]; then
+    quiet_overhead="$(median $(pick "$each" "$QUIET_ROUNDS"))"
+    quiet_p99="$(median $(pick "${P99_OF[moderate-$t]}" "$QUIET_ROUNDS"))"
+  else
+    quiet_overhead="no quiet round" quiet_p99="no quiet round"
+  fi
+  echo "| $t | $(median $each) | ${each% } | $quiet_overhead | $quiet_p99 |"
+done
 
 echo
 echo "CPU per request (user and system time of the serving processes from /proc/PID/stat around each run, µs; median of $ROUNDS rounds; nginx counts its workers):"
