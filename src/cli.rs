@@ -204,12 +204,16 @@ const CHECK_HELP: &str = "Examples:
   corsica check https://api.example.com/items --origin https://app.example.com \\
       --method PUT -H 'content-type: application/json' --credentials include
   corsica check http://127.0.0.1:8080/api/items --origin http://localhost:5173 --format json
+  corsica check https://api.example.com/items/7 --origin https://app.example.com \\
+      --method DELETE --preflight-only
 
 check sends real requests, including the actual request when the preflight allows it
-(a DELETE is really sent). Redirects are followed as the browser follows them.
+(a DELETE is really sent), unless --preflight-only stops it after the preflight.
+Redirects are followed as the browser follows them.
 
-Exit status: 0 allowed, 1 blocked by CORS, 2 usage or network error (DNS, TLS, timeout,
-refused connection, a reply that is not HTTP).";
+Exit status: 0 allowed (with --preflight-only: the preflight passed), 1 blocked by CORS,
+2 usage or network error (DNS, TLS, timeout, refused connection, a reply that is not
+HTTP), or --preflight-only on a request that needs no preflight.";
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -224,6 +228,12 @@ pub struct CheckArgs {
     /// Accept any TLS certificate (self-signed test servers).
     #[arg(long)]
     pub insecure: bool,
+    /// Send the preflight only, never the request itself: judge a
+    /// DELETE, PUT or POST against production without performing it.
+    /// Exit 0 when the preflight passes; a request that needs no preflight
+    /// is exit 2 (nothing to check without sending it).
+    #[arg(long)]
+    pub preflight_only: bool,
     /// Time limit per request, e.g. 10s or 500ms.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: std::time::Duration,

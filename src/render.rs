@@ -53,7 +53,19 @@ pub fn verdict(v: &Verdict) -> String {
             let _ = writeln!(out, "{:>9}   {DIM}{line}{DIM:#}", "");
         }
     }
-    if v.allowed {
+    if v.skipped_actual && v.preflight {
+        let _ = writeln!(
+            out,
+            "{GREEN}{:>9}   PREFLIGHT PASSED{GREEN:#} (the request itself was not sent)",
+            "result"
+        );
+    } else if v.skipped_actual {
+        let _ = writeln!(
+            out,
+            "{YELLOW}{:>9}   NOT CHECKED{YELLOW:#} (no preflight, and the request itself was not sent)",
+            "result"
+        );
+    } else if v.allowed {
         let _ = writeln!(out, "{GREEN}{:>9}   ALLOWED{GREEN:#}", "result");
     } else {
         let _ = writeln!(out, "{RED}{:>9}   BLOCKED{RED:#}", "result");

@@ -147,6 +147,87 @@ fn a_redirect_is_followed_as_the_browser_follows_it() {
     );
 }
 
+/// A server that answers as `scripted` does and records each method it saw.
+fn recording(
+    preflight: Vec<(&'static str, &'static str)>,
+) -> (std::net::SocketAddr, Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let answer = scripted(preflight, vec![("access-control-allow-origin", PAGE)]);
+    let addr = spawn(Arc::new(move |request: &Seen| {
+        log.lock().unwrap().push(request.method.clone());
+        answer(request)
+    }));
+    (addr, seen)
+}
+
+/// `check URL --method DELETE --preflight-only`, plus `extra`.
+fn delete_preflight_only(url: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "check",
+        url,
+        "--origin",
+        PAGE,
+        "--method",
+        "DELETE",
+        "--preflight-only",
+    ];
+    args.extend_from_slice(extra);
+    corsica(&args)
+}
+
+#[test]
+fn preflight_only_never_sends_the_request_itself() {
+    let (addr, seen) = recording(vec![
+        ("access-control-allow-origin", PAGE),
+        ("access-control-allow-methods", "DELETE"),
+    ]);
+    let url = format!("http://{addr}/items/7");
+    let (code, stdout, stderr) = delete_preflight_only(&url, &["--format", "json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["skipped_actual"], true);
+    assert_eq!(v["preflight"], true);
+    assert_eq!(v["actual_sent"], false);
+    assert_eq!(v["requests"].as_array().unwrap().len(), 1);
+    assert_eq!(*seen.lock().unwrap(), ["OPTIONS"], "the DELETE never left");
+
+    let (code, stdout, _) = delete_preflight_only(&url, &[]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("PREFLIGHT PASSED"), "{stdout}");
+    assert!(
+        stdout.contains("not sent (preflight only): DELETE"),
+        "{stdout}"
+    );
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        2,
+        "a second preflight, nothing else"
+    );
+}
+
+#[test]
+fn preflight_only_reports_a_failing_preflight_as_blocked() {
+    let (addr, seen) = recording(vec![("access-control-allow-origin", PAGE)]);
+    let url = format!("http://{addr}/items/7");
+    let (code, stdout, _) = delete_preflight_only(&url, &["--format", "json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["cors_error"], "MethodDisallowedByPreflightResponse");
+    assert_eq!(v["skipped_actual"], false);
+    assert_eq!(*seen.lock().unwrap(), ["OPTIONS"]);
+}
+
+#[test]
+fn preflight_only_sends_nothing_for_a_request_without_preflight() {
+    let (addr, seen) = recording(vec![]);
+    let url = format!("http://{addr}/items");
+    let (code, stdout, _) = corsica(&["check", &url, "--origin", PAGE, "--preflight-only"]);
+    assert_eq!(code, 2, "nothing was checked: {stdout}");
+    assert!(stdout.contains("NOT CHECKED"), "{stdout}");
+    assert!(seen.lock().unwrap().is_empty(), "nothing may be sent");
+}
+
 fn timed(args: &[&str]) -> (i32, String, Duration) {
     let start = Instant::now();
     let (code, _, stderr) = corsica(args);

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use corsica::browser::{RequestSpec, Simulation, Step, Verdict};
+use corsica::browser::{Leg, RequestSpec, Simulation, Step, Verdict};
 
 use super::explain::script_request;
 use super::CmdError;
@@ -24,6 +24,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CmdError> {
         &args.origin,
         &spec,
         args.browser.into(),
+        args.preflight_only,
     )) {
         Ok(verdict) => verdict,
         Err(e) => {
@@ -48,8 +49,16 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CmdError> {
 }
 
 /// 0 allowed, 1 blocked by CORS, 2 when fetch() would throw on the input.
+/// With `--preflight-only`, 0 is a passing preflight, and a request that
+/// needs none is 2: nothing was checked.
 fn exit_code(verdict: &Verdict) -> ExitCode {
-    if verdict.allowed {
+    if verdict.skipped_actual {
+        if verdict.preflight {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(2)
+        }
+    } else if verdict.allowed {
         ExitCode::SUCCESS
     } else if verdict.js_error.is_some() {
         ExitCode::from(2)
@@ -59,17 +68,23 @@ fn exit_code(verdict: &Verdict) -> ExitCode {
 }
 
 /// Runs the simulation against the network. A network failure on any
-/// request is an error (exit 2), not a CORS verdict.
+/// request is an error (exit 2), not a CORS verdict. With
+/// `preflight_only`, the request itself is never sent.
 pub async fn live(
     client: &Client,
     id: &str,
     origin: &str,
     spec: &RequestSpec,
     profile: corsica::browser::Profile,
+    preflight_only: bool,
 ) -> Result<Verdict, NetError> {
     let mut sim = Simulation::new(id, origin, spec, profile);
     let mut step = sim.start();
     while let Step::Send(out) = step {
+        if preflight_only && out.request.leg == Leg::Actual {
+            step = sim.skip_actual();
+            continue;
+        }
         let response = client.send(&out).await?;
         step = sim.on_response(response);
     }

@@ -58,6 +58,8 @@ enum Outcome {
     Blocked(Failure),
     Script(String),
     Network(String),
+    /// Stopped before the request itself, by the caller's choice.
+    Skipped,
 }
 
 /// One `fetch()` in progress.
@@ -424,6 +426,39 @@ impl Simulation {
         }
     }
 
+    /// Ends the fetch instead of sending the request a [`Step::Send`] of
+    /// leg [`Leg::Actual`] asked for: `check --preflight-only` judges a
+    /// live preflight without performing a request that may change data
+    /// (a `DELETE` is a `DELETE`). The verdict has `skipped_actual` set and
+    /// `allowed` false, since no response reached the script. Called at
+    /// any other point, it changes nothing.
+    pub fn skip_actual(&mut self) -> Step {
+        if self.awaiting != Some(Leg::Actual) {
+            return Step::Done;
+        }
+        self.awaiting = None;
+        // `send_actual` recorded the request as sent and described it.
+        if self.requests.last().is_some_and(|r| r.leg == Leg::Actual) {
+            self.requests.pop();
+        }
+        if let Some(event) = self
+            .trace
+            .iter_mut()
+            .rev()
+            .find(|e| e.stage == Stage::Actual)
+        {
+            event.text = format!("not sent (preflight only): {}", event.text);
+        }
+        let why = if self.requests.iter().any(|r| r.leg == Leg::Preflight) {
+            "stopped after the preflight: the request itself was not sent, so its response is unchecked"
+        } else {
+            "nothing was sent: the browser sends this request without a preflight, so there is no preflight to check"
+        };
+        self.note(Stage::Verdict, None, why);
+        self.outcome = Some(Outcome::Skipped);
+        Step::Done
+    }
+
     /// The request failed at the network level (connection refused, TLS,
     /// timeout): the fetch rejects without a CORS error.
     pub fn on_network_error(&mut self, error: &str) -> Step {
@@ -708,6 +743,7 @@ impl Simulation {
             Some(Outcome::Blocked(f)) => (false, Some(f.clone()), blank, vec![], None, None),
             Some(Outcome::Script(m)) => (false, None, blank, vec![], Some(m.clone()), None),
             Some(Outcome::Network(m)) => (false, None, blank, vec![], None, Some(m.clone())),
+            Some(Outcome::Skipped) => (false, None, blank, vec![], None, None),
             None => (
                 false,
                 None,
@@ -747,10 +783,15 @@ impl Simulation {
                 Vec::new()
             },
         };
-        let fix = fix(&fix_input, error.as_ref().map(|f| f.error));
+        let mut fix = fix(&fix_input, error.as_ref().map(|f| f.error));
+        let skipped_actual = matches!(self.outcome, Some(Outcome::Skipped));
+        let preflight = self.requests.iter().any(|r| r.leg == Leg::Preflight);
+        if skipped_actual {
+            fix.summary = skipped_summary(preflight);
+        }
         Verdict {
             id: self.id,
-            preflight: self.requests.iter().any(|r| r.leg == Leg::Preflight),
+            preflight,
             actual_sent: self.requests.iter().any(|r| r.leg == Leg::Actual),
             allowed,
             cors_error: error.as_ref().map(|f| f.error),
@@ -768,9 +809,19 @@ impl Simulation {
             fix,
             js_error,
             network_error,
+            skipped_actual,
             requests: self.requests,
             trace: self.trace,
         }
+    }
+}
+
+/// What a verdict stopped before its request says instead of a fix.
+fn skipped_summary(preflight: bool) -> String {
+    if preflight {
+        "The preflight passes. The request itself was not sent, so its response is unchecked: for the script to read it, it must carry the headers below.".to_owned()
+    } else {
+        "Nothing was checked: a browser sends this request without a preflight, so only the response to the request itself can be judged.".to_owned()
     }
 }
 
@@ -904,4 +955,92 @@ fn allow_origin_passed(h: &ResponseHeaders, origin: &str, credentials: Credentia
         text.push_str(", and Access-Control-Allow-Credentials is true");
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = "https://app.example";
+
+    fn spec(method: &str) -> RequestSpec {
+        RequestSpec {
+            url: "https://api.example/items".into(),
+            method: method.into(),
+            headers: vec![],
+            credentials: Credentials::SameOrigin,
+            read_headers: vec![],
+            force_preflight: false,
+        }
+    }
+
+    fn answer(headers: &[(&str, &str)]) -> Incoming {
+        let list: Vec<(String, String)> = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        Incoming {
+            status: 204,
+            headers: ResponseHeaders::from_text(&list),
+        }
+    }
+
+    fn leg(step: &Step) -> Option<Leg> {
+        match step {
+            Step::Send(out) => Some(out.request.leg),
+            Step::Done => None,
+        }
+    }
+
+    #[test]
+    fn skipping_the_request_after_a_passing_preflight_sends_only_the_preflight() {
+        let mut sim = Simulation::new("t", PAGE, &spec("DELETE"), Profile::Chromium);
+        let step = sim.start();
+        assert_eq!(leg(&step), Some(Leg::Preflight));
+        let step = sim.on_response(answer(&[
+            ("access-control-allow-origin", PAGE),
+            ("access-control-allow-methods", "DELETE"),
+        ]));
+        assert_eq!(leg(&step), Some(Leg::Actual));
+        assert_eq!(sim.skip_actual(), Step::Done);
+        let v = sim.finish();
+        assert!(v.skipped_actual && v.preflight && !v.actual_sent && !v.allowed);
+        assert_eq!(v.cors_error, None);
+        assert_eq!(v.network_error, None);
+        assert_eq!(v.requests.len(), 1, "only the preflight went out");
+        assert!(v.fix.summary.starts_with("The preflight passes."));
+        assert!(v
+            .fix
+            .response_headers
+            .iter()
+            .any(|(n, value)| n == "Access-Control-Allow-Origin" && value == PAGE));
+        let actual = v.trace.iter().find(|e| e.stage == Stage::Actual).unwrap();
+        assert!(actual.text.starts_with("not sent (preflight only): DELETE"));
+    }
+
+    #[test]
+    fn a_failing_preflight_is_blocked_as_ever_and_there_is_nothing_to_skip() {
+        let mut sim = Simulation::new("t", PAGE, &spec("DELETE"), Profile::Chromium);
+        sim.start();
+        let step = sim.on_response(answer(&[("access-control-allow-origin", PAGE)]));
+        assert_eq!(step, Step::Done);
+        assert_eq!(sim.skip_actual(), Step::Done);
+        let v = sim.finish();
+        assert!(!v.skipped_actual && !v.allowed);
+        assert_eq!(
+            v.cors_error,
+            Some(CorsError::MethodDisallowedByPreflightResponse)
+        );
+    }
+
+    #[test]
+    fn skipping_a_request_without_preflight_says_nothing_was_checked() {
+        let mut sim = Simulation::new("t", PAGE, &spec("GET"), Profile::Chromium);
+        assert_eq!(leg(&sim.start()), Some(Leg::Actual));
+        sim.skip_actual();
+        let v = sim.finish();
+        assert!(v.skipped_actual && !v.preflight && !v.actual_sent);
+        assert!(v.requests.is_empty());
+        assert!(v.fix.summary.starts_with("Nothing was checked"));
+    }
 }

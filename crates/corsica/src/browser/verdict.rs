@@ -32,6 +32,11 @@ pub struct Verdict {
     pub js_error: Option<String>,
     /// A network error that is not a CORS error (e.g. too many redirects).
     pub network_error: Option<String>,
+    /// The fetch was stopped before the request itself, by the caller's
+    /// choice ([`Simulation::skip_actual`](super::Simulation::skip_actual),
+    /// `check --preflight-only`): `allowed` is false because no response
+    /// reached the script, not because CORS blocked one.
+    pub skipped_actual: bool,
     /// The requests that reached the server, in order.
     pub requests: Vec<SentRequest>,
     /// The step-by-step reasoning.
