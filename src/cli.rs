@@ -208,12 +208,14 @@ const CHECK_HELP: &str = "Examples:
       --method DELETE --preflight-only
 
 check sends real requests, including the actual request when the preflight allows it
-(a DELETE is really sent), unless --preflight-only stops it after the preflight.
+(a DELETE is really sent), unless --preflight-only stops it after the preflight (then
+only the URL given is judged, not where the request would be redirected).
 Redirects are followed as the browser follows them.
 
-Exit status: 0 allowed (with --preflight-only: the preflight passed), 1 blocked by CORS,
-2 usage or network error (DNS, TLS, timeout, refused connection, a reply that is not
-HTTP), or --preflight-only on a request that needs no preflight.";
+Exit status: 0 allowed (with --preflight-only: the preflight passed, or the URL is
+same-origin), 1 blocked by CORS, 2 usage or network error (DNS, TLS, timeout, refused
+connection, a reply that is not HTTP), 3 --preflight-only on a cross-origin request
+that needs no preflight (nothing was checked).";
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -231,7 +233,7 @@ pub struct CheckArgs {
     /// Send the preflight only, never the request itself: judge a
     /// DELETE, PUT or POST against production without performing it.
     /// Exit 0 when the preflight passes; a request that needs no preflight
-    /// is exit 2 (nothing to check without sending it).
+    /// is exit 3 (nothing to check without sending it).
     #[arg(long)]
     pub preflight_only: bool,
     /// Time limit per request, e.g. 10s or 500ms.

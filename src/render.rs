@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
-use corsica::browser::{Stage, Verdict};
+use corsica::browser::{Skipped, Stage, Verdict};
 
 const BOLD: Style = Style::new().bold();
 const DIM: Style = Style::new().dimmed();
@@ -53,18 +53,26 @@ pub fn verdict(v: &Verdict) -> String {
             let _ = writeln!(out, "{:>9}   {DIM}{line}{DIM:#}", "");
         }
     }
-    if v.skipped_actual && v.preflight {
-        let _ = writeln!(
-            out,
-            "{GREEN}{:>9}   PREFLIGHT PASSED{GREEN:#} (the request itself was not sent)",
-            "result"
-        );
-    } else if v.skipped_actual {
-        let _ = writeln!(
-            out,
-            "{YELLOW}{:>9}   NOT CHECKED{YELLOW:#} (no preflight, and the request itself was not sent)",
-            "result"
-        );
+    if let Some(why) = v.skipped_actual {
+        let (style, result, detail) = match why {
+            Skipped::PreflightPassed => {
+                (GREEN, "PREFLIGHT PASSED", "the request itself was not sent")
+            }
+            Skipped::CachedPreflight => {
+                (GREEN, "PREFLIGHT CACHED", "the request itself was not sent")
+            }
+            Skipped::SameOrigin => (
+                GREEN,
+                "SAME-ORIGIN",
+                "CORS does not apply; the request was not sent",
+            ),
+            Skipped::NoPreflight => (
+                YELLOW,
+                "NOT CHECKED",
+                "no preflight, and the request itself was not sent",
+            ),
+        };
+        let _ = writeln!(out, "{style}{:>9}   {result}{style:#} ({detail})", "result");
     } else if v.allowed {
         let _ = writeln!(out, "{GREEN}{:>9}   ALLOWED{GREEN:#}", "result");
     } else {
@@ -98,7 +106,9 @@ pub fn verdict(v: &Verdict) -> String {
                 let _ = writeln!(out, "{:>9}     {n}: {val}", "");
             }
         }
-        let _ = writeln!(out, "{:>9}   the response must carry:", "");
+        if !fix.response_headers.is_empty() {
+            let _ = writeln!(out, "{:>9}   the response must carry:", "");
+        }
         for (n, val) in &fix.response_headers {
             let _ = writeln!(out, "{:>9}     {n}: {val}", "");
         }

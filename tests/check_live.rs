@@ -186,7 +186,7 @@ fn preflight_only_never_sends_the_request_itself() {
     let (code, stdout, stderr) = delete_preflight_only(&url, &["--format", "json"]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(v["skipped_actual"], true);
+    assert_eq!(v["skipped_actual"], "preflight-passed");
     assert_eq!(v["preflight"], true);
     assert_eq!(v["actual_sent"], false);
     assert_eq!(v["requests"].as_array().unwrap().len(), 1);
@@ -214,7 +214,7 @@ fn preflight_only_reports_a_failing_preflight_as_blocked() {
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["cors_error"], "MethodDisallowedByPreflightResponse");
-    assert_eq!(v["skipped_actual"], false);
+    assert_eq!(v["skipped_actual"], serde_json::Value::Null);
     assert_eq!(*seen.lock().unwrap(), ["OPTIONS"]);
 }
 
@@ -223,9 +223,43 @@ fn preflight_only_sends_nothing_for_a_request_without_preflight() {
     let (addr, seen) = recording(vec![]);
     let url = format!("http://{addr}/items");
     let (code, stdout, _) = corsica(&["check", &url, "--origin", PAGE, "--preflight-only"]);
-    assert_eq!(code, 2, "nothing was checked: {stdout}");
+    assert_eq!(code, 3, "nothing was checked: {stdout}");
     assert!(stdout.contains("NOT CHECKED"), "{stdout}");
     assert!(seen.lock().unwrap().is_empty(), "nothing may be sent");
+}
+
+#[test]
+fn preflight_only_on_a_same_origin_url_sends_nothing_and_owes_nothing() {
+    let (addr, seen) = recording(vec![]);
+    let page = format!("http://{addr}");
+    let url = format!("{page}/items/7");
+    let (code, stdout, _) = corsica(&[
+        "check",
+        &url,
+        "--origin",
+        &page,
+        "--method",
+        "DELETE",
+        "--preflight-only",
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("SAME-ORIGIN"), "{stdout}");
+    assert!(!stdout.contains("must carry"), "{stdout}");
+    assert!(seen.lock().unwrap().is_empty(), "nothing may be sent");
+}
+
+#[test]
+fn preflight_only_reports_a_preflight_that_cannot_connect_as_an_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/items/7");
+    let (code, stdout, _) = delete_preflight_only(&url, &["--format", "json"]);
+    assert_eq!(code, 2, "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(v["error"]["message"].is_string(), "{v}");
 }
 
 fn timed(args: &[&str]) -> (i32, String, Duration) {

@@ -46,6 +46,12 @@ fn a_file_of_cases_gives_one_json_object_per_case_in_order() {
     assert_eq!(list[1]["cors_error"], "HeaderDisallowedByPreflightResponse");
     assert_eq!(list[1]["failed_parameter"], "x-token");
     assert_eq!(list[1]["actual_sent"], false);
+    for case in list {
+        let skipped = case
+            .get("skipped_actual")
+            .expect("the field is always present");
+        assert!(skipped.is_null(), "explain never stops a fetch early");
+    }
     assert_eq!(
         list[1]["console_message"],
         "Access to fetch at 'https://api.example/items' from origin 'https://app.example' has been blocked by CORS policy: Request header field x-token is not allowed by Access-Control-Allow-Headers in preflight response."

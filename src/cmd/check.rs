@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use corsica::browser::{Leg, RequestSpec, Simulation, Step, Verdict};
+use corsica::browser::{Leg, RequestSpec, Simulation, Skipped, Step, Verdict};
 
 use super::explain::script_request;
 use super::CmdError;
@@ -49,16 +49,15 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CmdError> {
 }
 
 /// 0 allowed, 1 blocked by CORS, 2 when fetch() would throw on the input.
-/// With `--preflight-only`, 0 is a passing preflight, and a request that
-/// needs none is 2: nothing was checked.
+/// With `--preflight-only`: 0 when the preflight passed (or CORS does not
+/// apply), 3 when the request needs no preflight, so nothing was checked.
 fn exit_code(verdict: &Verdict) -> ExitCode {
-    if verdict.skipped_actual {
-        if verdict.preflight {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(2)
-        }
-    } else if verdict.allowed {
+    match verdict.skipped_actual {
+        Some(Skipped::NoPreflight) => return ExitCode::from(3),
+        Some(_) => return ExitCode::SUCCESS,
+        None => {}
+    }
+    if verdict.allowed {
         ExitCode::SUCCESS
     } else if verdict.js_error.is_some() {
         ExitCode::from(2)
@@ -82,7 +81,8 @@ pub async fn live(
     let mut step = sim.start();
     while let Step::Send(out) = step {
         if preflight_only && out.request.leg == Leg::Actual {
-            step = sim.skip_actual();
+            // The request itself is what was awaited, so this ends the fetch.
+            step = sim.skip_actual().unwrap_or(Step::Done);
             continue;
         }
         let response = client.send(&out).await?;

@@ -39,7 +39,7 @@ pub use fix::Fix;
 pub use headers::ResponseHeaders;
 pub use profile::Profile;
 pub use sim::{Incoming, Outgoing, Simulation, Step};
-pub use verdict::{Leg, SentRequest, Stage, TraceEvent, Verdict};
+pub use verdict::{Leg, SentRequest, Skipped, Stage, TraceEvent, Verdict};
 
 /// A case that cannot be simulated as written.
 #[derive(Debug, Clone, PartialEq, Eq)]

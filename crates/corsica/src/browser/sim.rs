@@ -19,7 +19,7 @@ use super::order::chromium_order;
 use super::preflight::PreflightResult;
 use super::profile::Profile;
 use super::request::{prepare, request_headers_value, unsafe_headers, UnsafeHeader};
-use super::verdict::{Leg, SentRequest, Stage, TraceEvent, Verdict};
+use super::verdict::{Leg, SentRequest, Skipped, Stage, TraceEvent, Verdict};
 
 /// The most redirects a fetch follows.
 pub const MAX_REDIRECTS: u32 = 20;
@@ -59,7 +59,7 @@ enum Outcome {
     Script(String),
     Network(String),
     /// Stopped before the request itself, by the caller's choice.
-    Skipped,
+    Skipped(Skipped),
 }
 
 /// One `fetch()` in progress.
@@ -78,6 +78,8 @@ pub struct Simulation {
     tainted: bool,
     redirects: u32,
     awaiting: Option<Leg>,
+    /// Why the request itself may go out on the current hop.
+    cleared_by: Skipped,
     outcome: Option<Outcome>,
     requests: Vec<SentRequest>,
     trace: Vec<TraceEvent>,
@@ -116,6 +118,7 @@ impl Simulation {
             tainted: false,
             redirects: 0,
             awaiting: None,
+            cleared_by: Skipped::NoPreflight,
             outcome: None,
             requests: Vec::new(),
             trace: Vec::new(),
@@ -274,6 +277,7 @@ impl Simulation {
                 None,
                 format!("{url} is same-origin with the page: no CORS checks apply"),
             );
+            self.cleared_by = Skipped::SameOrigin;
             return self.send_actual();
         }
         let mut reasons = Vec::new();
@@ -305,6 +309,7 @@ impl Simulation {
                     self.request_origin()
                 ),
             );
+            self.cleared_by = Skipped::NoPreflight;
             return self.send_actual();
         }
         let origin = self.request_origin().to_owned();
@@ -331,6 +336,7 @@ impl Simulation {
                 Some(true),
                 "a cached preflight result covers this request: no preflight is sent",
             );
+            self.cleared_by = Skipped::CachedPreflight;
             return self.send_actual();
         }
         self.send_preflight()
@@ -429,12 +435,18 @@ impl Simulation {
     /// Ends the fetch instead of sending the request a [`Step::Send`] of
     /// leg [`Leg::Actual`] asked for: `check --preflight-only` judges a
     /// live preflight without performing a request that may change data
-    /// (a `DELETE` is a `DELETE`). The verdict has `skipped_actual` set and
-    /// `allowed` false, since no response reached the script. Called at
-    /// any other point, it changes nothing.
-    pub fn skip_actual(&mut self) -> Step {
+    /// (a `DELETE` is a `DELETE`). Returns [`Step::Done`]; the verdict's
+    /// `skipped_actual` says what cleared the request (a passing or cached
+    /// preflight, same origin, or nothing, for a request that needs no
+    /// preflight), and `allowed` is false since no response reached the
+    /// script. Only the current URL is judged: where the request itself
+    /// would have been redirected is not known.
+    ///
+    /// Returns `None`, changing nothing, when the request itself is not the
+    /// one awaited (a preflight is pending, or the fetch is over).
+    pub fn skip_actual(&mut self) -> Option<Step> {
         if self.awaiting != Some(Leg::Actual) {
-            return Step::Done;
+            return None;
         }
         self.awaiting = None;
         // `send_actual` recorded the request as sent and described it.
@@ -449,14 +461,27 @@ impl Simulation {
         {
             event.text = format!("not sent (preflight only): {}", event.text);
         }
-        let why = if self.requests.iter().any(|r| r.leg == Leg::Preflight) {
-            "stopped after the preflight: the request itself was not sent, so its response is unchecked"
-        } else {
-            "nothing was sent: the browser sends this request without a preflight, so there is no preflight to check"
+        let (ok, why) = match self.cleared_by {
+            Skipped::PreflightPassed => (
+                Some(true),
+                "stopped after the preflight: the request itself was not sent, so its response is unchecked",
+            ),
+            Skipped::CachedPreflight => (
+                Some(true),
+                "a cached preflight result covers the request; it was not sent, so its response is unchecked",
+            ),
+            Skipped::SameOrigin => (
+                Some(true),
+                "same-origin: CORS does not apply to this URL, and the request was not sent",
+            ),
+            Skipped::NoPreflight => (
+                None,
+                "nothing was sent: the browser sends this request without a preflight, so there is no preflight to check",
+            ),
         };
-        self.note(Stage::Verdict, None, why);
-        self.outcome = Some(Outcome::Skipped);
-        Step::Done
+        self.note(Stage::Verdict, ok, why);
+        self.outcome = Some(Outcome::Skipped(self.cleared_by));
+        Some(Step::Done)
     }
 
     /// The request failed at the network level (connection refused, TLS,
@@ -528,6 +553,7 @@ impl Simulation {
         if self.stores_preflight_cache() {
             self.cache.store(&origin, &url, result, self.now);
         }
+        self.cleared_by = Skipped::PreflightPassed;
         self.send_actual()
     }
 
@@ -743,7 +769,7 @@ impl Simulation {
             Some(Outcome::Blocked(f)) => (false, Some(f.clone()), blank, vec![], None, None),
             Some(Outcome::Script(m)) => (false, None, blank, vec![], Some(m.clone()), None),
             Some(Outcome::Network(m)) => (false, None, blank, vec![], None, Some(m.clone())),
-            Some(Outcome::Skipped) => (false, None, blank, vec![], None, None),
+            Some(Outcome::Skipped(_)) => (false, None, blank, vec![], None, None),
             None => (
                 false,
                 None,
@@ -784,11 +810,19 @@ impl Simulation {
             },
         };
         let mut fix = fix(&fix_input, error.as_ref().map(|f| f.error));
-        let skipped_actual = matches!(self.outcome, Some(Outcome::Skipped));
-        let preflight = self.requests.iter().any(|r| r.leg == Leg::Preflight);
-        if skipped_actual {
-            fix.summary = skipped_summary(preflight);
+        let skipped_actual = match self.outcome {
+            Some(Outcome::Skipped(why)) => Some(why),
+            _ => None,
+        };
+        if let Some(why) = skipped_actual {
+            fix.summary = skipped_summary(why).to_owned();
+            if why == Skipped::SameOrigin {
+                // CORS never blocks a same-origin request: no header is owed.
+                fix.preflight_headers.clear();
+                fix.response_headers.clear();
+            }
         }
+        let preflight = self.requests.iter().any(|r| r.leg == Leg::Preflight);
         Verdict {
             id: self.id,
             preflight,
@@ -817,11 +851,12 @@ impl Simulation {
 }
 
 /// What a verdict stopped before its request says instead of a fix.
-fn skipped_summary(preflight: bool) -> String {
-    if preflight {
-        "The preflight passes. The request itself was not sent, so its response is unchecked: for the script to read it, it must carry the headers below.".to_owned()
-    } else {
-        "Nothing was checked: a browser sends this request without a preflight, so only the response to the request itself can be judged.".to_owned()
+fn skipped_summary(why: Skipped) -> &'static str {
+    match why {
+        Skipped::PreflightPassed => "The preflight passes. The request itself was not sent, so its response is unchecked: for the script to read it, it must carry the headers below.",
+        Skipped::CachedPreflight => "A cached preflight result covers the request. The request itself was not sent, so its response is unchecked: for the script to read it, it must carry the headers below.",
+        Skipped::SameOrigin => "Nothing to fix: the URL is same-origin with the page, so CORS does not apply (a redirect to another origin would change that; the request was not sent).",
+        Skipped::NoPreflight => "Nothing was checked: a browser sends this request without a preflight, so only the response to the request itself can be judged.",
     }
 }
 
@@ -963,15 +998,19 @@ mod tests {
 
     const PAGE: &str = "https://app.example";
 
-    fn spec(method: &str) -> RequestSpec {
+    fn spec(url: &str, method: &str) -> RequestSpec {
         RequestSpec {
-            url: "https://api.example/items".into(),
+            url: url.into(),
             method: method.into(),
             headers: vec![],
             credentials: Credentials::SameOrigin,
             read_headers: vec![],
             force_preflight: false,
         }
+    }
+
+    fn cross(method: &str) -> RequestSpec {
+        spec("https://api.example/items", method)
     }
 
     fn answer(headers: &[(&str, &str)]) -> Incoming {
@@ -985,6 +1024,11 @@ mod tests {
         }
     }
 
+    const DELETE_ALLOWED: [(&str, &str); 2] = [
+        ("access-control-allow-origin", PAGE),
+        ("access-control-allow-methods", "DELETE"),
+    ];
+
     fn leg(step: &Step) -> Option<Leg> {
         match step {
             Step::Send(out) => Some(out.request.leg),
@@ -994,17 +1038,19 @@ mod tests {
 
     #[test]
     fn skipping_the_request_after_a_passing_preflight_sends_only_the_preflight() {
-        let mut sim = Simulation::new("t", PAGE, &spec("DELETE"), Profile::Chromium);
-        let step = sim.start();
-        assert_eq!(leg(&step), Some(Leg::Preflight));
-        let step = sim.on_response(answer(&[
-            ("access-control-allow-origin", PAGE),
-            ("access-control-allow-methods", "DELETE"),
-        ]));
+        let mut sim = Simulation::new("t", PAGE, &cross("DELETE"), Profile::Chromium);
+        assert_eq!(leg(&sim.start()), Some(Leg::Preflight));
+        assert_eq!(
+            sim.skip_actual(),
+            None,
+            "a pending preflight is not the request itself"
+        );
+        let step = sim.on_response(answer(&DELETE_ALLOWED));
         assert_eq!(leg(&step), Some(Leg::Actual));
-        assert_eq!(sim.skip_actual(), Step::Done);
+        assert_eq!(sim.skip_actual(), Some(Step::Done));
         let v = sim.finish();
-        assert!(v.skipped_actual && v.preflight && !v.actual_sent && !v.allowed);
+        assert_eq!(v.skipped_actual, Some(Skipped::PreflightPassed));
+        assert!(v.preflight && !v.actual_sent && !v.allowed);
         assert_eq!(v.cors_error, None);
         assert_eq!(v.network_error, None);
         assert_eq!(v.requests.len(), 1, "only the preflight went out");
@@ -1019,14 +1065,34 @@ mod tests {
     }
 
     #[test]
+    fn a_cached_preflight_clears_the_request_like_a_passing_one() {
+        let mut first = Simulation::new("t", PAGE, &cross("DELETE"), Profile::Chromium);
+        first.start();
+        first.on_response(answer(&DELETE_ALLOWED));
+        first.skip_actual();
+        let cache = first.cache().clone();
+        let mut again =
+            Simulation::with_cache("t", PAGE, &cross("DELETE"), Profile::Chromium, cache, 1);
+        assert_eq!(leg(&again.start()), Some(Leg::Actual), "the cache answers");
+        again.skip_actual();
+        let v = again.finish();
+        assert_eq!(v.skipped_actual, Some(Skipped::CachedPreflight));
+        assert!(!v.preflight && v.requests.is_empty());
+        assert!(v
+            .fix
+            .summary
+            .starts_with("A cached preflight result covers"));
+    }
+
+    #[test]
     fn a_failing_preflight_is_blocked_as_ever_and_there_is_nothing_to_skip() {
-        let mut sim = Simulation::new("t", PAGE, &spec("DELETE"), Profile::Chromium);
+        let mut sim = Simulation::new("t", PAGE, &cross("DELETE"), Profile::Chromium);
         sim.start();
         let step = sim.on_response(answer(&[("access-control-allow-origin", PAGE)]));
         assert_eq!(step, Step::Done);
-        assert_eq!(sim.skip_actual(), Step::Done);
+        assert_eq!(sim.skip_actual(), None);
         let v = sim.finish();
-        assert!(!v.skipped_actual && !v.allowed);
+        assert!(v.skipped_actual.is_none() && !v.allowed);
         assert_eq!(
             v.cors_error,
             Some(CorsError::MethodDisallowedByPreflightResponse)
@@ -1035,12 +1101,24 @@ mod tests {
 
     #[test]
     fn skipping_a_request_without_preflight_says_nothing_was_checked() {
-        let mut sim = Simulation::new("t", PAGE, &spec("GET"), Profile::Chromium);
+        let mut sim = Simulation::new("t", PAGE, &cross("GET"), Profile::Chromium);
         assert_eq!(leg(&sim.start()), Some(Leg::Actual));
         sim.skip_actual();
         let v = sim.finish();
-        assert!(v.skipped_actual && !v.preflight && !v.actual_sent);
-        assert!(v.requests.is_empty());
+        assert_eq!(v.skipped_actual, Some(Skipped::NoPreflight));
+        assert!(!v.preflight && !v.actual_sent && v.requests.is_empty());
         assert!(v.fix.summary.starts_with("Nothing was checked"));
+    }
+
+    #[test]
+    fn skipping_a_same_origin_request_owes_no_cors_header() {
+        let url = format!("{PAGE}/items");
+        let mut sim = Simulation::new("t", PAGE, &spec(&url, "DELETE"), Profile::Chromium);
+        assert_eq!(leg(&sim.start()), Some(Leg::Actual));
+        sim.skip_actual();
+        let v = sim.finish();
+        assert_eq!(v.skipped_actual, Some(Skipped::SameOrigin));
+        assert!(v.fix.summary.starts_with("Nothing to fix"));
+        assert!(v.fix.preflight_headers.is_empty() && v.fix.response_headers.is_empty());
     }
 }

@@ -7,8 +7,10 @@ use serde::Serialize;
 use super::error::CorsError;
 use super::fix::Fix;
 
-/// The outcome of one simulated `fetch()`.
+/// The outcome of one simulated `fetch()`. Built by the simulator only,
+/// so fields can be added without breaking callers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Verdict {
     /// The scenario's id.
     pub id: String,
@@ -32,15 +34,31 @@ pub struct Verdict {
     pub js_error: Option<String>,
     /// A network error that is not a CORS error (e.g. too many redirects).
     pub network_error: Option<String>,
-    /// The fetch was stopped before the request itself, by the caller's
-    /// choice ([`Simulation::skip_actual`](super::Simulation::skip_actual),
-    /// `check --preflight-only`): `allowed` is false because no response
-    /// reached the script, not because CORS blocked one.
-    pub skipped_actual: bool,
+    /// Set when the fetch was stopped before the request itself, by the
+    /// caller's choice ([`Simulation::skip_actual`](super::Simulation::skip_actual),
+    /// `check --preflight-only`), with what had cleared the request:
+    /// `allowed` is then false because no response reached the script,
+    /// not because CORS blocked one.
+    pub skipped_actual: Option<Skipped>,
     /// The requests that reached the server, in order.
     pub requests: Vec<SentRequest>,
     /// The step-by-step reasoning.
     pub trace: Vec<TraceEvent>,
+}
+
+/// What had cleared the request itself when the fetch was stopped before
+/// sending it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Skipped {
+    /// The preflight was sent and passed.
+    PreflightPassed,
+    /// A cached preflight result covered the request.
+    CachedPreflight,
+    /// The URL is same-origin with the page: CORS does not apply.
+    SameOrigin,
+    /// A cross-origin request that needs no preflight: nothing was checked.
+    NoPreflight,
 }
 
 /// Whether a request was the preflight or the request itself.
