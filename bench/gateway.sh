@@ -18,7 +18,8 @@
 # below saturation; QUIET_STEAL (0.5): a round counts as quiet when the
 # hypervisor stole at most this % of CPU time during each of its three
 # moderate runs (the criterion is the same for every target, and set before
-# the run).
+# the run). The output ends with issue 4's targets, each judged by a fixed
+# rule from the tables above.
 #
 # The same upstream (crates/corsica-gateway/examples/bench_upstream.rs)
 # stands behind both proxies. nginx gets worker_processes = cores and
@@ -344,4 +345,41 @@ if [ "$MEMORY" = 1 ]; then
   echo
   echo "Memory under 60 s of load (corsica RSS, KiB, every 5 s): ${SAMPLES[*]}"
   echo "Start ${SAMPLES[0]} KiB, end ${SAMPLES[-1]} KiB, requests served: $(awk '/requests in/ {print $1}' "$WORK/wrk-memory.txt")."
+fi
+
+# --- the targets ---------------------------------------------------------------
+# Issue 4's targets, read off the tables above by fixed rules, so that a run
+# says for itself which it met.
+throughput_verdicts="" p99_verdicts=""
+for scenario in preflight origin plain; do
+  read -r tlo thi _ < <(median_interval ${PAIRED_OF[$scenario]})
+  read -r plo phi _ < <(median_interval ${PAIRED_P99_OF[$scenario]})
+  throughput_verdicts+="$scenario: $(verdict "$tlo" "$thi" above); "
+  p99_verdicts+="$scenario: $(verdict "$plo" "$phi" below); "
+done
+# met_unless VERDICTS FAILING_VERDICT
+met_unless() {
+  if echo "$1" | grep -q "too few rounds"; then echo "not judged (too few rounds)"
+  elif echo "$1" | grep -q "$2"; then echo "NOT MET"
+  else echo "met"; fi
+}
+echo
+echo "Targets (rules: a target on a ratio is met unless an interval excludes parity on the wrong side; the moderate-load one is judged on the quiet rounds; memory is flat when it grew by under 5 %):"
+echo
+echo "| Target | Result | From this run |"
+echo "| --- | --- | --- |"
+echo "| Throughput at least nginx's | $(met_unless "$throughput_verdicts" "corsica behind") | ${throughput_verdicts%; } |"
+echo "| p99 equal or better | $(met_unless "$p99_verdicts" "corsica worse") | ${p99_verdicts%; } |"
+if [ "$QUIET_COUNT" -gt 0 ]; then
+  quiet_overhead="$(median $(pick "$(minus_each "${P99_OF[moderate-corsica]}" "${P99_OF[moderate-direct]}")" "$QUIET_ROUNDS"))"
+  moderate_result="$(awk -v o="$quiet_overhead" 'BEGIN { print (o < 1 ? "met" : "NOT MET") }')"
+  echo "| p99 overhead over direct under 1 ms at moderate load | $moderate_result | $quiet_overhead ms, median of $QUIET_COUNT quiet rounds |"
+else
+  echo "| p99 overhead over direct under 1 ms at moderate load | not judged | no round was quiet (at most $QUIET_STEAL % steal); rerun on a quieter host |"
+fi
+if [ "$MEMORY" = 1 ]; then
+  growth="$(awk -v a="${SAMPLES[0]}" -v b="${SAMPLES[-1]}" 'BEGIN { printf "%.1f", (b - a) * 100 / a }')"
+  echo "| Memory flat over 60 s of load | $(awk -v g="$growth" 'BEGIN { print (g < 5 ? "met" : "NOT MET") }') | RSS ${SAMPLES[0]} to ${SAMPLES[-1]} KiB ($growth %) |"
+else
+  echo "| Memory flat over 60 s of load | not judged | run with --memory |"
 fi
