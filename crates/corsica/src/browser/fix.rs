@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::case::Credentials;
 use super::error::CorsError;
+use super::verdict::Skipped;
 use crate::header_names::is_safelisted_response_header;
 use crate::Policy;
 
@@ -40,6 +41,9 @@ pub struct FixInput<'a> {
     pub read_headers: &'a [String],
     /// Names the script reads that came back hidden.
     pub hidden_headers: Vec<String>,
+    /// Set when the fetch stopped before the request itself, with what had
+    /// cleared it.
+    pub skipped: Option<Skipped>,
 }
 
 /// Builds the fix for an outcome (`None` means the request was allowed).
@@ -99,6 +103,11 @@ pub fn fix(input: &FixInput<'_>, error: Option<CorsError>) -> Fix {
         ));
     }
 
+    if input.skipped == Some(Skipped::SameOrigin) {
+        // CORS never blocks a same-origin request: no header is owed.
+        preflight_headers.clear();
+        response_headers.clear();
+    }
     Fix {
         summary: summary(input, error),
         preflight_headers,
@@ -109,6 +118,9 @@ pub fn fix(input: &FixInput<'_>, error: Option<CorsError>) -> Fix {
 
 fn summary(input: &FixInput<'_>, error: Option<CorsError>) -> String {
     use CorsError::*;
+    if let Some(why) = input.skipped {
+        return skipped_summary(why).to_owned();
+    }
     let origin = input.origin;
     let Some(error) = error else {
         return if input.hidden_headers.is_empty() {
@@ -207,6 +219,16 @@ fn policy_toml(input: &FixInput<'_>, method_needed: bool, expose: &[String]) -> 
     }
 }
 
+/// What a fetch stopped before its request says instead of a fix.
+fn skipped_summary(why: Skipped) -> &'static str {
+    match why {
+        Skipped::PreflightPassed => "The preflight passes. The request itself was not sent, so its response is unchecked: for the script to read it, it must carry the headers below.",
+        Skipped::CachedPreflight => "A cached preflight result covers the request. The request itself was not sent, so its response is unchecked: for the script to read it, it must carry the headers below.",
+        Skipped::SameOrigin => "Nothing to fix: the URL is same-origin with the page, so CORS does not apply (a redirect to another origin would change that; the request was not sent).",
+        Skipped::NoPreflight => "Nothing was checked: a browser sends this request without a preflight, so only the response to the request itself can be judged.",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +242,7 @@ mod tests {
             credentials: Credentials::Include,
             read_headers: read,
             hidden_headers: vec![],
+            skipped: None,
         }
     }
 

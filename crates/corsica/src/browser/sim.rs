@@ -78,7 +78,8 @@ pub struct Simulation {
     tainted: bool,
     redirects: u32,
     awaiting: Option<Leg>,
-    /// Why the request itself may go out on the current hop.
+    /// What let the request itself go out on the current hop (set by
+    /// `send_actual`).
     cleared_by: Skipped,
     outcome: Option<Outcome>,
     requests: Vec<SentRequest>,
@@ -277,8 +278,7 @@ impl Simulation {
                 None,
                 format!("{url} is same-origin with the page: no CORS checks apply"),
             );
-            self.cleared_by = Skipped::SameOrigin;
-            return self.send_actual();
+            return self.send_actual(Skipped::SameOrigin);
         }
         let mut reasons = Vec::new();
         if self.spec.force_preflight {
@@ -309,8 +309,7 @@ impl Simulation {
                     self.request_origin()
                 ),
             );
-            self.cleared_by = Skipped::NoPreflight;
-            return self.send_actual();
+            return self.send_actual(Skipped::NoPreflight);
         }
         let origin = self.request_origin().to_owned();
         self.note(
@@ -336,8 +335,7 @@ impl Simulation {
                 Some(true),
                 "a cached preflight result covers this request: no preflight is sent",
             );
-            self.cleared_by = Skipped::CachedPreflight;
-            return self.send_actual();
+            return self.send_actual(Skipped::CachedPreflight);
         }
         self.send_preflight()
     }
@@ -383,7 +381,10 @@ impl Simulation {
         Step::Send(Outgoing { request, headers })
     }
 
-    fn send_actual(&mut self) -> Step {
+    /// Sends the request itself; `cleared_by` is what let it go out, for
+    /// [`Simulation::skip_actual`].
+    fn send_actual(&mut self, cleared_by: Skipped) -> Step {
+        self.cleared_by = cleared_by;
         let url = self.current_url();
         let credentials = match self.spec.credentials {
             Credentials::Include => true,
@@ -553,8 +554,7 @@ impl Simulation {
         if self.stores_preflight_cache() {
             self.cache.store(&origin, &url, result, self.now);
         }
-        self.cleared_by = Skipped::PreflightPassed;
-        self.send_actual()
+        self.send_actual(Skipped::PreflightPassed)
     }
 
     fn on_actual_response(&mut self, response: Incoming) -> Step {
@@ -784,6 +784,10 @@ impl Simulation {
             f.error
                 .console_message(&self.current_url(), redirected, &self.page_origin, &f.hint)
         });
+        let skipped_actual = match self.outcome {
+            Some(Outcome::Skipped(why)) => Some(why),
+            _ => None,
+        };
         let fix_input = FixInput {
             origin: &origin,
             method: if self.method.is_empty() {
@@ -808,24 +812,12 @@ impl Simulation {
             } else {
                 Vec::new()
             },
+            skipped: skipped_actual,
         };
-        let mut fix = fix(&fix_input, error.as_ref().map(|f| f.error));
-        let skipped_actual = match self.outcome {
-            Some(Outcome::Skipped(why)) => Some(why),
-            _ => None,
-        };
-        if let Some(why) = skipped_actual {
-            fix.summary = skipped_summary(why).to_owned();
-            if why == Skipped::SameOrigin {
-                // CORS never blocks a same-origin request: no header is owed.
-                fix.preflight_headers.clear();
-                fix.response_headers.clear();
-            }
-        }
-        let preflight = self.requests.iter().any(|r| r.leg == Leg::Preflight);
+        let fix = fix(&fix_input, error.as_ref().map(|f| f.error));
         Verdict {
             id: self.id,
-            preflight,
+            preflight: self.requests.iter().any(|r| r.leg == Leg::Preflight),
             actual_sent: self.requests.iter().any(|r| r.leg == Leg::Actual),
             allowed,
             cors_error: error.as_ref().map(|f| f.error),
@@ -847,16 +839,6 @@ impl Simulation {
             requests: self.requests,
             trace: self.trace,
         }
-    }
-}
-
-/// What a verdict stopped before its request says instead of a fix.
-fn skipped_summary(why: Skipped) -> &'static str {
-    match why {
-        Skipped::PreflightPassed => "The preflight passes. The request itself was not sent, so its response is unchecked: for the script to read it, it must carry the headers below.",
-        Skipped::CachedPreflight => "A cached preflight result covers the request. The request itself was not sent, so its response is unchecked: for the script to read it, it must carry the headers below.",
-        Skipped::SameOrigin => "Nothing to fix: the URL is same-origin with the page, so CORS does not apply (a redirect to another origin would change that; the request was not sent).",
-        Skipped::NoPreflight => "Nothing was checked: a browser sends this request without a preflight, so only the response to the request itself can be judged.",
     }
 }
 
