@@ -3,6 +3,7 @@
 #![no_main]
 
 use corsica::Policy;
+use corsica_fuzz::assert_refusal_well_formed;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -15,19 +16,6 @@ fuzz_target!(|data: &[u8]| {
                 assert!(!w.is_error());
             }
         }
-        Err(e) => {
-            assert!(e.errors().count() > 0);
-            for d in &e.diagnostics {
-                if let Some(span) = &d.span {
-                    assert!(
-                        span.start <= span.end && span.end <= text.len(),
-                        "{span:?} outside {} bytes",
-                        text.len()
-                    );
-                }
-            }
-            let rendered = e.render("fuzz.toml", Some(text));
-            assert!(!rendered.is_empty());
-        }
+        Err(e) => assert_refusal_well_formed(&e, text),
     }
 });

@@ -4,6 +4,7 @@
 //! it accepts routes any request target without panicking.
 #![no_main]
 
+use corsica_fuzz::assert_refusal_well_formed;
 use corsica_gateway::config::load_str;
 use libfuzzer_sys::fuzz_target;
 
@@ -22,18 +23,6 @@ fuzz_target!(|data: &[u8]| {
                 let _ = config.route_for_uri(&uri);
             }
         }
-        Err(e) => {
-            assert!(e.errors().count() > 0, "refused without an error");
-            for d in &e.diagnostics {
-                if let Some(span) = &d.span {
-                    assert!(
-                        span.start <= span.end && span.end <= text.len(),
-                        "{span:?} outside {} bytes",
-                        text.len()
-                    );
-                }
-            }
-            assert!(!e.render("fuzz.toml", Some(text)).is_empty());
-        }
+        Err(e) => assert_refusal_well_formed(&e, text),
     }
 });
