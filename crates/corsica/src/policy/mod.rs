@@ -21,11 +21,11 @@ use crate::origin_set::OriginSet;
 use crate::pattern::{parse_entry, OriginEntry};
 use validate::Validated;
 
-/// The `Vary` value of every preflight response.
 /// Policies with at most this many exact origins keep a ready preflight
 /// answer per origin (a few hundred bytes each).
 pub(crate) const READY_ORIGINS: usize = 64;
 
+/// The `Vary` value of every preflight response.
 pub(crate) const PREFLIGHT_VARY: HeaderValue = HeaderValue::from_static(
     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
 );
