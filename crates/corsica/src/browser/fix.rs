@@ -3,26 +3,11 @@
 //! with the engine's own builder, so the suggestion is always a policy
 //! corsica accepts.
 
-use serde::Serialize;
-
 use super::case::Credentials;
 use super::error::CorsError;
-use super::verdict::Skipped;
+use super::verdict::{Fix, Skipped};
 use crate::header_names::is_safelisted_response_header;
 use crate::Policy;
-
-/// What to change on the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Fix {
-    /// One or two sentences saying what is wrong and what to do.
-    pub summary: String,
-    /// Headers the preflight (`OPTIONS`) response must carry.
-    pub preflight_headers: Vec<(String, String)>,
-    /// Headers the actual response must carry.
-    pub response_headers: Vec<(String, String)>,
-    /// A corsica policy (TOML) that sends exactly these headers.
-    pub policy: String,
-}
 
 /// Everything about the request that decides the fix.
 #[derive(Debug, Clone)]

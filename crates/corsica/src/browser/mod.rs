@@ -35,11 +35,11 @@ pub mod verdict;
 pub use cache::PreflightCache;
 pub use case::{parse_cases, Case, Credentials, HopSpec, RequestSpec, ResponseSpec};
 pub use error::CorsError;
-pub use fix::Fix;
+
 pub use headers::ResponseHeaders;
 pub use profile::Profile;
 pub use sim::{Incoming, Outgoing, Simulation, Step};
-pub use verdict::{Leg, SentRequest, Skipped, Stage, TraceEvent, Verdict};
+pub use verdict::{Fix, Leg, SentRequest, Skipped, Stage, TraceEvent, Verdict};
 
 /// A case that cannot be simulated as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
