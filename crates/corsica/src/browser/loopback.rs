@@ -8,7 +8,8 @@
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::Method;
 
-use crate::browser::{Incoming, Outgoing, ResponseHeaders};
+use super::headers::ResponseHeaders;
+use super::sim::{Incoming, Outgoing};
 use crate::{Decision, Policy};
 
 /// What the application behind the policy answers to a request the policy
