@@ -5,8 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use corsica::browser::{
-    self, AppResponse, Case, HopSpec, Profile, RequestSpec, ResponseSpec, Simulation, Step,
-    Verdict,
+    self, AppResponse, Case, HopSpec, Profile, RequestSpec, ResponseSpec, Simulation, Step, Verdict,
 };
 use corsica::Policy;
 use corsica_gateway::config::{self as gateway, GatewayConfig, Mode, RouteCors};

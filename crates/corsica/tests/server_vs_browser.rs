@@ -4,9 +4,9 @@
 //! and a request it forbids must be blocked, for the reason the policy
 //! gives.
 
-use corsica::browser::{CorsError, Credentials, RequestSpec, Simulation, Step, Verdict};
 use corsica::__private::{check_safelisted_request_header, is_safelisted_method, normalize_method};
 use corsica::browser::{respond, AppResponse};
+use corsica::browser::{CorsError, Credentials, RequestSpec, Simulation, Step, Verdict};
 use corsica::Policy;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::Method;
