@@ -178,33 +178,25 @@ fn validate_origins(
             let insecure = scheme == "http" && !is_loopback_host(host);
             if insecure {
                 used_insecure |= credentials;
-                if credentials && !allow_insecure {
-                    diags.push(
-                        Diagnostic::error(
-                            "insecure-origin-with-credentials",
-                            key.clone(),
-                            format!("\"{}\" is plain http: anyone on the network path can inject script into that origin and read credentialed responses", item.value),
-                            format!("use \"{}\", or set dangerously_allow_insecure_origins = true", item.value.replacen("http://", "https://", 1)),
-                        )
-                        .at(at.clone()),
-                    );
-                } else if !credentials {
-                    diags.push(
-                        Diagnostic::warning(
-                            "insecure-origin",
-                            key.clone(),
-                            format!(
-                                "\"{}\" is plain http, so a network attacker can impersonate it",
-                                item.value
-                            ),
-                            format!(
-                                "prefer \"{}\"",
-                                item.value.replacen("http://", "https://", 1)
-                            ),
-                        )
-                        .at(at.clone()),
-                    );
-                }
+                let secure = item.value.replacen("http://", "https://", 1);
+                let refused = Diagnostic::error(
+                    "insecure-origin-with-credentials",
+                    key.clone(),
+                    format!("\"{}\" is plain http: anyone on the network path can inject script into that origin and read credentialed responses", item.value),
+                    format!("use \"{secure}\", or set dangerously_allow_insecure_origins = true"),
+                );
+                let warned = Diagnostic::warning(
+                    "insecure-origin",
+                    key.clone(),
+                    format!(
+                        "\"{}\" is plain http, so a network attacker can impersonate it",
+                        item.value
+                    ),
+                    format!("prefer \"{secure}\""),
+                );
+                diags.extend(
+                    risk(credentials, allow_insecure, refused, warned).map(|d| d.at(at.clone())),
+                );
             }
         }
         if let OriginEntry::Subdomain { base, .. } = &entry {
@@ -214,27 +206,21 @@ fn validate_origins(
                     "\"{}\" matches subdomains of the public suffix \"{base}\", which anyone can register",
                     item.value
                 );
-                if credentials && !allow_psl {
-                    diags.push(
-                        Diagnostic::error(
-                            "public-suffix-wildcard",
-                            key.clone(),
-                            format!("{reason}; with credentials any of them could read your users' data"),
-                            "list the exact origins you trust, or set dangerously_allow_public_suffix_wildcards = true",
-                        )
-                        .at(at.clone()),
-                    );
-                } else if !credentials {
-                    diags.push(
-                        Diagnostic::warning(
-                            "public-suffix-wildcard",
-                            key.clone(),
-                            reason,
-                            "list the exact origins you trust",
-                        )
-                        .at(at.clone()),
-                    );
-                }
+                let refused = Diagnostic::error(
+                    "public-suffix-wildcard",
+                    key.clone(),
+                    format!("{reason}; with credentials any of them could read your users' data"),
+                    "list the exact origins you trust, or set dangerously_allow_public_suffix_wildcards = true",
+                );
+                let warned = Diagnostic::warning(
+                    "public-suffix-wildcard",
+                    key.clone(),
+                    reason,
+                    "list the exact origins you trust",
+                );
+                diags.extend(
+                    risk(credentials, allow_psl, refused, warned).map(|d| d.at(at.clone())),
+                );
             }
         }
         entries.push(entry);
@@ -262,6 +248,22 @@ fn validate_origins(
         diags,
     );
     entries
+}
+
+/// The diagnostic for an origin entry that only credentials make
+/// dangerous: with them, an error unless its `dangerously_*` opt-in is set
+/// (and nothing when it is); without them, a warning.
+fn risk(
+    credentials: bool,
+    opted_in: bool,
+    refused: Diagnostic,
+    warned: Diagnostic,
+) -> Option<Diagnostic> {
+    match (credentials, opted_in) {
+        (true, false) => Some(refused),
+        (true, true) => None,
+        (false, _) => Some(warned),
+    }
 }
 
 /// An exact origin that a pattern in the same list already matches.
