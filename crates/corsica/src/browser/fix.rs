@@ -45,19 +45,21 @@ pub fn fix(input: &FixInput<'_>, error: Option<CorsError>) -> Fix {
         })
         .collect();
 
-    let mut preflight_headers = Vec::new();
-    let mut response_headers = Vec::new();
-    if input.needs_preflight {
-        preflight_headers.push((
-            "Access-Control-Allow-Origin".to_owned(),
-            input.origin.to_owned(),
+    // Both responses owe the origin and, to a credentialed request,
+    // Allow-Credentials; each adds its own headers after them.
+    let mut owed = vec![(
+        "Access-Control-Allow-Origin".to_owned(),
+        input.origin.to_owned(),
+    )];
+    if include {
+        owed.push((
+            "Access-Control-Allow-Credentials".to_owned(),
+            "true".to_owned(),
         ));
-        if include {
-            preflight_headers.push((
-                "Access-Control-Allow-Credentials".to_owned(),
-                "true".to_owned(),
-            ));
-        }
+    }
+    let mut preflight_headers = Vec::new();
+    if input.needs_preflight {
+        preflight_headers.clone_from(&owed);
         if method_needed {
             preflight_headers.push((
                 "Access-Control-Allow-Methods".to_owned(),
@@ -71,16 +73,7 @@ pub fn fix(input: &FixInput<'_>, error: Option<CorsError>) -> Fix {
             ));
         }
     }
-    response_headers.push((
-        "Access-Control-Allow-Origin".to_owned(),
-        input.origin.to_owned(),
-    ));
-    if include {
-        response_headers.push((
-            "Access-Control-Allow-Credentials".to_owned(),
-            "true".to_owned(),
-        ));
-    }
+    let mut response_headers = owed;
     if !expose.is_empty() {
         response_headers.push((
             "Access-Control-Expose-Headers".to_owned(),
