@@ -69,5 +69,5 @@ pub mod __private {
     pub use crate::acrh::check as check_request_headers;
     pub use crate::browser::safelist::{check as check_safelisted_request_header, Unsafe};
     pub use crate::method::{is_safelisted as is_safelisted_method, normalize as normalize_method};
-    pub use crate::pattern::{parse_entry, OriginEntry, OriginEntryError};
+    pub use crate::pattern::{parse_entry, MalformedOrigin, OriginEntry, OriginEntryError};
 }
