@@ -7,7 +7,7 @@ use super::case::Credentials;
 use super::error::CorsError;
 use super::verdict::{Fix, Skipped};
 use crate::header_names::is_safelisted_response_header;
-use crate::Policy;
+use crate::policy::Policy;
 
 /// Everything about the request that decides the fix.
 #[derive(Debug, Clone)]

@@ -10,7 +10,8 @@ use http::Method;
 
 use super::headers::ResponseHeaders;
 use super::sim::{Incoming, Outgoing};
-use crate::{Decision, Policy};
+use crate::policy::Policy;
+use crate::server::Decision;
 
 /// What the application behind the policy answers to a request the policy
 /// forwards to it.
