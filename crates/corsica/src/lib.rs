@@ -30,6 +30,7 @@
 //! assert_eq!(response[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example.com");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
 //! The public surface is what this page lists: the server side's types at
 //! the top, the simulator in [`browser`], the policy's configuration in
 //! [`policy`], and diagnostics and their rendering in [`diagnostic`]. The

@@ -29,7 +29,7 @@ mod order;
 mod preflight;
 mod profile;
 mod request;
-// The fuzz targets' and property tests' way in (`crate::__private`).
+// Reached by the property tests through `crate::__private`.
 pub(crate) mod safelist;
 mod sim;
 mod verdict;
