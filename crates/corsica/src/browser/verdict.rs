@@ -45,9 +45,9 @@ pub struct Verdict {
     pub trace: Vec<TraceEvent>,
 }
 
-/// What to change on the server (built by the `fix` module; it lives here,
-/// with the verdict that carries it, so that the types of an outcome depend
-/// on nothing that computes one).
+// Built in fix.rs, but declared here with the verdict that carries it, so
+// that the types of an outcome depend on nothing that computes one.
+/// What to change on the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fix {
     /// One or two sentences saying what is wrong and what to do.
