@@ -5,9 +5,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use corsica::browser::{
-    self, Case, HopSpec, Profile, RequestSpec, ResponseSpec, Simulation, Step, Verdict,
+    self, AppResponse, Case, HopSpec, Profile, RequestSpec, ResponseSpec, Simulation, Step, Verdict,
 };
-use corsica::loopback::{self, AppResponse};
 use corsica::Policy;
 use corsica_gateway::config::{self as gateway, GatewayConfig, Mode, RouteCors};
 
@@ -93,7 +92,7 @@ fn against_server(case: &Case, server: &Server, profile: Profile) -> Result<Verd
             Server::Policy(policy) => policy,
             Server::Gateway(config) => route_policy(config, &out.request.url)?,
         };
-        step = sim.on_response(loopback::respond(policy, &out, &app));
+        step = sim.on_response(browser::respond(policy, &out, &app));
     }
     Ok(sim.finish())
 }
@@ -180,7 +179,7 @@ fn case_from_flags(args: &ExplainArgs) -> Result<Case, CmdError> {
             headers: headers(&args.preflight_headers)?,
         }),
         // Redirects in the flag form land on a response without CORS headers.
-        redirects: (0..corsica::browser::sim::MAX_REDIRECTS)
+        redirects: (0..browser::MAX_REDIRECTS)
             .map(|_| HopSpec {
                 preflight_response: None,
                 response: ResponseSpec {

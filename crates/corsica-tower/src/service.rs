@@ -144,7 +144,7 @@ where
 /// Only well-formed origins are worth a lookup: a source is never asked
 /// about `null`, garbage or oversized values.
 fn worth_looking_up(origin: &[u8]) -> bool {
-    corsica::origin::parse_serialized(origin).is_some()
+    corsica::parse_origin(origin).is_some()
 }
 
 fn query<B>(req: &Request<B>) -> OriginQuery {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use corsica::policy::config::{toml_diagnostic, Located};
+use corsica::policy::{toml_diagnostic, Located};
 use corsica::{ConfigError, Diagnostic, Policy, PolicyConfig};
 use http::Uri;
 use serde::Deserialize;
