@@ -315,6 +315,22 @@ fn check_request(req: &Request<Incoming>, limits: &Limits) -> Result<(), Failure
                     "the Host header is not a valid host[:port]",
                 ));
             }
+            // RFC 9113 §8.3.1: an HTTP/2 request whose Host names another
+            // entity than its :authority is malformed. Routing follows
+            // :authority, an upstream may follow Host: refusing the pair
+            // keeps the two from disagreeing, as two Host fields are refused.
+            if req.version() == Version::HTTP_2 {
+                if let Some(authority) = req.uri().authority() {
+                    if !host
+                        .as_bytes()
+                        .eq_ignore_ascii_case(authority.as_str().as_bytes())
+                    {
+                        return Err(Failure::BadRequest(
+                            "the Host header differs from the :authority of this HTTP/2 request",
+                        ));
+                    }
+                }
+            }
         }
         (None, _) => {
             if req.version() == Version::HTTP_11 && req.uri().authority().is_none() {

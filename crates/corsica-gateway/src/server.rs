@@ -358,7 +358,7 @@ impl Gateway {
 
         while let Some(message) = control.recv().await {
             match message {
-                Control::Reload => reload::reload(&inner),
+                Control::Reload => reload::reload(&inner).await,
                 Control::Shutdown => break,
                 Control::Abort => {
                     let _ = abort_tx.send(true);

@@ -13,6 +13,9 @@ use serde::Deserialize;
 use toml::de::DeTable;
 
 mod keys;
+mod read;
+
+pub use read::{read_config_file, ReadError, MAX_CONFIG_BYTES};
 
 /// The top-level keys of a gateway file, for "did you mean" hints.
 pub const GATEWAY_KEYS: [&str; 11] = [
