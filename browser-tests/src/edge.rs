@@ -4,7 +4,7 @@
 
 use corsica::browser::{Case, Credentials, HopSpec, RequestSpec, ResponseSpec};
 
-use crate::corpus::{Place, Scenario};
+use crate::scenario::{Place, Scenario};
 use crate::server::Ports;
 
 /// Builds one edge case at its place in the run.

@@ -16,6 +16,7 @@ pub mod corpus;
 pub mod driver;
 pub mod edge;
 pub mod rng;
+pub mod scenario;
 pub mod server;
 
 use std::path::PathBuf;
@@ -25,8 +26,9 @@ use corsica::browser::Profile;
 use serde::Serialize;
 
 use crate::compare::{compare, predict, Disagreement};
-use crate::corpus::{corpus, Scenario};
+use crate::corpus::corpus;
 use crate::driver::{BrowserDriver, Chromium, DriverError, Job};
+use crate::scenario::Scenario;
 use crate::server::Server;
 
 /// The seed used when `CORSICA_SEED` is not set.
