@@ -15,6 +15,7 @@ pub mod compare;
 pub mod corpus;
 pub mod driver;
 pub mod edge;
+pub mod random;
 pub mod rng;
 pub mod scenario;
 pub mod server;
