@@ -26,9 +26,9 @@ pub fn corpus(seed: u64, count: usize, ports: Ports, run: &str) -> Vec<Scenario>
             Scenario { case, follow_ups }
         })
         .collect();
-    for (index, build) in (count..).zip(crate::edge::EDGE_CASES) {
+    for (index, edge) in (count..).zip(crate::edge::cases()) {
         let place = Place { ports, run, index };
-        out.push(build(&place));
+        out.push(edge.build(&place));
     }
     out
 }

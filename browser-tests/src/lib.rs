@@ -15,6 +15,8 @@ pub mod compare;
 pub mod corpus;
 pub mod driver;
 pub mod edge;
+#[cfg(test)]
+mod edge_old;
 pub mod random;
 pub mod rng;
 pub mod scenario;
