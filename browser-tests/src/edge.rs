@@ -191,23 +191,12 @@ fn get() -> String {
 /// parser's message rather than running a smaller corpus.
 pub fn cases() -> &'static [EdgeCase] {
     static CASES: OnceLock<Vec<EdgeCase>> = OnceLock::new();
-    CASES.get_or_init(|| {
-        let mut all = Vec::new();
-        for (name, text) in FILES {
-            all.extend(parse(text).unwrap_or_else(|e| panic!("cases/{name}: {e}")));
-        }
-        let mut ids = std::collections::HashSet::new();
-        if let Some(twice) = all.iter().find(|c| !ids.insert(c.id.as_str())) {
-            panic!("cases/: the id {:?} is used twice", twice.id);
-        }
-        all
-    })
+    CASES.get_or_init(|| parse(FILES).unwrap_or_else(|e| panic!("{e}")))
 }
 
-/// Parses one case file and checks that every case builds (ids unique,
-/// placeholders known).
-fn parse(text: &str) -> Result<Vec<EdgeCase>, String> {
-    let file: EdgeFile = toml::from_str(text).map_err(|e| e.to_string())?;
+/// Parses case files (name, text) in order and checks that every case
+/// builds: ids unique across all of them, placeholders known.
+fn parse(files: &[(&str, &str)]) -> Result<Vec<EdgeCase>, String> {
     let probe = Place {
         ports: Ports {
             page: 1,
@@ -217,15 +206,19 @@ fn parse(text: &str) -> Result<Vec<EdgeCase>, String> {
         run: "probe",
         index: 0,
     };
-    let mut ids = std::collections::HashSet::new();
-    for case in &file.case {
-        if !ids.insert(case.id.as_str()) {
-            return Err(format!("case {:?} appears twice", case.id));
+    let mut all: Vec<EdgeCase> = Vec::new();
+    for (name, text) in files {
+        let file: EdgeFile = toml::from_str(text).map_err(|e| format!("cases/{name}: {e}"))?;
+        for case in file.case {
+            if all.iter().any(|c| c.id == case.id) {
+                return Err(format!("cases/{name}: the id {:?} is used twice", case.id));
+            }
+            case.try_build(&probe)
+                .map_err(|e| format!("cases/{name}: case {:?}: {e}", case.id))?;
+            all.push(case);
         }
-        case.try_build(&probe)
-            .map_err(|e| format!("case {:?}: {e}", case.id))?;
     }
-    Ok(file.case)
+    Ok(all)
 }
 
 impl EdgeCase {
@@ -426,7 +419,7 @@ mod tests {
     #[test]
     fn a_bare_case_gets_the_allowing_defaults() {
         let text = "[[case]]\nid = \"x\"\nmethod = \"PUT\"\nheaders = [[\"X-A\", \"1\"]]\n";
-        let s = parse(text).unwrap()[0].build(&place());
+        let s = parse(&[("t", text)]).unwrap()[0].build(&place());
         assert_eq!(s.case.id, "edge-x");
         assert_eq!(s.case.request.url, "http://127.0.0.1:1002/c/r/7/0");
         let pre = s.case.preflight_response.unwrap();
@@ -445,8 +438,11 @@ mod tests {
 
     #[test]
     fn mistakes_are_refused() {
-        assert!(parse("[[case]]\nid = \"x\"\nmethd = \"PUT\"\n").is_err());
-        assert!(parse("[[case]]\nid = \"x\"\n[[case]]\nid = \"x\"\n").is_err());
-        assert!(parse("[[case]]\nid = \"x\"\nheaders = [[\"a\", \"${b}\"]]\n").is_err());
+        let parse_one = |text: &str| parse(&[("t", text)]);
+        assert!(parse_one("[[case]]\nid = \"x\"\nmethd = \"PUT\"\n").is_err());
+        assert!(parse_one("[[case]]\nid = \"x\"\nheaders = [[\"a\", \"${b}\"]]\n").is_err());
+        let twice = "[[case]]\nid = \"x\"\n";
+        assert!(parse_one(&twice.repeat(2)).is_err());
+        assert!(parse(&[("a", twice), ("b", twice)]).is_err());
     }
 }
