@@ -81,6 +81,7 @@
 mod admin;
 mod balance;
 mod body;
+mod client;
 mod clock;
 pub mod config;
 mod conn;

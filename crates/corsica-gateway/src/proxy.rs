@@ -31,8 +31,8 @@ use hyper::upgrade::OnUpgrade;
 use tower_service::Service;
 
 use crate::body::{Body, BodyFailure, BodyProgress, UpstreamBody};
+use crate::client::{ClientInfo, MalformedTarget};
 use crate::config::Limits;
-use crate::conn::MalformedTarget;
 use crate::deadline::HeadDeadline;
 use crate::headers::{
     accepts_trailers, head_size, is_valid_host, is_websocket_upgrade, strip_hop_by_hop,
@@ -40,8 +40,7 @@ use crate::headers::{
 };
 use crate::metrics::{Metrics, UpstreamError};
 use crate::reply::Failure;
-use crate::timed_io::ConnState;
-use crate::upstream::{chain, classify, ExchangeError, Failed, Outgoing, Upstream, UpstreamClient};
+use crate::upstream::{chain, classify, ExchangeError, Failed, Outgoing, Upstream};
 
 /// The future of a proxied request.
 pub(crate) type ProxyFuture =
@@ -83,19 +82,6 @@ impl RouteProxy {
             policy: self.policy.clone(),
         }
     }
-}
-
-/// What the proxy knows about the client connection.
-pub(crate) struct ClientInfo {
-    /// The client's IP address, for `X-Forwarded-For`.
-    pub(crate) ip: HeaderValue,
-    /// `http` or `https`, for `X-Forwarded-Proto`.
-    pub(crate) proto: HeaderValue,
-    /// The connection's state, held busy while a WebSocket tunnel is open.
-    pub(crate) conn: Arc<ConnState>,
-    /// The pooled upstream client of the worker thread serving the
-    /// connection: its upstream connections live on the same thread.
-    pub(crate) upstream: UpstreamClient,
 }
 
 /// The proxy for one route on one connection.

@@ -25,9 +25,10 @@ use tower::Layer;
 use tower_service::Service;
 
 use crate::body::Body;
+use crate::client::ClientInfo;
 use crate::config::{self, GatewayConfig, Mode, RouteCors};
 use crate::metrics::Metrics;
-use crate::proxy::{ClientInfo, Proxy, ProxyFuture, RouteProxy};
+use crate::proxy::{Proxy, ProxyFuture, RouteProxy};
 use crate::upstream::{Upstream, UpstreamClient};
 
 /// Everything one configuration produces.
