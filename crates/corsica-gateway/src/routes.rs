@@ -96,15 +96,12 @@ impl Generation {
                         .report_only(*mode == Mode::ReportOnly)
                         // Report-only already sends preflights upstream untouched.
                         .forward_preflights(*forward_preflight && *mode == Mode::Enforce)
+                        // Browsers apply no CORS to WebSockets; the proxy
+                        // refuses the handshakes the layer's decision refuses.
+                        .check_websockets(true)
                         .with_observer(move |event: &CorsEvent<'_>| counter.observe(event));
                     RouteLayer::On(layer)
                 }
-            };
-            let policy = match (&cors, &route.cors) {
-                (RouteLayer::On(layer), RouteCors::Policy { mode, .. }) => {
-                    Some((layer.clone(), *mode == Mode::ReportOnly))
-                }
-                _ => None,
             };
             let proxy = Arc::new(RouteProxy {
                 upstream,
@@ -113,7 +110,6 @@ impl Generation {
                 idle: config.timeouts.idle,
                 limits: config.limits,
                 metrics: metrics.clone(),
-                policy,
             });
             routes.push(RouteEntry { proxy, cors });
         }
