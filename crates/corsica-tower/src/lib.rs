@@ -38,3 +38,4 @@ pub use observe::{CorsEvent, CorsObserver, Outcome};
 pub use report::DEBUG_HEADER;
 pub use service::Cors;
 pub use source::{BoxError, OriginQuery, OriginSource, OriginsFuture};
+pub use websocket::is_websocket_handshake;

@@ -93,7 +93,9 @@ where
             // service must know whether to refuse one before it runs,
             // which is before any lookup would end.
             let refused_websocket = match decision.denial() {
-                Some(denial) if shared.check_websockets && websocket::is_handshake(&req) => {
+                Some(denial)
+                    if shared.check_websockets && websocket::is_websocket_handshake(&req) =>
+                {
                     Some(denial)
                 }
                 _ => None,

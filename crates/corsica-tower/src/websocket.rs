@@ -7,8 +7,12 @@ use corsica::{Denial, Policy};
 use http::header::{self, HeaderMap, HeaderName};
 use http::{Method, Request, Version};
 
-/// Whether `req` asks to upgrade to WebSocket (RFC 6455 §4.1).
-pub(crate) fn is_handshake<B>(req: &Request<B>) -> bool {
+/// Whether `req` is a WebSocket handshake (RFC 6455 §4.1): an HTTP/1.1
+/// `GET` with `Connection: upgrade` and `Upgrade: websocket`, as
+/// [`crate::CorsLayer::check_websockets`] judges it. A service that
+/// tunnels handshakes should recognise them by this same rule, so that none
+/// goes through unchecked.
+pub fn is_websocket_handshake<B>(req: &Request<B>) -> bool {
     req.version() == Version::HTTP_11
         && req.method() == Method::GET
         && has_token(req.headers(), header::CONNECTION, b"upgrade")
