@@ -92,8 +92,10 @@ impl CorsLayer {
 
     /// Report-only mode: evaluate and report every decision (to the
     /// observer and to `tracing`), but enforce nothing. Requests, preflights
-    /// included, go to the inner service and responses are left untouched.
-    /// For migrating a live API to a policy.
+    /// included, go to the inner service and responses are left untouched,
+    /// but for those the inner service marks with
+    /// [`ReportOnlyHeaders`](crate::ReportOnlyHeaders). For migrating a live
+    /// API to a policy.
     #[must_use]
     pub fn report_only(self, on: bool) -> Self {
         self.edit(|s| s.report_only = on)
