@@ -66,7 +66,8 @@
 //! `balance` (connections spread over workers) · `linger` (closing
 //! without losing the last response) · `clock` (cheap time for
 //! deadlines) · `server` (listeners, connections, shutdown) · `conn` (one
-//! client connection's service) · `path` (paths in normal form, before
+//! client connection's service) · `client` (what a connection hands the
+//! proxy) · `path` (paths in normal form, before
 //! routing) · `routes` (the per-route layers, swapped whole on reload) ·
 //! `proxy` (one request upstream) · `deadline` (when to stop waiting for a
 //! response head) · `headers` (hop-by-hop, `X-Forwarded-*`) · `body`
@@ -81,6 +82,7 @@
 mod admin;
 mod balance;
 mod body;
+mod client;
 mod clock;
 pub mod config;
 mod conn;
