@@ -22,7 +22,7 @@ use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
 use crate::clock::{self, coarse_now};
-use crate::pool::PooledBody;
+use crate::upstream::pool::PooledBody;
 
 /// A response body's error, from either upstream client.
 pub(crate) type BodyError = Box<dyn std::error::Error + Send + Sync>;

@@ -33,7 +33,6 @@ use tower_service::Service;
 use crate::body::{Body, BodyFailure, BodyProgress, UpstreamBody};
 use crate::config::Limits;
 use crate::conn::MalformedTarget;
-use crate::deadline::HeadDeadline;
 use crate::headers::{
     accepts_trailers, head_size, is_valid_host, is_websocket_upgrade, strip_hop_by_hop,
     ForwardedFields,
@@ -41,6 +40,7 @@ use crate::headers::{
 use crate::metrics::{Metrics, UpstreamError};
 use crate::reply::Failure;
 use crate::timed_io::ConnState;
+use crate::upstream::deadline::HeadDeadline;
 use crate::upstream::{chain, classify, ExchangeError, Failed, Outgoing, Upstream, UpstreamClient};
 
 /// The future of a proxied request.

@@ -8,7 +8,7 @@
 //! about a tenth of the gateway's user-space time per proxied request. This
 //! pool keeps, per worker, a stack of idle connections (most recently used
 //! first) of two kinds: the gateway's own inline connections for requests
-//! without a body ([`crate::h1`]), and hyper client connections for the
+//! without a body ([`crate::upstream::h1`]), and hyper client connections for the
 //! rest. A connection goes back on the stack when its response body has
 //! been read to the end and it can take the next request (for hyper, when
 //! the request body is done uploading too: it may still be after an early
@@ -39,9 +39,9 @@ use tokio::time::Instant;
 
 use crate::body::{BodyError, UpstreamBody};
 use crate::clock::coarse_now;
-use crate::deadline::HeadDeadline;
-use crate::h1;
 use crate::headers::ForwardedFields;
+use crate::upstream::deadline::HeadDeadline;
+use crate::upstream::h1;
 
 /// How long an unused connection is kept.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -307,7 +307,7 @@ impl H1Pool {
     }
 
     /// A request without a body: written and answered inline (see
-    /// [`crate::h1`]). On a reused connection that the upstream closed
+    /// [`crate::upstream::h1`]). On a reused connection that the upstream closed
     /// before answering anything (the keep-alive race), an idempotent
     /// request is sent again on a new connection, as nginx does.
     ///

@@ -9,6 +9,10 @@
 //! extra CA the embedder trusts), and negotiate HTTP/2 or HTTP/1.1 with
 //! ALPN. Connections are pooled and reused across requests and reloads.
 
+pub(crate) mod deadline;
+pub(crate) mod h1;
+pub(crate) mod pool;
+
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
@@ -26,10 +30,10 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::CertificateDer;
 
 use crate::body::{RequestBodyError, UpstreamBody};
-use crate::deadline::HeadDeadline;
 use crate::headers::ForwardedFields;
 use crate::metrics::UpstreamError;
-use crate::pool::{H1Pool, PoolRequest, PooledBody, SendError};
+use crate::upstream::deadline::HeadDeadline;
+use crate::upstream::pool::{H1Pool, PoolRequest, PooledBody, SendError};
 
 /// hyper-util's pooled client, for `https://` upstreams.
 type HttpsClient = Client<HttpsConnector<HttpConnector>, UpstreamBody>;
@@ -116,7 +120,7 @@ impl UpstreamClient {
     /// send to `upstream`. Called as soon as the request is rewritten,
     /// before hyper reads the client connection again: the worker's pool
     /// serializes a bodiless request's head here (see
-    /// [`crate::pool::DirectRequest`]). The gateway's own `fields` go on it.
+    /// [`crate::upstream::pool::DirectRequest`]). The gateway's own `fields` go on it.
     pub(crate) fn prepare(
         &self,
         upstream: &Upstream,
