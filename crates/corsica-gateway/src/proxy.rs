@@ -30,7 +30,7 @@ use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use tower_service::Service;
 
-use crate::body::{Body, BodyFailure, BodyProgress, UpstreamBody};
+use crate::body::Body;
 use crate::config::Limits;
 use crate::conn::MalformedTarget;
 use crate::headers::{
@@ -40,8 +40,10 @@ use crate::headers::{
 use crate::metrics::{Metrics, UpstreamError};
 use crate::reply::Failure;
 use crate::timed_io::ConnState;
-use crate::upstream::deadline::HeadDeadline;
-use crate::upstream::{chain, classify, ExchangeError, Failed, Outgoing, Upstream, UpstreamClient};
+use crate::upstream::{
+    chain, classify, BodyFailure, BodyProgress, ExchangeError, Failed, Outgoing, RequestBody,
+    Upstream, UpstreamClient,
+};
 
 /// The future of a proxied request.
 pub(crate) type ProxyFuture =
@@ -235,10 +237,12 @@ fn exchange(
 ) -> impl Future<Output = Result<Response<Body>, Infallible>> + Send {
     async move {
         let websocket = client_upgrade.is_some();
-        let deadline = HeadDeadline::new(route.upstream_response, body.clone());
-        let pending = client
-            .upstream
-            .send(&route.upstream, upstream_req, deadline);
+        let pending = client.upstream.send(
+            &route.upstream,
+            upstream_req,
+            route.upstream_response,
+            body.clone(),
+        );
         let mut response = match pending.await {
             Ok(response) => response,
             Err(error) => {
@@ -376,7 +380,7 @@ fn upstream_request<'a>(
     client: &'a ClientInfo,
     req: Request<Incoming>,
     websocket: bool,
-) -> Result<(Request<UpstreamBody>, ForwardedFields<'a>), Failure> {
+) -> Result<(Request<RequestBody>, ForwardedFields<'a>), Failure> {
     let (mut parts, body) = req.into_parts();
     // The host the request was routed by (see `crate::headers::routing_host`).
     let client_host = match parts.uri.authority() {
@@ -414,7 +418,7 @@ fn upstream_request<'a>(
     };
     let req = Request::from_parts(
         parts,
-        UpstreamBody::new(body, route.limits.max_body_bytes, route.body_read),
+        RequestBody::new(body, route.limits.max_body_bytes, route.body_read),
     );
     Ok((req, fields))
 }
