@@ -53,7 +53,7 @@ struct DirectBody {
 }
 
 /// Returns a hyper connection to its pool.
-pub(crate) struct Checkin {
+pub(super) struct Checkin {
     pool: Arc<IdleConns>,
     authority: Authority,
     sender: SendRequest<RequestBody>,
@@ -62,7 +62,7 @@ pub(crate) struct Checkin {
 impl Checkin {
     /// Returns `sender`'s connection to `authority` to `pool` at the end of
     /// its response body.
-    pub(crate) fn new(
+    pub(super) fn new(
         pool: Arc<IdleConns>,
         authority: Authority,
         sender: SendRequest<RequestBody>,
@@ -235,14 +235,14 @@ impl fmt::Debug for ResponseBody {
 impl ResponseBody {
     /// A body from hyper's client that returns its connection through
     /// `checkin` at its end (`None`: the connection is not pooled here).
-    pub(crate) fn hyper(body: Incoming, checkin: Option<Checkin>) -> ResponseBody {
+    pub(super) fn hyper(body: Incoming, checkin: Option<Checkin>) -> ResponseBody {
         ResponseBody {
             inner: Inner::Hyper(HyperBody { body, checkin }),
         }
     }
 
     /// A body from a connection pooled elsewhere.
-    pub(crate) fn unpooled(body: Incoming) -> ResponseBody {
+    pub(super) fn unpooled(body: Incoming) -> ResponseBody {
         ResponseBody::hyper(body, None)
     }
 
@@ -250,7 +250,7 @@ impl ResponseBody {
     /// already complete (no body, or all of it read with the head), the
     /// connection goes back to `pool` at once, before the response is even
     /// written to the client.
-    pub(crate) fn direct(
+    pub(super) fn direct(
         pool: &Arc<IdleConns>,
         authority: &Authority,
         mut conn: Box<h1::Conn>,
