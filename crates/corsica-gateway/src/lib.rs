@@ -69,10 +69,12 @@
 //! client connection's service) · `client` (what a connection hands the
 //! proxy) · `path` (paths in normal form, before
 //! routing) · `routes` (the per-route layers, swapped whole on reload) ·
-//! `proxy` (one request upstream) · `deadline` (when to stop waiting for a
-//! response head) · `headers` (hop-by-hop, `X-Forwarded-*`) · `body`
-//! (streaming, limits, the client's body timer) · `timed_io` (header-read
-//! and idle timeouts) · `upstream`, `pool` and `h1` (the upstream clients) ·
+//! `proxy` (one request upstream) · `headers` (hop-by-hop,
+//! `X-Forwarded-*`) · `body` (the gateway's response bodies, the
+//! upstream's body timer) · `timed_io` (header-read and idle timeouts) ·
+//! `upstream` (one client for every upstream: `upstream::pool` and
+//! `upstream::h1` for `http://`, hyper-util's for `https://` and h2c, the
+//! request body's limit and timer, the response head's deadline) ·
 //! `reload` (applying a new file, signals) · `watch` (noticing a changed
 //! file, symlinks and TLS files included) · `metrics` and `admin`
 //! (`/metrics`, `/healthz`) · `tls` · `reply` (the gateway's own JSON
@@ -86,14 +88,11 @@ mod client;
 mod clock;
 pub mod config;
 mod conn;
-mod deadline;
 pub mod demo;
-mod h1;
 mod headers;
 mod linger;
 mod metrics;
 mod path;
-mod pool;
 mod proxy;
 mod reload;
 mod reply;

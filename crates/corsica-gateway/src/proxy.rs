@@ -34,17 +34,19 @@ use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use tower_service::Service;
 
-use crate::body::{Body, BodyFailure, BodyProgress, UpstreamBody};
+use crate::body::Body;
 use crate::client::{ClientInfo, MalformedTarget};
 use crate::config::Limits;
-use crate::deadline::HeadDeadline;
 use crate::headers::{
     accepts_trailers, head_size, is_valid_host, is_websocket_upgrade, strip_hop_by_hop,
     ForwardedFields,
 };
 use crate::metrics::{Metrics, UpstreamError};
 use crate::reply::Failure;
-use crate::upstream::{chain, classify, ExchangeError, Failed, Outgoing, Upstream};
+use crate::upstream::{
+    chain, classify, BodyFailure, BodyProgress, ExchangeError, Failed, Outgoing, RequestBody,
+    Upstream,
+};
 
 /// The future of a proxied request.
 pub(crate) type ProxyFuture =
@@ -200,10 +202,12 @@ fn exchange(
 ) -> impl Future<Output = Result<Response<Body>, Infallible>> + Send {
     async move {
         let websocket = client_upgrade.is_some();
-        let deadline = HeadDeadline::new(route.upstream_response, body.clone());
-        let pending = client
-            .upstream
-            .send(&route.upstream, upstream_req, deadline);
+        let pending = client.upstream.send(
+            &route.upstream,
+            upstream_req,
+            route.upstream_response,
+            body.clone(),
+        );
         let mut response = match pending.await {
             Ok(response) => response,
             Err(error) => {
@@ -332,7 +336,7 @@ fn upstream_request<'a>(
     client: &'a ClientInfo,
     req: Request<Incoming>,
     websocket: bool,
-) -> Result<(Request<UpstreamBody>, ForwardedFields<'a>), Failure> {
+) -> Result<(Request<RequestBody>, ForwardedFields<'a>), Failure> {
     let (mut parts, body) = req.into_parts();
     // The host the request was routed by (see `crate::headers::routing_host`).
     let client_host = match parts.uri.authority() {
@@ -370,7 +374,7 @@ fn upstream_request<'a>(
     };
     let req = Request::from_parts(
         parts,
-        UpstreamBody::new(body, route.limits.max_body_bytes, route.body_read),
+        RequestBody::new(body, route.limits.max_body_bytes, route.body_read),
     );
     Ok((req, fields))
 }
