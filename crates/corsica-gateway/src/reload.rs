@@ -15,8 +15,9 @@ use std::path::Path;
 use tokio::sync::mpsc;
 
 use crate::config::{load_str, GatewayConfig};
+use crate::control::{Control, ReloadOutcome};
+use crate::handle::Inner;
 use crate::routes::Generation;
-use crate::server::{Control, Inner, ReloadOutcome};
 use crate::{tls, upstream};
 
 /// Re-reads the configuration file and applies it, or refuses it.
