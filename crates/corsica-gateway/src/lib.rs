@@ -62,20 +62,28 @@
 //!
 //! ## Modules
 //!
-//! `config` (the file; `config::keys`, every unknown key at once) ·
-//! `balance` (connections spread over workers) · `linger` (closing
-//! without losing the last response) · `clock` (cheap time for
-//! deadlines) · `server` (listeners, connections, shutdown) · `conn` (one
-//! client connection's service) · `path` (paths in normal form, before
-//! routing) · `routes` (the per-route layers, swapped whole on reload) ·
+//! `config` (the file: `config::keys`, every unknown key at once;
+//! `config::file`, the file as written; `config::validate`, one check per
+//! section; `config::settings`, the validated configuration) · `router`
+//! (which route a request gets, by host and path; public, as `corsica
+//! explain` routes with it) · `balance` (connections spread over workers) ·
+//! `linger` (closing without losing the last response) · `clock` (cheap
+//! time for deadlines) · `server` (listeners, connections, shutdown) ·
+//! `options` (what the embedder sets) · `handle` (the state a running
+//! gateway shares with its handles and reloader) · `control` (orders to
+//! the control loop, reload outcomes, the stop signal; below `server`,
+//! `reload`, `watch` and `admin`, which all use it) · `conn` (one client
+//! connection's service) · `path` (paths in normal form, before routing) ·
+//! `routes` (the per-route layers, swapped whole on reload) ·
 //! `proxy` (one request upstream) · `deadline` (when to stop waiting for a
 //! response head) · `headers` (hop-by-hop, `X-Forwarded-*`) · `body`
 //! (streaming, limits, the client's body timer) · `timed_io` (header-read
 //! and idle timeouts) · `upstream`, `pool` and `h1` (the upstream clients) ·
 //! `reload` (applying a new file, signals) · `watch` (noticing a changed
 //! file, symlinks and TLS files included) · `metrics` and `admin`
-//! (`/metrics`, `/healthz`) · `tls` · `reply` (the gateway's own JSON
-//! errors) · `tunnel` (WebSocket tunnels and their silence timer) · `demo`.
+//! (`/metrics`, `/healthz`) · `tls` (certificates and keys, from their
+//! paths) · `reply` (the gateway's own JSON errors) · `tunnel` (WebSocket
+//! tunnels and their silence timer) · `demo`.
 #![warn(missing_docs)]
 
 mod admin;
@@ -98,6 +106,7 @@ mod pool;
 mod proxy;
 mod reload;
 mod reply;
+pub mod router;
 mod routes;
 mod server;
 mod timed_io;

@@ -117,7 +117,7 @@ fn apply(inner: &Inner, config: GatewayConfig) -> Result<u64, String> {
     let old = inner.current.load_full();
     // TLS can be re-keyed live (new certificate files), not switched on or off.
     let tls = match (&config.tls, inner.started.tls) {
-        (Some(files), true) => Some(tls::acceptor(files)?),
+        (Some(files), true) => Some(tls::acceptor(&files.cert, &files.key)?),
         _ => old.tls.clone(),
     };
     // Keep the upstream clients, and their pooled connections, unless the

@@ -116,7 +116,7 @@ impl Gateway {
             None => None,
         };
         let tls = match &config.tls {
-            Some(files) => Some(tls::acceptor(files).map_err(ServeError::Tls)?),
+            Some(files) => Some(tls::acceptor(&files.cert, &files.key).map_err(ServeError::Tls)?),
             None => None,
         };
         let roots = tls::upstream_roots(&options.upstream_ca, config.upstream_ca.as_deref())
