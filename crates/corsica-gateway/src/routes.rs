@@ -26,7 +26,7 @@ use tower_service::Service;
 
 use crate::body::Body;
 use crate::client::ClientInfo;
-use crate::config::{self, GatewayConfig, Mode, RouteCors};
+use crate::config::{GatewayConfig, Mode, RouteCors};
 use crate::metrics::Metrics;
 use crate::proxy::{Proxy, ProxyFuture, RouteProxy};
 use crate::upstream::{Upstream, UpstreamClient};
@@ -133,7 +133,7 @@ impl Generation {
 
     /// The index of the route for a host (without port) and path.
     pub(crate) fn route_index(&self, host: Option<&str>, path: &str) -> Option<usize> {
-        config::route_index(&self.config.routes, host, path)
+        crate::router::route_index(&self.config.routes, host, path)
     }
 
     /// The route services for one client connection, parallel to the routes.
