@@ -399,24 +399,43 @@ pub async fn still_answers(gw: &TestGateway) {
 /// [`PROMPTLY`] has passed: a gateway that keeps the connection open after
 /// answering does not hold the test up.
 pub async fn raw_briefly(addr: SocketAddr, request: &[u8], quiet: Duration) -> String {
+    raw_exchange(addr, request, quiet).await.0
+}
+
+/// How a [`raw_exchange`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The server closed the connection (EOF or reset).
+    Closed,
+    /// Nothing more came for `quiet` after something had.
+    Quiet,
+    /// Nothing at all came within [`PROMPTLY`].
+    TimedOut,
+}
+
+/// [`raw_briefly`], also saying how the exchange ended.
+pub async fn raw_exchange(addr: SocketAddr, request: &[u8], quiet: Duration) -> (String, Ended) {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     // The gateway may answer and close before reading everything.
     let _ = stream.write_all(request).await;
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     let deadline = tokio::time::Instant::now() + PROMPTLY;
-    loop {
+    let ended = loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         let wait = if out.is_empty() {
-            deadline.saturating_duration_since(tokio::time::Instant::now())
+            left
         } else {
-            quiet.min(deadline.saturating_duration_since(tokio::time::Instant::now()))
+            quiet.min(left)
         };
         match tokio::time::timeout(wait, stream.read(&mut buf)).await {
             Ok(Ok(n)) if n > 0 => out.extend_from_slice(&buf[..n]),
-            _ => break,
+            Ok(_) => break Ended::Closed,
+            Err(_) if out.is_empty() => break Ended::TimedOut,
+            Err(_) => break Ended::Quiet,
         }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    };
+    (String::from_utf8_lossy(&out).into_owned(), ended)
 }
 
 /// What a [`recording_upstream`] received: every request head it parsed,
