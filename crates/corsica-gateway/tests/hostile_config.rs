@@ -34,7 +34,7 @@ const CHILD: &str = "CORSICA_HOSTILE_CONFIG_CHILD";
 const CHILD_DIR: &str = "CORSICA_HOSTILE_CONFIG_DIR";
 
 /// How long a child may take before it is killed.
-const CHILD_BOUND: Duration = Duration::from_secs(20);
+const CHILD_BOUND: Duration = Duration::from_secs(12);
 /// The child's data segment cap, in KiB: far above what a gateway needs,
 /// far below what would hurt the machine.
 const DATA_CAP_KIB: u64 = 1024 * 1024;

@@ -362,24 +362,32 @@ async fn a_head_that_never_ends_is_cut_off_after_upstream_response() {
 
 /// A body that never ends but never pauses either (a chunk every 50 ms):
 /// the client gets the stream as it comes (no pause is longer than
-/// `upstream_response`); when the client leaves, the gateway stops reading
-/// and still serves others.
+/// `upstream_response`); when the client leaves, the gateway drops the
+/// upstream connection instead of reading on, and still serves others.
 #[tokio::test]
 async fn a_body_that_never_ends_is_dropped_with_its_client() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let dropped = Arc::new(AtomicBool::new(false));
+    let seen = dropped.clone();
     let gw = gateway_before(
         "[timeouts]\nupstream_response = \"1s\"\n",
-        |mut stream: TcpStream| async move {
-            if stream
-                .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
-                .await
-                .is_err()
-            {
-                return;
-            }
-            for _ in 0..400 {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                if stream.write_all(b"5\r\nmore!\r\n").await.is_err() {
+        move |mut stream: TcpStream| {
+            let dropped = dropped.clone();
+            async move {
+                if stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+                    .await
+                    .is_err()
+                {
                     return;
+                }
+                for _ in 0..400 {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    if stream.write_all(b"5\r\nmore!\r\n").await.is_err() {
+                        dropped.store(true, Ordering::SeqCst);
+                        return;
+                    }
                 }
             }
         },
@@ -415,7 +423,18 @@ async fn a_body_that_never_ends_is_dropped_with_its_client() {
             .expect("not broken");
         received += frame.data_ref().map_or(0, |d| d.len());
     }
+    // Leave: the client's pool would keep the connection, so drop it all.
     drop(body);
+    let gone = tokio::time::timeout(PROMPTLY, async {
+        while !seen.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(
+        gone.is_ok(),
+        "the gateway kept reading the endless body after its client left"
+    );
     still_answers(&gw).await;
 }
 
