@@ -16,6 +16,8 @@
 //! - final dots and upper case in Host, absolute-form targets against Host,
 //!   userinfo in an absolute-form target:
 //!   `cors.rs::host_routes_hold_for_final_dots_and_absolute_form_targets`;
+//! - an HTTP/2 Host that differs from `:authority`:
+//!   `protocols.rs::an_http2_host_that_differs_from_the_authority_is_a_400`;
 //! - `cors = false` passing the upstream's headers through:
 //!   `cors.rs::cors_false_passes_everything_through_untouched`.
 

@@ -13,7 +13,9 @@
 //!   `framing.rs`;
 //! - not-HTTP answers (`SSH-2.0...`), a reset, an invalid chunk size after
 //!   the head (`ZZZ`), a body that stalls (cut after `upstream_response`),
-//!   a slow head (504): `failures.rs`.
+//!   a slow head (504), a chunk claiming 2^64-1 bytes cut short by a close
+//!   (`a_huge_chunk_cut_short_by_a_close_is_logged_and_counted`):
+//!   `failures.rs`.
 
 mod common;
 
