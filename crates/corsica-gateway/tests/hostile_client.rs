@@ -81,6 +81,7 @@ async fn attempt(name: &str, request: &[u8], safe: Safe) {
         Safe::RefusedOrChunkedThenClosed => {
             refused
                 || forwarded_once
+                    && ended == Ended::Closed
                     && answer
                         .to_ascii_lowercase()
                         .contains("\r\nconnection: close\r\n")
