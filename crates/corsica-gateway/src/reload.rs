@@ -194,6 +194,7 @@ fn apply(inner: &Inner, config: GatewayConfig) -> Result<u64, String> {
                 config.timeouts.connect,
                 &roots,
                 inner.options.threads.max(1),
+                &inner.metrics,
             )
             .map_err(|e| e.to_string())?
         };

@@ -68,8 +68,45 @@ pub struct Route {
     pub upstream: Uri,
     /// Whether the upstream is spoken to in HTTP/2 with prior knowledge.
     pub upstream_http2: bool,
+    /// How connections to the upstream are reused (`keepalive`,
+    /// `keepalive_requests`).
+    pub keepalive: Keepalive,
     /// What to do with CORS.
     pub cors: RouteCors,
+}
+
+/// How connections to an `http://` upstream are reused: the file's
+/// `keepalive` and `keepalive_requests`, as nginx's `keepalive` and
+/// `keepalive_requests` directives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// `keepalive = false`: a new connection for every request, closed
+    /// after its response. Slower, and immune to an upstream whose stray
+    /// responses would reach the next request on a reused connection.
+    pub enabled: bool,
+    /// `keepalive_requests`: the most requests one connection carries
+    /// before it is closed ([`Keepalive::DEFAULT_MAX_REQUESTS`]).
+    pub max_requests: u32,
+}
+
+impl Keepalive {
+    /// nginx's default for `keepalive_requests` since 1.19.10.
+    pub const DEFAULT_MAX_REQUESTS: u32 = 1000;
+
+    /// Whether a connection that has carried `served` requests may carry
+    /// another.
+    pub fn allows_another(self, served: u32) -> bool {
+        self.enabled && served < self.max_requests
+    }
+}
+
+impl Default for Keepalive {
+    fn default() -> Keepalive {
+        Keepalive {
+            enabled: true,
+            max_requests: Keepalive::DEFAULT_MAX_REQUESTS,
+        }
+    }
 }
 
 /// Sorts `routes` most specific first, the order the functions below

@@ -83,7 +83,8 @@ impl Generation {
         let mut routes = Vec::with_capacity(config.routes.len());
         for route in &config.routes {
             let upstream = Upstream::new(&route.upstream, route.upstream_http2)
-                .ok_or_else(|| format!("upstream {} has no scheme or host", route.upstream))?;
+                .ok_or_else(|| format!("upstream {} has no scheme or host", route.upstream))?
+                .with_keepalive(route.keepalive);
             let cors = match &route.cors {
                 RouteCors::Off => RouteLayer::Off,
                 RouteCors::Policy {

@@ -121,9 +121,14 @@ impl Gateway {
         };
         let roots = tls::upstream_roots(&options.upstream_ca, config.upstream_ca.as_deref())
             .map_err(ServeError::Client)?;
-        let clients = upstream::clients(config.timeouts.connect, &roots, options.threads.max(1))
-            .map_err(|e| ServeError::Client(e.to_string()))?;
         let metrics = Arc::new(Metrics::new());
+        let clients = upstream::clients(
+            config.timeouts.connect,
+            &roots,
+            options.threads.max(1),
+            &metrics,
+        )
+        .map_err(|e| ServeError::Client(e.to_string()))?;
         let started = Started {
             listen: config.listen,
             admin_listen: config.admin_listen,

@@ -15,6 +15,10 @@ pub struct GatewayFile {
     pub upstream: Option<Located<String>>,
     /// Speak HTTP/2 with prior knowledge (h2c) to an `http://` upstream.
     pub upstream_http2: Option<Located<bool>>,
+    /// Reuse connections to the upstream (default `true`).
+    pub keepalive: Option<Located<bool>>,
+    /// The most requests one upstream connection carries (default 1000).
+    pub keepalive_requests: Option<Located<i64>>,
     /// PEM file of CA certificates trusted for `https://` upstreams, on top
     /// of the webpki roots (an internal CA).
     pub upstream_ca: Option<Located<String>>,
@@ -67,6 +71,10 @@ pub struct RouteFile {
     pub upstream: Option<Located<String>>,
     /// Speak HTTP/2 with prior knowledge (h2c) to this route's upstream.
     pub upstream_http2: Option<Located<bool>>,
+    /// Reuse connections to this route's upstream.
+    pub keepalive: Option<Located<bool>>,
+    /// The most requests one connection to this route's upstream carries.
+    pub keepalive_requests: Option<Located<i64>>,
 }
 
 /// `[timeouts]`: durations such as `"5s"` or `"250ms"`.

@@ -29,10 +29,12 @@ pub use settings::{GatewayConfig, Limits, LogFormat, Timeouts, Tls, DEFAULT_MAX_
 pub use validate::parse_duration;
 
 /// The top-level keys of a gateway file, for "did you mean" hints.
-pub const GATEWAY_KEYS: [&str; 11] = [
+pub const GATEWAY_KEYS: [&str; 13] = [
     "listen",
     "upstream",
     "upstream_http2",
+    "keepalive",
+    "keepalive_requests",
     "upstream_ca",
     "admin_listen",
     "tls",

@@ -11,9 +11,11 @@ use http::uri::Authority;
 use hyper::client::conn::http1::SendRequest;
 use tokio::time::Instant;
 
-use super::h1;
+use super::h1::{self, IdleState};
 use super::request_body::RequestBody;
 use crate::clock::coarse_now;
+use crate::metrics::Metrics;
+use crate::router::Keepalive;
 
 /// How long an unused connection is kept.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -27,6 +29,8 @@ pub(crate) struct IdleConns {
     idle: Mutex<Vec<IdleConn>>,
     /// Whether the sweeper task runs.
     sweeping: AtomicBool,
+    /// Where stray responses are counted.
+    metrics: Arc<Metrics>,
 }
 
 struct IdleConn {
@@ -38,35 +42,68 @@ struct IdleConn {
 /// An idle connection, of either client.
 pub(crate) enum Idle {
     /// Driven by hyper's client (requests with a body, WebSockets).
-    Hyper(SendRequest<RequestBody>),
+    Hyper(HyperConn),
     /// Driven inline by the gateway's own client (requests without a body).
     Direct(Box<h1::Conn>),
 }
 
+/// A connection of hyper's client, with the requests it has carried.
+pub(crate) struct HyperConn {
+    /// hyper's handle on the connection.
+    pub(crate) sender: SendRequest<RequestBody>,
+    /// Requests sent on it so far (`keepalive_requests`).
+    pub(crate) served: u32,
+}
+
 impl Idle {
-    /// Whether the connection is still open and may be reused.
-    fn is_usable(&mut self) -> bool {
+    /// What the idle connection's socket holds. hyper's connection task
+    /// watches its own socket, and closes it on stray bytes (the task
+    /// reports them, see `pool`): here it is open or closed.
+    fn state(&mut self) -> IdleState {
         match self {
-            Idle::Hyper(sender) => !sender.is_closed(),
-            Idle::Direct(conn) => conn.is_idle_usable(),
+            Idle::Hyper(conn) if conn.sender.is_closed() => IdleState::Closed,
+            Idle::Hyper(_) => IdleState::Silent,
+            Idle::Direct(conn) => conn.idle_state(),
+        }
+    }
+
+    fn served(&self) -> u32 {
+        match self {
+            Idle::Hyper(conn) => conn.served,
+            Idle::Direct(conn) => conn.served(),
         }
     }
 }
 
 impl IdleConns {
     /// No idle connection yet.
-    pub(crate) fn new() -> IdleConns {
+    pub(crate) fn new(metrics: Arc<Metrics>) -> IdleConns {
         IdleConns {
             idle: Mutex::new(Vec::new()),
             sweeping: AtomicBool::new(false),
+            metrics,
         }
+    }
+
+    /// `authority` sent bytes that no request asked for: a response meant
+    /// for nobody, which the next request on that connection would have
+    /// taken for its own. The connection is closed (by the caller), and
+    /// the event logged and counted, since it means the upstream (or
+    /// something between) is broken or hostile.
+    pub(crate) fn report_stray(&self, authority: &Authority) {
+        tracing::warn!(
+            target: "corsica::gateway",
+            upstream = %authority,
+            "the upstream sent bytes no request asked for (an unrequested response?); its connection is closed so that no client gets them"
+        );
+        self.metrics.stray_response(authority.as_str());
     }
 
     /// The most recently used idle hyper connection to `authority` that is
     /// still open.
-    pub(crate) fn checkout_hyper(&self, authority: &Authority) -> Option<SendRequest<RequestBody>> {
+    pub(crate) fn checkout_hyper(&self, authority: &Authority) -> Option<HyperConn> {
         match self.checkout(authority, |idle| matches!(idle, Idle::Hyper(_)))? {
-            Idle::Hyper(sender) => Some(sender),
+            Idle::Hyper(conn) => Some(conn),
             Idle::Direct(_) => None,
         }
     }
@@ -100,10 +137,16 @@ impl IdleConns {
                 continue;
             }
             let fresh = now.duration_since(candidate.since) <= IDLE_TIMEOUT;
-            let usable = fresh && candidate.conn.is_usable();
+            let state = if fresh {
+                candidate.conn.state()
+            } else {
+                IdleState::Closed
+            };
             let taken = idle.remove(at);
-            if usable {
-                return Some(taken.conn);
+            match state {
+                IdleState::Silent => return Some(taken.conn),
+                IdleState::StrayBytes => self.report_stray(authority),
+                IdleState::Closed => {}
             }
         }
         None
@@ -111,9 +154,21 @@ impl IdleConns {
 
     /// Puts a connection whose exchange is over back on the stack, and
     /// closes the ones idle for too long (the oldest are at the bottom).
-    pub(crate) fn checkin(self: &Arc<Self>, authority: Authority, mut conn: Idle) {
-        if !conn.is_usable() {
+    /// A connection that has carried as many requests as `keepalive`
+    /// allows, or that holds stray bytes, is closed instead.
+    pub(crate) fn checkin(
+        self: &Arc<Self>,
+        authority: Authority,
+        mut conn: Idle,
+        keepalive: Keepalive,
+    ) {
+        if !keepalive.allows_another(conn.served()) {
             return;
+        }
+        match conn.state() {
+            IdleState::Silent => {}
+            IdleState::StrayBytes => return self.report_stray(&authority),
+            IdleState::Closed => return,
         }
         self.start_sweeper();
         let now = coarse_now();
@@ -150,7 +205,17 @@ impl IdleConns {
                 let now = coarse_now();
                 let mut idle = pool.idle.lock().unwrap_or_else(|e| e.into_inner());
                 idle.retain_mut(|c| {
-                    now.duration_since(c.since) <= IDLE_TIMEOUT && c.conn.is_usable()
+                    if now.duration_since(c.since) > IDLE_TIMEOUT {
+                        return false;
+                    }
+                    match c.conn.state() {
+                        IdleState::Silent => true,
+                        IdleState::StrayBytes => {
+                            pool.report_stray(&c.authority);
+                            false
+                        }
+                        IdleState::Closed => false,
+                    }
                 });
             }
         });

@@ -47,6 +47,7 @@ use http::{Request, Response};
 use rustls::pki_types::CertificateDer;
 
 use crate::headers::ForwardedFields;
+use crate::metrics::Metrics;
 use deadline::HeadDeadline;
 use hyper_client::HyperClients;
 use pool::{H1Pool, PoolRequest};
@@ -89,7 +90,12 @@ impl UpstreamClient {
         fields: &ForwardedFields<'_>,
     ) -> Outgoing {
         if upstream.uses_own_pool() {
-            Outgoing::Plain(self.plain.prepare(upstream.authority(), req, fields))
+            Outgoing::Plain(self.plain.prepare(
+                upstream.authority(),
+                req,
+                fields,
+                upstream.keepalive(),
+            ))
         } else {
             fields.apply(req.headers_mut());
             Outgoing::Pooled(req)
@@ -116,7 +122,7 @@ impl UpstreamClient {
             Outgoing::Plain(req) => {
                 return Either::Left(
                     self.plain
-                        .send(upstream.authority(), req, deadline)
+                        .send(upstream.authority(), req, deadline, upstream.keepalive())
                         .map_err(ExchangeError::Plain),
                 )
             }
@@ -140,12 +146,13 @@ pub(crate) fn clients(
     connect_timeout: Duration,
     extra_roots: &[CertificateDer<'static>],
     count: usize,
+    metrics: &Arc<Metrics>,
 ) -> Result<Vec<UpstreamClient>, rustls::Error> {
     (0..count.max(1))
         .map(|_| {
             Ok(UpstreamClient {
                 hyper: HyperClients::new(connect_timeout, extra_roots)?,
-                plain: H1Pool::new(connect_timeout),
+                plain: H1Pool::new(connect_timeout, metrics.clone()),
             })
         })
         .collect()

@@ -34,10 +34,12 @@ use tokio::time::Instant;
 
 use super::deadline::HeadDeadline;
 use super::h1;
-use super::idle::IdleConns;
+use super::idle::{HyperConn, IdleConns};
 use super::request_body::RequestBody;
 use super::response_body::{Checkin, ResponseBody};
 use crate::headers::ForwardedFields;
+use crate::metrics::Metrics;
+use crate::router::Keepalive;
 
 /// TCP keepalive probes on upstream connections start after this much
 /// silence, so a pooled connection to a vanished host is noticed.
@@ -156,9 +158,9 @@ impl StdError for SendError {
 
 impl H1Pool {
     /// An empty pool whose new connections give up after `connect_timeout`.
-    pub(crate) fn new(connect_timeout: Duration) -> H1Pool {
+    pub(crate) fn new(connect_timeout: Duration, metrics: Arc<Metrics>) -> H1Pool {
         H1Pool {
-            idle: Arc::new(IdleConns::new()),
+            idle: Arc::new(IdleConns::new(metrics)),
             connect_timeout,
         }
     }
@@ -173,16 +175,18 @@ impl H1Pool {
         authority: &Authority,
         mut req: Request<RequestBody>,
         fields: &ForwardedFields<'_>,
+        keepalive: Keepalive,
     ) -> PoolRequest {
         let for_hyper = !req.body().is_end_stream() || req.headers().contains_key(header::UPGRADE);
-        let conn = if for_hyper {
+        let conn = if for_hyper || !keepalive.enabled {
             None
         } else {
             self.idle.checkout_direct(authority)
         };
         // hyper's client reuses its idle connection for this request
         // rather than have a new one opened.
-        if for_hyper || (conn.is_none() && self.idle.has_idle_hyper(authority)) {
+        if for_hyper || (conn.is_none() && keepalive.enabled && self.idle.has_idle_hyper(authority))
+        {
             fields.apply(req.headers_mut());
             return PoolRequest::Hyper(req);
         }
@@ -201,18 +205,19 @@ impl H1Pool {
         authority: &'a Authority,
         req: PoolRequest,
         deadline: HeadDeadline,
+        keepalive: Keepalive,
     ) -> impl Future<Output = Result<Response<ResponseBody>, SendError>> + Send + 'a {
         match req {
             PoolRequest::Direct(req) => {
-                Either::Left(self.send_direct(authority, req, deadline.at()))
+                Either::Left(self.send_direct(authority, req, deadline.at(), keepalive))
             }
             // Boxed: hyper's handshake and send futures are kilobytes, and
             // every request's future (the common, bodiless ones too) would
             // otherwise be as large as they are and be copied whole into
             // its box.
-            PoolRequest::Hyper(req) => {
-                Either::Right(Box::pin(self.send_hyper_by(authority, req, deadline)))
-            }
+            PoolRequest::Hyper(req) => Either::Right(Box::pin(
+                self.send_hyper_by(authority, req, deadline, keepalive),
+            )),
         }
     }
 
@@ -222,9 +227,10 @@ impl H1Pool {
         authority: &Authority,
         req: Request<RequestBody>,
         deadline: HeadDeadline,
+        keepalive: Keepalive,
     ) -> Result<Response<ResponseBody>, SendError> {
         deadline
-            .run(self.send_hyper(authority, req))
+            .run(self.send_hyper(authority, req, keepalive))
             .await
             .unwrap_or(Err(SendError::TimedOut))
     }
@@ -234,28 +240,50 @@ impl H1Pool {
         &self,
         authority: &Authority,
         mut req: Request<RequestBody>,
+        keepalive: Keepalive,
     ) -> Result<Response<ResponseBody>, SendError> {
         loop {
             // An idle connection of the inline client is taken over rather
             // than a new one opened, so that mixed traffic does not double
             // the connections to the upstream.
-            let (mut sender, reused) = match self.idle.checkout_hyper(authority) {
-                Some(sender) => (sender, true),
-                None => match self.idle.checkout_direct(authority) {
-                    Some(conn) => (self.handshake((*conn).into_stream()).await?, true),
-                    None => (self.connect_hyper(authority).await?, false),
+            // `keepalive = false`: always a new connection.
+            let idle_hyper = keepalive
+                .enabled
+                .then(|| self.idle.checkout_hyper(authority))
+                .flatten();
+            let idle_direct = || {
+                keepalive
+                    .enabled
+                    .then(|| self.idle.checkout_direct(authority))
+                    .flatten()
+            };
+            let (mut conn, reused) = match idle_hyper {
+                Some(conn) => (conn, true),
+                None => match idle_direct() {
+                    Some(conn) => {
+                        let served = conn.served();
+                        let sender = self.handshake(authority, (*conn).into_stream()).await?;
+                        (HyperConn { sender, served }, true)
+                    }
+                    None => {
+                        let sender = self.connect_hyper(authority).await?;
+                        (HyperConn { sender, served: 0 }, false)
+                    }
                 },
             };
             // A connection is checked in when its response body ended; its
             // task may not yet have turned to the next request.
-            if reused && sender.ready().await.is_err() {
+            if reused && conn.sender.ready().await.is_err() {
                 continue;
             }
-            match sender.try_send_request(req).await {
+            conn.served = conn.served.saturating_add(1);
+            match conn.sender.try_send_request(req).await {
                 Ok(response) => {
                     // After 101 the connection belongs to the tunnel.
-                    let checkin = (response.status() != StatusCode::SWITCHING_PROTOCOLS)
-                        .then(|| Checkin::new(self.idle.clone(), authority.clone(), sender));
+                    let checkin =
+                        (response.status() != StatusCode::SWITCHING_PROTOCOLS).then(|| {
+                            Checkin::new(self.idle.clone(), authority.clone(), conn, keepalive)
+                        });
                     return Ok(response.map(|body| ResponseBody::hyper(body, checkin)));
                 }
                 Err(mut error) => match error.take_message() {
@@ -280,6 +308,7 @@ impl H1Pool {
         authority: &'a Authority,
         req: DirectRequest,
         deadline: Instant,
+        keepalive: Keepalive,
     ) -> impl Future<Output = Result<Response<ResponseBody>, SendError>> + Send + 'a {
         async move {
             let DirectRequest {
@@ -289,16 +318,35 @@ impl H1Pool {
                 mut conn,
             } = req;
             loop {
-                let (mut conn, reused) =
-                    match conn.take().or_else(|| self.idle.checkout_direct(authority)) {
-                        Some(conn) => (conn, true),
-                        // (Boxed: a connect happens once per connection, and the
-                        // common path's future stays small.)
-                        None => (
-                            h1::Conn::new(Box::pin(self.open_by(authority, deadline)).await?),
-                            false,
-                        ),
-                    };
+                let reusable = conn.take().or_else(|| {
+                    keepalive
+                        .enabled
+                        .then(|| self.idle.checkout_direct(authority))
+                        .flatten()
+                });
+                let (mut conn, reused) = match reusable {
+                    Some(conn) => (conn, true),
+                    // (Boxed: a connect happens once per connection, and the
+                    // common path's future stays small.)
+                    None => (
+                        h1::Conn::new(Box::pin(self.open_by(authority, deadline)).await?),
+                        false,
+                    ),
+                };
+                if reused {
+                    // Checked out a moment ago, when the request was
+                    // prepared: bytes that came since answer no request of
+                    // ours, and this one is not written yet, so it goes on
+                    // another connection.
+                    match conn.idle_state() {
+                        h1::IdleState::Silent => {}
+                        h1::IdleState::StrayBytes => {
+                            self.idle.report_stray(authority);
+                            continue;
+                        }
+                        h1::IdleState::Closed => continue,
+                    }
+                }
                 let exchange = conn.exchange(&method, &head, &mut headers, deadline);
                 let head_of_response = match exchange.await {
                     Ok(response) => response,
@@ -309,6 +357,10 @@ impl H1Pool {
                         error: h1::ExchangeError::TimedOut,
                         ..
                     }) => return Err(SendError::TimedOut),
+                    Err(failed) if matches!(failed.error, h1::ExchangeError::EarlyResponse) => {
+                        self.idle.report_stray(authority);
+                        return Err(SendError::Direct(failed.error));
+                    }
                     Err(failed) => return Err(SendError::Direct(failed.error)),
                 };
                 conn.return_head_buffer(head);
@@ -319,7 +371,9 @@ impl H1Pool {
                     framing,
                     keep_alive,
                 } = head_of_response;
-                let body = ResponseBody::direct(&self.idle, authority, conn, framing, keep_alive);
+                let body = ResponseBody::direct(
+                    &self.idle, authority, conn, framing, keep_alive, keepalive,
+                );
                 let mut response = Response::new(body);
                 *response.status_mut() = status;
                 *response.version_mut() = version;
@@ -369,18 +423,31 @@ impl H1Pool {
         &self,
         authority: &Authority,
     ) -> Result<SendRequest<RequestBody>, SendError> {
-        self.handshake(self.open(authority).await?).await
+        self.handshake(authority, self.open(authority).await?).await
     }
 
     /// Hands a connected socket to hyper's client and starts its task.
-    async fn handshake(&self, stream: TcpStream) -> Result<SendRequest<RequestBody>, SendError> {
+    async fn handshake(
+        &self,
+        authority: &Authority,
+        stream: TcpStream,
+    ) -> Result<SendRequest<RequestBody>, SendError> {
         let (sender, conn) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await
             .map_err(SendError::Http)?;
+        let idle = self.idle.clone();
+        let authority = authority.clone();
         tokio::spawn(async move {
             if let Err(error) = conn.with_upgrades().await {
-                tracing::debug!(target: "corsica::gateway", %error, "upstream connection ended with an error");
+                // hyper closes a connection that receives a message while
+                // no request waits on it, with an error it offers no
+                // predicate for, only this text (hyper 1's UnexpectedMessage).
+                if error.to_string().contains("unexpected message") {
+                    idle.report_stray(&authority);
+                } else {
+                    tracing::debug!(target: "corsica::gateway", %error, "upstream connection ended with an error");
+                }
             }
         });
         Ok(sender)

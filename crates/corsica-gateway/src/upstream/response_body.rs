@@ -12,12 +12,11 @@ use bytes::Bytes;
 use http::uri::Authority;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
-use hyper::client::conn::http1::SendRequest;
 
 use super::h1;
-use super::idle::{Idle, IdleConns};
-use super::request_body::RequestBody;
+use super::idle::{HyperConn, Idle, IdleConns};
 use super::whole::Whole;
+use crate::router::Keepalive;
 
 /// A response body's error, from any upstream client.
 pub(crate) type BodyError = Box<dyn std::error::Error + Send + Sync>;
@@ -50,13 +49,15 @@ struct DirectBody {
     keep_alive: bool,
     pool: Arc<IdleConns>,
     authority: Authority,
+    keepalive: Keepalive,
 }
 
 /// Returns a hyper connection to its pool.
 pub(super) struct Checkin {
     pool: Arc<IdleConns>,
     authority: Authority,
-    sender: SendRequest<RequestBody>,
+    conn: HyperConn,
+    keepalive: Keepalive,
 }
 
 impl Checkin {
@@ -65,12 +66,14 @@ impl Checkin {
     pub(super) fn new(
         pool: Arc<IdleConns>,
         authority: Authority,
-        sender: SendRequest<RequestBody>,
+        conn: HyperConn,
+        keepalive: Keepalive,
     ) -> Checkin {
         Checkin {
             pool,
             authority,
-            sender,
+            conn,
+            keepalive,
         }
     }
 
@@ -80,18 +83,22 @@ impl Checkin {
         let Checkin {
             pool,
             authority,
-            mut sender,
+            mut conn,
+            keepalive,
         } = self;
         // Usually hyper is ready for the next request by the time the body's
         // last frame is read. It is not while the request body is still
         // uploading (the upstream answered early): pooling the connection
         // then would make the next request wait behind that upload.
-        if sender.is_ready() {
-            pool.checkin(authority, Idle::Hyper(sender));
+        if !keepalive.allows_another(conn.served) {
+            return;
+        }
+        if conn.sender.is_ready() {
+            pool.checkin(authority, Idle::Hyper(conn), keepalive);
         } else if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                if sender.ready().await.is_ok() {
-                    pool.checkin(authority, Idle::Hyper(sender));
+                if conn.sender.ready().await.is_ok() {
+                    pool.checkin(authority, Idle::Hyper(conn), keepalive);
                 }
             });
         }
@@ -199,9 +206,11 @@ impl Pooled for DirectBody {
 
     fn release(&mut self) {
         let Some(conn) = self.conn.take() else { return };
-        if self.keep_alive && conn.is_clean() {
+        // A connection that holds bytes past the body's end is refused (and
+        // reported) by the pool's checkin.
+        if self.keep_alive {
             self.pool
-                .checkin(self.authority.clone(), Idle::Direct(conn));
+                .checkin(self.authority.clone(), Idle::Direct(conn), self.keepalive);
         }
     }
 
@@ -256,6 +265,7 @@ impl ResponseBody {
         mut conn: Box<h1::Conn>,
         framing: h1::Framing,
         keep_alive: bool,
+        keepalive: Keepalive,
     ) -> ResponseBody {
         let whole = match framing {
             h1::Framing::Empty => Some(None),
@@ -263,8 +273,8 @@ impl ResponseBody {
             h1::Framing::Chunked | h1::Framing::UntilClose => None,
         };
         if let Some(data) = whole {
-            if keep_alive && conn.is_clean() {
-                pool.checkin(authority.clone(), Idle::Direct(conn));
+            if keep_alive {
+                pool.checkin(authority.clone(), Idle::Direct(conn), keepalive);
             }
             return ResponseBody {
                 inner: Inner::Buffered(Whole::new(data.filter(|d| !d.is_empty()))),
@@ -277,6 +287,7 @@ impl ResponseBody {
                 keep_alive,
                 pool: pool.clone(),
                 authority: authority.clone(),
+                keepalive,
             }),
         }
     }

@@ -4,6 +4,8 @@
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderValue, Uri};
 
+use crate::router::Keepalive;
+
 /// Where a route's requests go: scheme, authority and an optional base path
 /// that the request's path is appended to.
 #[derive(Debug, Clone)]
@@ -18,6 +20,8 @@ pub(crate) struct Upstream {
     display: String,
     /// HTTP/2 with prior knowledge (`upstream_http2`).
     http2: bool,
+    /// How the worker's own pool reuses connections to it.
+    keepalive: Keepalive,
 }
 
 impl Upstream {
@@ -45,7 +49,19 @@ impl Upstream {
             host,
             display: uri.to_string(),
             http2,
+            keepalive: Keepalive::default(),
         })
+    }
+
+    /// The same upstream, its connections reused as `keepalive` says.
+    pub(crate) fn with_keepalive(mut self, keepalive: Keepalive) -> Upstream {
+        self.keepalive = keepalive;
+        self
+    }
+
+    /// How the worker's own pool reuses connections to this upstream.
+    pub(super) fn keepalive(&self) -> Keepalive {
+        self.keepalive
     }
 
     /// Whether requests go over the worker's own HTTP/1.1 pool (plain
@@ -105,6 +121,7 @@ impl Upstream {
                 .unwrap_or_else(|_| self.host.clone()),
             display: self.display.clone(),
             http2: self.http2,
+            keepalive: self.keepalive,
         }
     }
 

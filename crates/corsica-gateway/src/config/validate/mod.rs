@@ -13,13 +13,16 @@ use http::Uri;
 
 use super::file::{GatewayFile, LimitsFile, LogFile, TimeoutsFile, TlsFile};
 use super::settings::{GatewayConfig, Limits, LogFormat, Timeouts, Tls};
+use crate::router::Keepalive;
 use crate::tls::TlsFileKind;
 
 mod routes;
 mod values;
 
 pub use values::parse_duration;
-use values::{compile_policy, http2_setting, parse_addr, parse_upstream, required_addr};
+use values::{
+    compile_policy, http2_setting, keepalive_setting, parse_addr, parse_upstream, required_addr,
+};
 
 /// Checks every section of `file`, adding to `diags` (the unknown keys
 /// found before): the configuration if nothing is an error, else every
@@ -36,6 +39,15 @@ pub(super) fn validate(
         "upstream_http2",
         &mut diags,
     );
+    let keepalive = keepalive_setting(
+        file.keepalive.as_ref(),
+        file.keepalive_requests.as_ref(),
+        upstream.as_ref(),
+        upstream_http2,
+        "",
+        Keepalive::default(),
+        &mut diags,
+    );
     let default_policy = file
         .policy
         .as_ref()
@@ -43,6 +55,7 @@ pub(super) fn validate(
     let defaults = routes::Defaults {
         upstream: upstream.clone(),
         upstream_http2,
+        keepalive,
         policy: default_policy,
         has_policy_table: file.policy.is_some(),
     };

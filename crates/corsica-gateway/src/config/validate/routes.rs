@@ -6,9 +6,9 @@ use corsica::policy::Located;
 use corsica::{Diagnostic, Policy};
 use http::Uri;
 
-use super::values::{compile_policy, http2_setting, parse_upstream};
+use super::values::{compile_policy, http2_setting, keepalive_setting, parse_upstream};
 use crate::config::file::RouteFile;
-use crate::router::{self, Mode, Route, RouteCors};
+use crate::router::{self, Keepalive, Mode, Route, RouteCors};
 
 /// What a route takes from the top level of the file unless it sets its
 /// own.
@@ -17,6 +17,8 @@ pub(super) struct Defaults {
     pub(super) upstream: Option<Uri>,
     /// The top-level `upstream_http2`.
     pub(super) upstream_http2: bool,
+    /// The top-level `keepalive` and `keepalive_requests`.
+    pub(super) keepalive: Keepalive,
     /// The default policy, if valid.
     pub(super) policy: Option<Policy>,
     /// Whether the file has a default `[policy]`, valid or not: a route
@@ -56,6 +58,7 @@ pub(super) fn validate_routes(
             path_prefix: "/".into(),
             upstream,
             upstream_http2: defaults.upstream_http2,
+            keepalive: defaults.keepalive,
             cors: RouteCors::Policy {
                 policy: Box::new(policy),
                 mode: Mode::Enforce,
@@ -132,12 +135,30 @@ fn validate_route(
         (None, Some(_)) => false,
         (None, None) => defaults.upstream_http2,
     };
+    // Like upstream_http2: a route on the default upstream inherits the
+    // top-level settings, a route with its own upstream starts from the
+    // defaults.
+    let inherited = if r.upstream.is_some() {
+        Keepalive::default()
+    } else {
+        defaults.keepalive
+    };
+    let keepalive = keepalive_setting(
+        r.keepalive.as_ref(),
+        r.keepalive_requests.as_ref(),
+        upstream.as_ref(),
+        upstream_http2,
+        &key,
+        inherited,
+        diags,
+    );
     let cors = route_cors(route, &key, mode, defaults, diags);
     Some(Route {
         host,
         path_prefix: prefix.clone(),
         upstream: upstream?,
         upstream_http2,
+        keepalive,
         cors: cors?,
     })
 }

@@ -9,6 +9,8 @@ use corsica::policy::Located;
 use corsica::{Diagnostic, Policy, PolicyConfig};
 use http::Uri;
 
+use crate::router::Keepalive;
+
 /// Compiles a policy table whose keys are under `prefix` (`policy.`,
 /// `routes[0].policy.`): its warnings and errors get that prefix, and the
 /// table's span when they have none of their own.
@@ -198,3 +200,80 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         _ => None,
     }
 }
+
+/// `keepalive` and `keepalive_requests` for the upstream they apply to, or
+/// `inherited` where neither is written. They steer the gateway's own pool
+/// of HTTP/1.1 connections, so they are refused for `https://` and
+/// HTTP/2 upstreams, whose connections hyper's pool keeps.
+pub(super) fn keepalive_setting(
+    enabled: Option<&Located<bool>>,
+    max_requests: Option<&Located<i64>>,
+    upstream: Option<&Uri>,
+    http2: bool,
+    prefix: &str,
+    inherited: Keepalive,
+    diags: &mut Vec<Diagnostic>,
+) -> Keepalive {
+    if enabled.is_none() && max_requests.is_none() {
+        return inherited;
+    }
+    let own_pool = upstream.and_then(Uri::scheme_str) == Some("http") && !http2;
+    if upstream.is_some() && !own_pool {
+        for (key, span) in [
+            ("keepalive", enabled.map(|v| v.span.clone())),
+            ("keepalive_requests", max_requests.map(|v| v.span.clone())),
+        ] {
+            if let Some(span) = span {
+                diags.push(
+                    Diagnostic::error(
+                        "keepalive-not-http1",
+                        format!("{prefix}{key}"),
+                        format!("{key} steers the gateway's own HTTP/1.1 connections to http:// upstreams; connections to https:// and HTTP/2 upstreams are kept by hyper's pool, where it would have no effect"),
+                        format!("remove {key}, or point this upstream at an http:// URL"),
+                    )
+                    .at(span),
+                );
+            }
+        }
+        return inherited;
+    }
+    let mut keepalive = Keepalive {
+        enabled: enabled.map_or(inherited.enabled, |v| v.value),
+        ..inherited
+    };
+    if let Some(max) = max_requests {
+        match u32::try_from(max.value) {
+            Ok(n) if (1..=MAX_KEEPALIVE_REQUESTS).contains(&n) => keepalive.max_requests = n,
+            _ => diags.push(
+                Diagnostic::error(
+                    "keepalive-requests",
+                    format!("{prefix}keepalive_requests"),
+                    format!(
+                        "keepalive_requests must be between 1 and {MAX_KEEPALIVE_REQUESTS}, not {}",
+                        max.value
+                    ),
+                    format!(
+                        "write keepalive_requests = {} (nginx's default), or keepalive = false for a connection per request",
+                        Keepalive::DEFAULT_MAX_REQUESTS
+                    ),
+                )
+                .at(max.span.clone()),
+            ),
+        }
+        if !keepalive.enabled {
+            diags.push(
+                Diagnostic::warning(
+                    "keepalive-requests-unused",
+                    format!("{prefix}keepalive_requests"),
+                    "keepalive_requests has no effect with keepalive = false: every connection carries one request",
+                    "remove keepalive_requests, or keepalive = false",
+                )
+                .at(max.span.clone()),
+            );
+        }
+    }
+    keepalive
+}
+
+/// The largest `keepalive_requests`.
+const MAX_KEEPALIVE_REQUESTS: u32 = 1_000_000;
