@@ -1,0 +1,234 @@
+//! The playground in real headless Chromium: every gallery scenario and a
+//! seeded sample of the simulator's corpus are loaded as
+//! `/#case=…&run=1`; the page runs the real `fetch()` and asks the server
+//! for the prediction, and `#verdict`'s `data-observed` and
+//! `data-predicted` must agree with each other and with the recorded
+//! outcome. Screenshots of the page go to `target/` for a person to look at.
+//!
+//! Chromium missing is a failure, not a skip. `CORSICA_PLAYGROUND_SEED`
+//! and `CORSICA_PLAYGROUND_CASES` pick the corpus sample.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use corsica::browser::{simulate, Case, Profile};
+use corsica_playground::gallery::gallery;
+use corsica_playground::Playground;
+
+use support::{b64url, Browser};
+
+/// One page load the test makes.
+struct Job {
+    id: String,
+    case: serde_json::Value,
+    policy: Option<String>,
+    expected: &'static str,
+}
+
+/// Fake harness ports for the corpus, replaced by the playground's own.
+const PAGE: u16 = 40001;
+const API: u16 = 40002;
+
+/// A corpus case as a playground case: a plain fetch to the API origin
+/// (no redirect, no repeated fetch), its URL a path, the page's origin
+/// `{origin}`. `None` when the case is not of that kind.
+fn playground_case(case: &Case) -> Option<serde_json::Value> {
+    let page = format!("http://127.0.0.1:{PAGE}");
+    let api = format!("http://127.0.0.1:{API}");
+    let path = case.request.url.strip_prefix(&api)?;
+    if !case.redirects.is_empty() || case.request.force_preflight || case.origin != page {
+        return None;
+    }
+    let mut out = case.clone();
+    out.origin = "{origin}".into();
+    out.request.url = path.to_owned();
+    let swap = |list: &mut Vec<(String, String)>| {
+        for (_, v) in list {
+            *v = v.replace(&page, "{origin}");
+        }
+    };
+    swap(&mut out.request.headers);
+    for spec in [&mut out.preflight_response, &mut out.response]
+        .into_iter()
+        .flatten()
+    {
+        swap(&mut spec.headers);
+    }
+    serde_json::to_value(out).ok()
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+fn jobs() -> Vec<Job> {
+    let mut jobs: Vec<Job> = gallery()
+        .into_iter()
+        .map(|s| Job {
+            id: format!("gallery/{}", s.id),
+            case: s.case,
+            policy: s.policy.map(str::to_owned),
+            expected: s.expected,
+        })
+        .collect();
+    let seed = env_number("CORSICA_PLAYGROUND_SEED", 0x5EED);
+    let wanted = env_number("CORSICA_PLAYGROUND_CASES", 24) as usize;
+    let ports = corsica_browser_tests::server::Ports {
+        page: PAGE,
+        api: API,
+        other: 40003,
+    };
+    let corpus = corsica_browser_tests::corpus::corpus(seed, wanted * 4, ports, "s");
+    let sample = corpus
+        .iter()
+        .filter(|s| s.follow_ups.is_empty())
+        .filter_map(|s| {
+            // The recorded outcome: the simulator's verdict on the corpus
+            // case as written, the one the differential suite holds
+            // Chromium to.
+            let recorded = simulate(&s.case, Profile::Chromium).ok()?;
+            Some((
+                s.case.id.clone(),
+                playground_case(&s.case)?,
+                recorded.allowed,
+            ))
+        })
+        .take(wanted);
+    for (id, case, allowed) in sample {
+        jobs.push(Job {
+            id: format!("corpus/{id}"),
+            case,
+            policy: None,
+            expected: if allowed { "allowed" } else { "blocked" },
+        });
+    }
+    jobs
+}
+
+/// What `#verdict` says once the run is over.
+const READ_VERDICT: &str = r#"(() => {
+  const v = document.getElementById('verdict');
+  if (!v) return null;
+  if (v.dataset.error) return JSON.stringify({error: v.dataset.error});
+  if (!v.hasAttribute('data-observed')) return null;
+  return JSON.stringify({observed: v.dataset.observed, predicted: v.dataset.predicted,
+    agree: v.dataset.agree, detail: document.getElementById('agreement').innerText,
+    status: document.getElementById('status').innerText});
+})()"#;
+
+async fn run_job(
+    browser: &Browser,
+    base: &str,
+    n: usize,
+    job: &Job,
+) -> Result<serde_json::Value, String> {
+    let mut fragment = format!("case={}", b64url(job.case.to_string().as_bytes()));
+    if let Some(policy) = &job.policy {
+        fragment.push_str(&format!("&policy={}", b64url(policy.as_bytes())));
+    }
+    // A query unique to the load makes every job a fresh page.
+    let url = format!("{base}?n={n}#{fragment}&run=1");
+    browser.navigate(&url).await?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let value = browser.eval(READ_VERDICT).await?;
+        if let Some(text) = value.as_str() {
+            return serde_json::from_str(text).map_err(|e| e.to_string());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "#verdict[data-observed] did not appear within 20 s at {url}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+}
+
+fn target_dir() -> std::path::PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(t) => t.into(),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_playground_agrees_with_chromium() {
+    let started = Instant::now();
+    let playground = Playground::start(0).await.expect("start the playground");
+    let base = playground.url();
+    let browser = match Browser::launch().await {
+        Ok(b) => b,
+        Err(e) => panic!("the playground's browser test needs headless Chromium: {e}"),
+    };
+    let jobs = jobs();
+    let mut failures = Vec::new();
+    let mut seed_done = false;
+    for (n, job) in jobs.iter().enumerate() {
+        let result = run_job(&browser, &base, n, job).await;
+        let ok = matches!(&result, Ok(v)
+            if v["observed"] == job.expected && v["predicted"] == job.expected && v["agree"] == "true");
+        if !ok {
+            failures.push(format!(
+                "{}: expected {}, page said {}\n    case: {}",
+                job.id,
+                job.expected,
+                match &result {
+                    Ok(v) => v.to_string(),
+                    Err(e) => e.clone(),
+                },
+                job.case
+            ));
+        }
+        if job.id == "gallery/put-json" && !seed_done {
+            seed_done = true;
+            screenshots(&browser).await;
+        }
+    }
+    browser.close().await;
+    drop(playground);
+    println!(
+        "{} page loads ({} gallery, {} corpus), {} failures, {:.1} s",
+        jobs.len(),
+        gallery().len(),
+        jobs.len() - gallery().len(),
+        failures.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(seed_done, "the seed's scenario did not run");
+    assert!(
+        failures.is_empty(),
+        "{} of {} runs disagree:\n{}",
+        failures.len(),
+        jobs.len(),
+        failures.join("\n")
+    );
+}
+
+/// Saves the seed's result at 1280×800 (the viewport, and the whole page)
+/// and in a narrow window.
+async fn screenshots(browser: &Browser) {
+    let dir = target_dir();
+    std::fs::create_dir_all(&dir).expect("create the target directory");
+    let shots = [
+        ("playground-screenshot.png", 1280, 800, false),
+        ("playground-screenshot-full.png", 1280, 800, true),
+        ("playground-screenshot-narrow.png", 420, 900, true),
+    ];
+    for (name, width, height, full) in shots {
+        let png = browser
+            .screenshot(width, height, full)
+            .await
+            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        let path = dir.join(name);
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        println!("screenshot: {}", path.display());
+    }
+    browser
+        .viewport(1280, 800)
+        .await
+        .expect("restore the viewport");
+}
