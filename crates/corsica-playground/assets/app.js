@@ -341,7 +341,24 @@ function showPrediction(v, profile) {
     body.append(el('p', {}, 'The script would read:'), el('ul', { class: 'headers' },
       names.map((n) => el('li', {}, el('code', {}, `headers.get("${n}") → ${JSON.stringify(v.readable_headers[n])}`)))));
   }
-  body.append(el('p', {}, 'Step by step:'), el('ol', { class: 'trace' }, v.trace.map((t) => el('li',
+  body.append(el('p', {}, v.requests.length
+    ? `What reaches the server (${v.requests.length} request${v.requests.length === 1 ? '' : 's'}):`
+    : 'Nothing reaches the server.'));
+  if (v.requests.length) {
+    body.append(el('ol', { class: 'arrivals' }, v.requests.map((r) => {
+      const u = new URL(r.url);
+      const lines = [];
+      if (r.origin !== null) lines.push(['origin', r.origin]);
+      if (r.request_method) lines.push(['access-control-request-method', r.request_method]);
+      if (r.request_headers) lines.push(['access-control-request-headers', r.request_headers]);
+      return el('li', {},
+        el('p', {}, el('strong', {}, `${r.method} ${u.pathname}${u.search}`),
+          r.leg === 'preflight' ? ' — the preflight' : ' — the request',
+          r.credentials ? ', with cookies' : ', without cookies'),
+        headerList(lines));
+    })));
+  }
+  $('trace').querySelector('.body').replaceChildren(el('ol', { class: 'trace' }, v.trace.map((t) => el('li',
     { class: t.ok === false ? 'bad' : t.ok ? 'ok' : '' },
     el('span', { class: 'stage' }, `${t.ok === true ? '✓' : t.ok === false ? '✗' : '·'} ${t.stage}`), ' ', t.text))));
 }

@@ -72,9 +72,9 @@
       if (r.check) {
         const x = lanes[r.at].x;
         const cls = r.fail ? 'check fail' : 'check';
-        out.push(`<rect x="${x - 95}" y="${y - 16}" width="190" height="26" rx="4" class="${cls}"/>`);
+        out.push(`<rect x="${x - 112}" y="${y - 16}" width="224" height="26" rx="4" class="${cls}"/>`);
         out.push(`<text x="${x}" y="${y + 2}" text-anchor="middle" class="${cls}">${esc(r.text)}</text>`);
-        if (r.fail) out.push(`<text x="${x + 102}" y="${y + 2}" class="failnote">◀ ${esc(r.failText)}</text>`);
+        if (r.fail) out.push(`<text x="${x - 118}" y="${y + 2}" text-anchor="end" class="failnote">${esc(r.failText)} ▶</text>`);
         return;
       }
       const x1 = lanes[r.from].x, x2 = lanes[r.to].x;
