@@ -32,7 +32,7 @@ function b64urlDecode(s) {
 
 function readHash() {
   const params = new URLSearchParams(location.hash.slice(1));
-  const out = { run: params.get('run') === '1' };
+  const out = { run: Number(params.get('run')) || 0 };
   if (params.get('case')) out.case = JSON.parse(b64urlDecode(params.get('case')));
   if (params.get('policy')) out.policy = b64urlDecode(params.get('policy'));
   return out;
@@ -143,6 +143,7 @@ function bindForm() {
   });
   $('scenario').addEventListener('change', () => loadScenario($('scenario').value));
   $('run').addEventListener('click', run);
+  $('again').addEventListener('click', runAgain);
   $('copy-link').addEventListener('click', () => copy(location.href.replace(/#.*$/, '') + hashFor(), 'Link copied.'));
   window.addEventListener('hashchange', () => startFromHash());
 }
@@ -222,32 +223,73 @@ async function realFetch(r) {
 }
 
 let running = false;
+let last = null; // The last run: its concrete case, for a second fetch.
+
+function begin(text) {
+  const box = $('verdict');
+  for (const a of ['data-predicted', 'data-observed', 'data-agree', 'data-error', 'data-fetch']) box.removeAttribute(a);
+  box.setAttribute('aria-busy', 'true');
+  $('status').textContent = text;
+  $('run').disabled = true;
+  $('again').disabled = true;
+}
+
+function end() {
+  $('verdict').removeAttribute('aria-busy');
+  $('run').disabled = false;
+  $('again').disabled = false;
+  running = false;
+}
+
 async function run() {
   if (running) return;
   running = true;
-  const box = $('verdict');
-  for (const a of ['data-predicted', 'data-observed', 'data-agree', 'data-error']) box.removeAttribute(a);
-  box.setAttribute('aria-busy', 'true');
-  $('status').textContent = 'Running…';
-  $('run').disabled = true;
+  begin('Running…');
+  $('again').hidden = true;
+  last = null;
   try {
     const policy = state.mode === 'policy' ? concretePolicy() : null;
     const made = await postJSON('/runs', { origin: location.origin, case: state.case, policy });
     const c = made.case;
+    const started = Date.now();
     const observed = await realFetch(c.request);
     const profile = detectProfile();
     const [verdict, report] = await Promise.all([
       postJSON('/simulate', { case: c, profile, policy }),
       fetch('/runs/' + made.id).then((r) => r.json()),
     ]);
-    show(c, observed, verdict, report, profile, policy);
+    last = { id: made.id, c, policy, profile, started, seen: report.arrivals.length };
+    show(c, observed, verdict, report, profile, policy, 1);
+    $('again').hidden = false;
   } catch (e) {
-    box.setAttribute('data-error', e.message);
+    $('verdict').setAttribute('data-error', e.message);
     $('status').textContent = '✗ Could not run: ' + e.message;
   } finally {
-    box.removeAttribute('aria-busy');
-    $('run').disabled = false;
-    running = false;
+    end();
+  }
+}
+
+// The same fetch again, to the same URL: what the preflight cache changes.
+async function runAgain() {
+  if (running || !last) return;
+  running = true;
+  begin('Running the same fetch again…');
+  try {
+    const { c, policy, profile } = last;
+    const observed = await realFetch(c.request);
+    const after = Math.floor((Date.now() - last.started) / 1000);
+    const [verdict, report] = await Promise.all([
+      postJSON('/simulate', { case: c, profile, policy, repeat_after: after }),
+      fetch('/runs/' + last.id).then((r) => r.json()),
+    ]);
+    const arrivals = report.arrivals.slice(last.seen);
+    last.seen = report.arrivals.length;
+    show(c, observed, verdict, { arrivals, problems: report.problems }, profile, policy, 2, after);
+  } catch (e) {
+    $('verdict').setAttribute('data-error', e.message);
+    $('status').textContent = '✗ Could not run: ' + e.message;
+  } finally {
+    end();
   }
 }
 
@@ -273,13 +315,15 @@ function differences(observed, verdict, report) {
   return out;
 }
 
-function show(c, observed, verdict, report, profile, policy) {
+function show(c, observed, verdict, report, profile, policy, nth, after) {
   const box = $('verdict');
   const diffs = differences(observed, verdict, report);
   box.setAttribute('data-predicted', word(verdict.allowed));
   box.setAttribute('data-observed', word(observed.allowed));
   box.setAttribute('data-agree', String(diffs.length === 0));
-  $('status').textContent = `${mark(observed.allowed)} The browser ${word(observed.allowed)} the request; corsica predicted ${word(verdict.allowed)} for ${PROFILE_NAMES[profile]}.`;
+  box.setAttribute('data-fetch', String(nth));
+  const which = nth === 1 ? '' : ` (the same fetch again, ${after} s later: a cached preflight is not sent again)`;
+  $('status').textContent = `${mark(observed.allowed)} The browser ${word(observed.allowed)} the request; corsica predicted ${word(verdict.allowed)} for ${PROFILE_NAMES[profile]}${which}.`;
   const agreement = $('agreement');
   agreement.replaceChildren();
   if (diffs.length === 0) {
@@ -388,7 +432,27 @@ function showFix(v) {
     saveHash();
     $('policy').focus();
   });
-  body.append(el('div', { class: 'actions' }, usePolicy));
+  const useHeaders = el('button', { type: 'button' }, 'Use these headers');
+  useHeaders.addEventListener('click', () => {
+    const mine = (v) => v.split(location.origin).join('{origin}');
+    const merge = (spec, add, status) => {
+      const out = spec ? { status: spec.status, headers: [...spec.headers] } : { status, headers: [] };
+      for (const [n, v] of add) {
+        out.headers = out.headers.filter(([m]) => m.toLowerCase() !== n.toLowerCase());
+        out.headers.push([n.toLowerCase(), mine(v)]);
+      }
+      return out;
+    };
+    if (v.preflight && f.preflight_headers.length) {
+      state.case.preflight_response = merge(state.case.preflight_response, f.preflight_headers, 204);
+    }
+    if (f.response_headers.length) state.case.response = merge(state.case.response, f.response_headers, 200);
+    state.mode = 'raw';
+    fillForm();
+    saveHash();
+    $('pf-headers').focus();
+  });
+  body.append(el('div', { class: 'actions' }, useHeaders, usePolicy));
   body.append(el('p', { class: 'hint' }, 'nginx, Envoy, Caddy and HAProxy snippets will appear here once `corsica export` exists.'));
 }
 
@@ -417,7 +481,7 @@ function startFromHash() {
   } else if (!state.case) {
     loadScenario(state.gallery[0].id);
   }
-  if (from.run) run();
+  if (from.run) run().then(() => (from.run >= 2 ? runAgain() : null));
 }
 
 async function start() {

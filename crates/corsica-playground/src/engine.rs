@@ -2,7 +2,9 @@
 //! browser simulator) and the policy diagnostics (`corsica lint`'s). Both
 //! only call the `corsica` engine; no CORS rule is decided here.
 
-use corsica::browser::{self, Case, Incoming, Outgoing, Profile, Simulation, Step, Verdict};
+use corsica::browser::{
+    self, Case, Incoming, Outgoing, PreflightCache, Profile, Simulation, Step, Verdict,
+};
 use corsica::diagnostic::line_col;
 use corsica::loopback::{self, AppResponse};
 use corsica::{ConfigError, Diagnostic, Policy, Severity};
@@ -36,16 +38,43 @@ pub fn policy_answer(policy: &Policy, case: &Case, hop: usize, request: &Outgoin
 /// Predicts what `profile`'s browser does with a concrete case: against
 /// its scripted responses, or with `policy` answering every request.
 pub fn predict(case: &Case, profile: Profile, policy: Option<&Policy>) -> Result<Verdict, String> {
+    predict_with_cache(case, profile, policy, PreflightCache::default(), 0).map(|(v, _)| v)
+}
+
+/// Predicts a fetch of the case made after earlier ones left `cache`, at
+/// `now` seconds; returns the verdict and the cache as the fetch leaves it.
+pub fn predict_with_cache(
+    case: &Case,
+    profile: Profile,
+    policy: Option<&Policy>,
+    cache: PreflightCache,
+    now: u64,
+) -> Result<(Verdict, PreflightCache), String> {
     let Some(policy) = policy else {
-        return browser::simulate(case, profile).map_err(|e| e.to_string());
+        return browser::simulate_with_cache(case, &case.request, profile, cache, now)
+            .map_err(|e| e.to_string());
     };
-    let mut sim = Simulation::new(&case.id, &case.origin, &case.request, profile);
+    let mut sim =
+        Simulation::with_cache(&case.id, &case.origin, &case.request, profile, cache, now);
     let mut step = sim.start();
     while let Step::Send(out) = step {
         let hop = hop_of(&out.request.url);
         step = sim.on_response(policy_answer(policy, case, hop, &out));
     }
-    Ok(sim.finish())
+    let cache = sim.cache().clone();
+    Ok((sim.finish(), cache))
+}
+
+/// Predicts the second fetch of a case, made `after` seconds after the
+/// first: what the preflight cache changes.
+pub fn predict_repeat(
+    case: &Case,
+    profile: Profile,
+    policy: Option<&Policy>,
+    after: u64,
+) -> Result<Verdict, String> {
+    let (_, cache) = predict_with_cache(case, profile, policy, PreflightCache::default(), 0)?;
+    predict_with_cache(case, profile, policy, cache, after).map(|(v, _)| v)
 }
 
 /// Parses a policy for a run; its diagnostics when it is refused.
@@ -137,5 +166,20 @@ mod tests {
         let closed = load_policy("origins = [\"http://127.0.0.1:1\"]").unwrap();
         let verdict = predict(case, Profile::Chromium, Some(&closed)).unwrap();
         assert!(!verdict.allowed);
+    }
+
+    #[test]
+    fn a_second_fetch_uses_the_cached_preflight() {
+        let case = &browser::parse_cases(
+            r#"{"id":"c","origin":"http://127.0.0.1:1","request":{"url":"http://127.0.0.1:2/run/1/0/x","method":"PUT"},
+            "preflight_response":{"status":204,"headers":[["access-control-allow-origin","http://127.0.0.1:1"],["access-control-allow-methods","PUT"],["access-control-max-age","60"]]},
+            "response":{"status":200,"headers":[["access-control-allow-origin","http://127.0.0.1:1"]]}}"#,
+        )
+        .unwrap()[0];
+        assert!(predict(case, Profile::Chromium, None).unwrap().preflight);
+        let again = predict_repeat(case, Profile::Chromium, None, 1).unwrap();
+        assert!(again.allowed && !again.preflight);
+        let later = predict_repeat(case, Profile::Chromium, None, 61).unwrap();
+        assert!(later.preflight);
     }
 }

@@ -120,7 +120,7 @@ pub fn gallery() -> Vec<Scenario> {
         Scenario {
             id: "preflight-cache",
             title: "The preflight cache (Access-Control-Max-Age)",
-            explanation: "Max-Age 86400 asks browsers to keep this preflight for a day: Chromium keeps it 2 hours, Firefox a day, WebKit 10 minutes, and without the header 5 seconds.",
+            explanation: "Max-Age 86400 asks browsers to keep this preflight for a day (Chromium keeps it 2 hours, Firefox a day, WebKit 10 minutes, 5 seconds without the header): press Run again and the second PATCH goes without a preflight.",
             expected: "allowed",
             case: case("preflight-cache",
                 json!({"url": "/api/items/7", "method": "PATCH"}),

@@ -3,8 +3,9 @@
 //! - `POST /runs` `{origin, case, policy?}`: makes the case concrete for a
 //!   new run and answers `{id, case}`; the page then fetches `case.request.url`.
 //! - `GET /runs/<id>`: what reached the API and redirect origins.
-//! - `POST /simulate` `{case, profile, policy?}`: the simulator's verdict,
-//!   in the JSON form of `corsica explain --format json`.
+//! - `POST /simulate` `{case, profile, policy?, repeat_after?}`: the
+//!   simulator's verdict, in the JSON form of `corsica explain --format
+//!   json` (with `repeat_after`, of a second fetch that many seconds later).
 //! - `POST /lint` (the policy's TOML): `corsica lint --format json`'s report.
 //! - `GET /gallery.json`: the ready-made scenarios.
 
@@ -17,7 +18,7 @@ use serde::Deserialize;
 
 use crate::assets;
 use crate::compose::{concretize, Ports};
-use crate::engine::{lint, load_policy, predict};
+use crate::engine::{lint, load_policy, predict, predict_repeat};
 use crate::gallery::gallery;
 use crate::reply::{self, Body};
 use crate::runs::{Run, Runs};
@@ -50,6 +51,10 @@ struct SimulateRequest {
     /// A policy that answers instead of the scripted headers.
     #[serde(default)]
     policy: Option<String>,
+    /// Set for the second fetch of the case, made this many seconds after
+    /// the first (the preflight cache then matters).
+    #[serde(default)]
+    repeat_after: Option<u64>,
 }
 
 /// Answers one request to the page origin.
@@ -150,7 +155,11 @@ fn simulate(body: &[u8]) -> http::Response<Body> {
             )
         }
     };
-    match predict(&request.case, request.profile, policy.as_ref()) {
+    let verdict = match request.repeat_after {
+        None => predict(&request.case, request.profile, policy.as_ref()),
+        Some(after) => predict_repeat(&request.case, request.profile, policy.as_ref(), after),
+    };
+    match verdict {
         Ok(verdict) => reply::json(
             StatusCode::OK,
             &serde_json::to_value(verdict).unwrap_or_default(),

@@ -24,6 +24,9 @@ struct Job {
     case: serde_json::Value,
     policy: Option<String>,
     expected: &'static str,
+    /// `&run=1` runs the case once; `&run=2` twice, the second fetch to
+    /// the same URL (the preflight cache).
+    runs: u8,
 }
 
 /// Fake harness ports for the corpus, replaced by the playground's own.
@@ -73,8 +76,20 @@ fn jobs() -> Vec<Job> {
             case: s.case,
             policy: s.policy.map(str::to_owned),
             expected: s.expected,
+            runs: 1,
         })
         .collect();
+    // The preflight cache for real: the second fetch must send no
+    // preflight, as predicted (the page compares what reached the server).
+    let cached = gallery().into_iter().find(|s| s.id == "preflight-cache");
+    let cached = cached.expect("the gallery has the preflight-cache scenario");
+    jobs.push(Job {
+        id: "gallery/preflight-cache, run again".into(),
+        case: cached.case,
+        policy: None,
+        expected: cached.expected,
+        runs: 2,
+    });
     let seed = env_number("CORSICA_PLAYGROUND_SEED", 0x5EED);
     let wanted = env_number("CORSICA_PLAYGROUND_CASES", 24) as usize;
     let ports = corsica_browser_tests::server::Ports {
@@ -104,6 +119,7 @@ fn jobs() -> Vec<Job> {
             case,
             policy: None,
             expected: if allowed { "allowed" } else { "blocked" },
+            runs: 1,
         });
     }
     jobs
@@ -115,7 +131,7 @@ const READ_VERDICT: &str = r#"(() => {
   if (!v) return null;
   if (v.dataset.error) return JSON.stringify({error: v.dataset.error});
   if (!v.hasAttribute('data-observed')) return null;
-  return JSON.stringify({observed: v.dataset.observed, predicted: v.dataset.predicted,
+  return JSON.stringify({fetch: v.dataset.fetch, observed: v.dataset.observed, predicted: v.dataset.predicted,
     agree: v.dataset.agree, detail: document.getElementById('agreement').innerText,
     status: document.getElementById('status').innerText});
 })()"#;
@@ -131,13 +147,18 @@ async fn run_job(
         fragment.push_str(&format!("&policy={}", b64url(policy.as_bytes())));
     }
     // A query unique to the load makes every job a fresh page.
-    let url = format!("{base}?n={n}#{fragment}&run=1");
+    let url = format!("{base}?n={n}#{fragment}&run={}", job.runs);
     browser.navigate(&url).await?;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let value = browser.eval(READ_VERDICT).await?;
         if let Some(text) = value.as_str() {
-            return serde_json::from_str(text).map_err(|e| e.to_string());
+            let verdict: serde_json::Value =
+                serde_json::from_str(text).map_err(|e| e.to_string())?;
+            // With `&run=2`, the first fetch's verdict is not the answer.
+            if verdict["error"].is_string() || verdict["fetch"] == job.runs.to_string() {
+                return Ok(verdict);
+            }
         }
         if Instant::now() > deadline {
             return Err(format!(
@@ -190,11 +211,13 @@ async fn the_playground_agrees_with_chromium() {
     }
     browser.close().await;
     drop(playground);
+    let blocked = jobs.iter().filter(|j| j.expected == "blocked").count();
     println!(
-        "{} page loads ({} gallery, {} corpus), {} failures, {:.1} s",
+        "{} page loads ({} gallery, {} corpus; {blocked} blocked, {} allowed), {} failures, {:.1} s",
         jobs.len(),
-        gallery().len(),
-        jobs.len() - gallery().len(),
+        gallery().len() + 1,
+        jobs.len() - gallery().len() - 1,
+        jobs.len() - blocked,
         failures.len(),
         started.elapsed().as_secs_f64()
     );
