@@ -419,10 +419,12 @@ function showFix(v) {
   const f = v.fix;
   const body = $('fix').querySelector('.body');
   body.replaceChildren(el('p', {}, f.summary));
-  if (v.preflight && f.preflight_headers.length) {
+  // As `corsica explain` prints it: the headers only when something is owed.
+  const owed = !v.allowed || !f.summary.startsWith('Nothing to fix');
+  if (owed && v.preflight && f.preflight_headers.length) {
     body.append(el('p', {}, 'The preflight (OPTIONS) response must carry:'), headerList(f.preflight_headers));
   }
-  if (f.response_headers.length) body.append(el('p', {}, 'The response must carry:'), headerList(f.response_headers));
+  if (owed && f.response_headers.length) body.append(el('p', {}, 'The response must carry:'), headerList(f.response_headers));
   body.append(el('p', {}, 'The corsica policy that does exactly this:'), el('pre', { class: 'policy' }, f.policy));
   const usePolicy = el('button', { type: 'button' }, 'Use this policy');
   usePolicy.addEventListener('click', () => {

@@ -207,6 +207,17 @@ async fn the_playground_agrees_with_chromium() {
         if job.id == "gallery/put-json" && !seed_done {
             seed_done = true;
             screenshots(&browser).await;
+            disagreement(&browser).await;
+        }
+        if job.id == "gallery/put-json-policy" {
+            shoot(
+                &browser,
+                "playground-screenshot-policy.png",
+                1280,
+                800,
+                true,
+            )
+            .await;
         }
     }
     browser.close().await;
@@ -234,24 +245,62 @@ async fn the_playground_agrees_with_chromium() {
 /// Saves the seed's result at 1280×800 (the viewport, and the whole page)
 /// and in a narrow window.
 async fn screenshots(browser: &Browser) {
+    shoot(browser, "playground-screenshot.png", 1280, 800, false).await;
+    shoot(browser, "playground-screenshot-full.png", 1280, 800, true).await;
+    shoot(browser, "playground-screenshot-narrow.png", 420, 900, true).await;
+}
+
+/// Saves a PNG of the page under the target directory, then restores the
+/// 1280×800 viewport.
+async fn shoot(browser: &Browser, name: &str, width: u32, height: u32, full: bool) {
     let dir = target_dir();
     std::fs::create_dir_all(&dir).expect("create the target directory");
-    let shots = [
-        ("playground-screenshot.png", 1280, 800, false),
-        ("playground-screenshot-full.png", 1280, 800, true),
-        ("playground-screenshot-narrow.png", 420, 900, true),
-    ];
-    for (name, width, height, full) in shots {
-        let png = browser
-            .screenshot(width, height, full)
-            .await
-            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
-        let path = dir.join(name);
-        std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-        println!("screenshot: {}", path.display());
-    }
+    let png = browser
+        .screenshot(width, height, full)
+        .await
+        .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+    let path = dir.join(name);
+    std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    println!("screenshot: {}", path.display());
     browser
         .viewport(1280, 800)
         .await
         .expect("restore the viewport");
+}
+
+/// Shows the last run's prediction beside the opposite observation, as if
+/// the browser had disagreed: the page must say so (in words, not only in
+/// red) and offer the case JSON for a bug report.
+const STAGE_DISAGREEMENT: &str = r#"(async () => {
+  const v = await postJSON('/simulate', {case: last.c, profile: 'chromium', policy: last.policy});
+  const staged = v.allowed ? {allowed: false, error: 'TypeError: Failed to fetch (staged by the test)'}
+                           : {allowed: true, status: 200, headers: {}};
+  show(last.c, staged, v, {arrivals: [], problems: []}, 'chromium', last.policy, 1);
+  const box = document.getElementById('verdict');
+  return JSON.stringify({agree: box.dataset.agree, text: document.getElementById('agreement').innerText,
+    copy: document.getElementById('copy-case') !== null});
+})()"#;
+
+async fn disagreement(browser: &Browser) {
+    let value = browser
+        .eval(STAGE_DISAGREEMENT)
+        .await
+        .expect("stage a disagreement");
+    let text = value.as_str().expect("the page answers");
+    let shown: serde_json::Value = serde_json::from_str(text).expect("JSON");
+    assert_eq!(shown["agree"], "false", "{shown}");
+    let words = shown["text"].as_str().unwrap_or_default();
+    assert!(
+        words.contains("✗ The prediction and reality disagree"),
+        "{shown}"
+    );
+    assert_eq!(shown["copy"], true, "no Copy as case JSON button: {shown}");
+    shoot(
+        browser,
+        "playground-screenshot-disagree.png",
+        1280,
+        800,
+        false,
+    )
+    .await;
 }

@@ -134,7 +134,7 @@ impl Browser {
         let result = self
             .call(
                 "Runtime.evaluate",
-                json!({"expression": expression, "returnByValue": true}),
+                json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
             )
             .await?;
         if let Some(ex) = result.get("exceptionDetails") {
