@@ -156,7 +156,8 @@ async fn run_job(
             let verdict: serde_json::Value =
                 serde_json::from_str(text).map_err(|e| e.to_string())?;
             // With `&run=2`, the first fetch's verdict is not the answer.
-            if verdict["error"].is_string() || verdict["fetch"] == job.runs.to_string() {
+            let fetch = verdict["fetch"].as_str().and_then(|f| f.parse::<u8>().ok());
+            if verdict["error"].is_string() || fetch == Some(job.runs) {
                 return Ok(verdict);
             }
         }
