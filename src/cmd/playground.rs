@@ -8,6 +8,7 @@ use corsica_playground::Playground;
 use super::CmdError;
 use crate::cli::PlaygroundArgs;
 
+/// Starts the three origins, prints the URL to open, and serves until Ctrl-C.
 pub fn run(args: &PlaygroundArgs) -> Result<ExitCode, CmdError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
