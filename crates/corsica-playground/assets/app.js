@@ -179,14 +179,17 @@ function lintSoon() {
   lintTimer = setTimeout(lint, 200);
 }
 
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const counts = (r) => ` (${plural(r.errors, 'error')}, ${plural(r.warnings, 'warning')})`;
+
 async function lint() {
   const box = $('lint');
   let report;
   try { report = await postJSON('/lint', concretePolicy()); } catch (e) { box.textContent = e.message; return; }
   box.replaceChildren();
   const head = report.valid
-    ? el('p', { class: 'ok' }, '✓ Valid policy', ` (${report.errors} errors, ${report.warnings} warnings)`)
-    : el('p', { class: 'bad' }, '✗ Invalid policy', ` (${report.errors} errors, ${report.warnings} warnings)`);
+    ? el('p', { class: 'ok' }, '✓ Valid policy', counts(report))
+    : el('p', { class: 'bad' }, '✗ Invalid policy', counts(report));
   box.append(head);
   if (report.diagnostics.length) {
     box.append(el('ul', { class: 'diagnostics' }, report.diagnostics.map((d) => el('li', { class: d.severity },
@@ -454,7 +457,7 @@ function showFix(v) {
     saveHash();
     $('pf-headers').focus();
   });
-  body.append(el('div', { class: 'actions' }, useHeaders, usePolicy));
+  body.append(el('div', { class: 'actions' }, owed ? useHeaders : null, usePolicy));
   body.append(el('p', { class: 'hint' }, 'nginx, Envoy, Caddy and HAProxy snippets will appear here once `corsica export` exists.'));
 }
 

@@ -211,6 +211,7 @@ async fn the_playground_agrees_with_chromium() {
             disagreement(&browser).await;
         }
         if job.id == "gallery/put-json-policy" {
+            lint_as_you_type(&browser).await;
             shoot(
                 &browser,
                 "playground-screenshot-policy.png",
@@ -304,4 +305,26 @@ async fn disagreement(browser: &Browser) {
         false,
     )
     .await;
+}
+
+/// Types a refused policy into the editor: the diagnostics must appear
+/// inline with line, reason and fix, as `corsica lint` gives them.
+const TYPE_POLICY: &str = r#"(async () => {
+  const editor = document.getElementById('policy');
+  editor.value = 'origins = ["*"]\ncredentials = true\n';
+  editor.dispatchEvent(new Event('input'));
+  for (let i = 0; i < 100; i++) {
+    const text = document.getElementById('lint').innerText;
+    if (text.includes('wildcard-with-credentials')) return text;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return 'no diagnostics: ' + document.getElementById('lint').innerText;
+})()"#;
+
+async fn lint_as_you_type(browser: &Browser) {
+    let value = browser.eval(TYPE_POLICY).await.expect("type a policy");
+    let text = value.as_str().unwrap_or_default();
+    assert!(text.contains("✗ Invalid policy"), "{text}");
+    assert!(text.contains("line 1, column 12"), "{text}");
+    assert!(text.contains("fix: list the exact origins"), "{text}");
 }
