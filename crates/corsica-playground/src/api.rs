@@ -149,6 +149,17 @@ fn build(status: u16, headers: &[(String, Vec<u8>)], problems: &mut Vec<String>)
         }
     };
     for (name, value) in headers {
+        // The body is empty and hyper frames it: a composed length or
+        // transfer coding would contradict what is sent, and hang the fetch.
+        if ["content-length", "transfer-encoding", "connection"]
+            .iter()
+            .any(|f| name.eq_ignore_ascii_case(f))
+        {
+            problems.push(format!(
+                "header {name:?} is the server's own framing; left out"
+            ));
+            continue;
+        }
         let parsed = (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_bytes(value),
