@@ -1,4 +1,5 @@
-//! The API origin and the redirect origin: each answers a run's requests
+//! The API origin and the redirect origin (and the page origin for a
+//! redirect that leads back to it): each answers a run's requests
 //! exactly as composed (the scripted status and headers, or the decision
 //! of the run's policy) and records what reached it.
 
@@ -14,8 +15,8 @@ use crate::engine::policy_answer;
 use crate::reply::{self, Body};
 use crate::runs::{Arrival, Run, Runs};
 
-/// Answers one request that reached the origin named `at` (`api` or
-/// `redirect`).
+/// Answers one request that reached the origin named `at` (`api`,
+/// `redirect`, or `page` after a redirect back to the page's origin).
 pub fn answer<B>(runs: &Arc<Runs>, at: &'static str, request: &Request<B>) -> Response<Body> {
     let path = request
         .uri()

@@ -2,8 +2,9 @@
 //!
 //! In a playground case `request.url` is a path on the API origin and the
 //! literal `{origin}` in any header value stands for the page's origin.
-//! For redirects, `{redirect}` and `{api}` in a response header stand for
-//! the next hop's URL prefix on the redirect origin or the API origin.
+//! For redirects, `{redirect}`, `{api}` and `{page}` in a response header
+//! stand for the next hop's URL prefix on the redirect origin, the API
+//! origin or the page's own origin.
 //! Every URL of a run carries the run's id and the hop number
 //! (`/run/<id>/<hop>/<path>`), so the origins know which composed answer
 //! to give without any header the browser would have to send.
@@ -88,11 +89,13 @@ fn fill_response(spec: &mut ResponseSpec, page_origin: &str, ports: Ports, id: u
     let next = run_path(id, hop + 1);
     let redirect = format!("{}{next}", Ports::origin(ports.redirect));
     let api = format!("{}{next}", Ports::origin(ports.api));
+    let page = format!("{page_origin}{next}");
     for (_, value) in &mut spec.headers {
         *value = value
             .replace("{origin}", page_origin)
             .replace("{redirect}", &redirect)
-            .replace("{api}", &api);
+            .replace("{api}", &api)
+            .replace("{page}", &page);
     }
 }
 

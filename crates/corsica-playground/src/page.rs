@@ -8,6 +8,8 @@
 //!   json` (with `repeat_after`, of a second fetch that many seconds later).
 //! - `POST /lint` (the policy's TOML): `corsica lint --format json`'s report.
 //! - `GET /gallery.json`: the ready-made scenarios.
+//! - `/run/<id>/<hop>/...`: a run's URL reached by a redirect back to the
+//!   page's origin, answered as the API origin answers.
 
 use std::sync::Arc;
 
@@ -16,12 +18,12 @@ use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Limited};
 use serde::Deserialize;
 
-use crate::assets;
 use crate::compose::{concretize, Ports};
 use crate::engine::{lint, load_policy, predict, predict_repeat};
 use crate::gallery::gallery;
 use crate::reply::{self, Body};
 use crate::runs::{Run, Runs};
+use crate::{api, assets};
 
 /// The largest request body the endpoints read.
 const MAX_BODY: usize = 1 << 20;
@@ -65,6 +67,10 @@ pub async fn answer(
 ) -> http::Response<Body> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    // A redirect may lead back to the page's own origin.
+    if path.starts_with("/run/") {
+        return api::answer(&runs, "page", &request);
+    }
     if method == Method::GET || method == Method::HEAD {
         if let Some(asset) = assets::get(&path) {
             return reply::with_type(StatusCode::OK, asset.content_type, asset.body);

@@ -15,7 +15,7 @@ const KEEP: usize = 256;
 /// it got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Arrival {
-    /// `api` or `redirect`: which origin it reached.
+    /// `api`, `redirect` or `page`: which origin it reached.
     pub at: &'static str,
     /// The hop of the run (0 is the URL the script fetched).
     pub hop: usize,

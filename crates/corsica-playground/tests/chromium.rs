@@ -32,31 +32,65 @@ struct Job {
 /// Fake harness ports for the corpus, replaced by the playground's own.
 const PAGE: u16 = 40001;
 const API: u16 = 40002;
+const OTHER: u16 = 40003;
 
-/// A corpus case as a playground case: a plain fetch to the API origin
-/// (no redirect, no repeated fetch), its URL a path, the page's origin
-/// `{origin}`. `None` when the case is not of that kind.
+/// The placeholder for each of the harness's origins.
+const PLACES: [(u16, &str); 3] = [(API, "{api}"), (OTHER, "{redirect}"), (PAGE, "{page}")];
+
+/// A corpus case as a playground case: its URL a path on the API origin,
+/// the page's origin `{origin}`, and each redirect's `location` rewritten
+/// to the playground's origins. `None` for a case the playground cannot
+/// express: one that starts on the page's own origin, forces a preflight,
+/// or redirects to a URL with credentials in it.
 fn playground_case(case: &Case) -> Option<serde_json::Value> {
-    let page = format!("http://127.0.0.1:{PAGE}");
-    let api = format!("http://127.0.0.1:{API}");
-    let path = case.request.url.strip_prefix(&api)?;
-    if !case.redirects.is_empty() || case.request.force_preflight || case.origin != page {
+    let origin = |port: u16| format!("http://127.0.0.1:{port}");
+    let page = origin(PAGE);
+    let path = case.request.url.strip_prefix(&origin(API))?;
+    if case.request.force_preflight || case.origin != page {
         return None;
     }
+    // Bare relative references resolve next to the case's own paths.
+    let dir = path.rsplit_once('/')?.0.to_owned();
     let mut out = case.clone();
     out.origin = "{origin}".into();
     out.request.url = path.to_owned();
-    let swap = |list: &mut Vec<(String, String)>| {
-        for (_, v) in list {
-            *v = v.replace(&page, "{origin}");
+    for (_, v) in &mut out.request.headers {
+        *v = v.replace(&page, "{origin}");
+    }
+    let mut here = "{api}";
+    let hops = std::iter::once((&mut out.preflight_response, out.response.as_mut())).chain(
+        out.redirects
+            .iter_mut()
+            .map(|h| (&mut h.preflight_response, Some(&mut h.response))),
+    );
+    for (preflight, response) in hops {
+        let mut next = here;
+        for (i, spec) in [preflight.as_mut(), response].into_iter().enumerate() {
+            let Some(spec) = spec else { continue };
+            for (name, value) in &mut spec.headers {
+                if !name.eq_ignore_ascii_case("location") {
+                    *value = value.replace(&page, "{origin}");
+                    continue;
+                }
+                if value.contains('@') {
+                    return None;
+                }
+                let (to, rest) = match PLACES.iter().find(|(p, _)| value.starts_with(&origin(*p))) {
+                    Some((p, place)) => (*place, value[origin(*p).len()..].to_owned()),
+                    None if value.starts_with('/') => (here, value.clone()),
+                    None if value.bytes().all(|b| b.is_ascii_digit()) && !value.is_empty() => {
+                        (here, format!("{dir}/{value}"))
+                    }
+                    // Empty, or a scheme fetch() cannot follow: as written.
+                    None => continue,
+                };
+                *value = format!("{to}{rest}");
+                if i == 1 {
+                    next = to;
+                }
+            }
         }
-    };
-    swap(&mut out.request.headers);
-    for spec in [&mut out.preflight_response, &mut out.response]
-        .into_iter()
-        .flatten()
-    {
-        swap(&mut spec.headers);
+        here = next;
     }
     serde_json::to_value(out).ok()
 }
@@ -91,11 +125,11 @@ fn jobs() -> Vec<Job> {
         runs: 2,
     });
     let seed = env_number("CORSICA_PLAYGROUND_SEED", 0x5EED);
-    let wanted = env_number("CORSICA_PLAYGROUND_CASES", 24) as usize;
+    let wanted = env_number("CORSICA_PLAYGROUND_CASES", 40) as usize;
     let ports = corsica_browser_tests::server::Ports {
         page: PAGE,
         api: API,
-        other: 40003,
+        other: OTHER,
     };
     let corpus = corsica_browser_tests::corpus::corpus(seed, wanted * 4, ports, "s");
     let sample = corpus
@@ -225,8 +259,16 @@ async fn the_playground_agrees_with_chromium() {
     browser.close().await;
     drop(playground);
     let blocked = jobs.iter().filter(|j| j.expected == "blocked").count();
+    let redirected = jobs
+        .iter()
+        .filter(|j| {
+            j.case["redirects"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty())
+        })
+        .count();
     println!(
-        "{} page loads ({} gallery, {} corpus; {blocked} blocked, {} allowed), {} failures, {:.1} s",
+        "{} page loads ({} gallery, {} corpus; {blocked} blocked, {} allowed, {redirected} redirected), {} failures, {:.1} s",
         jobs.len(),
         gallery().len() + 1,
         jobs.len() - gallery().len() - 1,
