@@ -27,21 +27,27 @@
 
   function drawDiagram(c, v, report, policyMode) {
     const apiOrigin = new URL(c.request.url).origin;
-    const third = v.requests.some((r) => new URL(r.url).origin !== apiOrigin);
     const lanes = [
       { x: 80, name: 'Page script' },
       { x: 290, name: 'Browser' },
-      { x: 500, name: 'API origin' },
+      { x: 500, name: 'API origin', origin: apiOrigin },
     ];
-    if (third) lanes.push({ x: 690, name: 'Redirect origin' });
-    const width = third ? 780 : 590;
+    // One more lane for each other origin a redirect leads to.
+    for (const r of v.requests) {
+      const o = new URL(r.url).origin;
+      if (lanes.some((l) => l.origin === o)) continue;
+      const name = o === location.origin ? 'Page origin (server)' : 'Redirect origin';
+      lanes.push({ x: lanes[lanes.length - 1].x + 200, name, origin: o });
+    }
+    const laneOf = (url) => lanes.findIndex((l) => l.origin === new URL(url).origin);
+    const width = lanes[lanes.length - 1].x + 90;
     const rows = [];
     const failed = !v.allowed;
     const path = (url) => { const u = new URL(url); return u.pathname.replace(/^\/run\/\d+\/\d+/, '') + u.search || '/'; };
     rows.push({ from: 0, to: 1, text: `fetch(${c.request.method || 'GET'} ${path(c.request.url)})`,
       fail: failed && v.requests.length === 0, failText: 'fetch() throws before sending' });
     v.requests.forEach((r, i) => {
-      const lane = new URL(r.url).origin === apiOrigin ? 2 : 3;
+      const lane = laneOf(r.url);
       const last = i === v.requests.length - 1;
       const preflight = r.leg === 'preflight';
       rows.push({ from: 1, to: lane, text: preflight ? `OPTIONS preflight (${r.request_method})` : `${r.method} ${path(r.url)}` });

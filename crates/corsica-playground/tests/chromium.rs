@@ -244,6 +244,16 @@ async fn the_playground_agrees_with_chromium() {
             screenshots(&browser).await;
             disagreement(&browser).await;
         }
+        if job.id == "gallery/cross-origin-redirect" {
+            shoot(
+                &browser,
+                "playground-screenshot-redirect.png",
+                1280,
+                800,
+                true,
+            )
+            .await;
+        }
         if job.id == "gallery/put-json-policy" {
             lint_as_you_type(&browser).await;
             shoot(
