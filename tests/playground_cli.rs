@@ -45,9 +45,10 @@ fn the_playground_prints_its_url_and_serves_an_embedded_page() {
     let stdout = running.0.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
+        // Send the first line, then keep reading: the pipe stays open.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
     });
     let line = rx
         .recv_timeout(Duration::from_secs(20))

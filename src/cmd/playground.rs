@@ -1,6 +1,7 @@
 //! `corsica playground`: the page where a real cross-origin fetch runs
 //! beside corsica's prediction (`corsica-playground` does the work).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use corsica_playground::Playground;
@@ -21,12 +22,19 @@ pub fn run(args: &PlaygroundArgs) -> Result<ExitCode, CmdError> {
             )
         })?;
         let ports = playground.ports();
-        println!("corsica playground: open {}", playground.url());
-        println!(
-            "  page origin     http://127.0.0.1:{}\n  API origin      http://127.0.0.1:{}\n  redirect origin http://127.0.0.1:{}",
-            ports.page, ports.api, ports.redirect
+        // Whoever reads stdout may stop after the URL (`| head -1`): a write
+        // that fails must not stop the playground, so errors are ignored.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "corsica playground: open {}\n  page origin     http://127.0.0.1:{}\n  API origin      http://127.0.0.1:{}\n  redirect origin http://127.0.0.1:{}\nCtrl-C stops it.",
+            playground.url(),
+            ports.page,
+            ports.api,
+            ports.redirect
         );
-        println!("Ctrl-C stops it.");
+        let _ = out.flush();
+        drop(out);
         tokio::signal::ctrl_c().await?;
         Ok(ExitCode::SUCCESS)
     })
