@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use corsica::browser::{simulate_with_cache, Leg, PreflightCache, Profile, Verdict};
 use serde::Serialize;
 
-use crate::corpus::Scenario;
 use crate::driver::{FetchObservation, JobObservation, ScriptResult};
+use crate::scenario::Scenario;
 use crate::server::Arrival;
 
 /// One field on which the browser and the simulator disagree.

@@ -1,8 +1,9 @@
 //! A differential harness: corsica's browser simulator against real
 //! headless Chromium.
 //!
-//! [`run`] generates a seeded corpus ([`mod@corpus`], plus the hand-written
-//! [`edge`] cases), serves every case from a scripted server on three
+//! [`run`] builds the corpus ([`mod@corpus`]: seeded [`random`] cases plus
+//! the hand-written [`edge`] cases read from `cases/*.toml`, each a
+//! [`scenario::Scenario`]), serves every case from a scripted server on three
 //! ports of 127.0.0.1 ([`server`]), makes each `fetch()` from a page on
 //! one of them in a real browser ([`driver`], over the DevTools protocol in
 //! [`cdp`]), and compares what the browser did with what
@@ -15,7 +16,9 @@ pub mod compare;
 pub mod corpus;
 pub mod driver;
 pub mod edge;
+pub mod random;
 pub mod rng;
+pub mod scenario;
 pub mod server;
 
 use std::path::PathBuf;
@@ -25,8 +28,9 @@ use corsica::browser::Profile;
 use serde::Serialize;
 
 use crate::compare::{compare, predict, Disagreement};
-use crate::corpus::{corpus, Scenario};
+use crate::corpus::corpus;
 use crate::driver::{BrowserDriver, Chromium, DriverError, Job};
+use crate::scenario::Scenario;
 use crate::server::Server;
 
 /// The seed used when `CORSICA_SEED` is not set.

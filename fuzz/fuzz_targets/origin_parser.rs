@@ -4,13 +4,12 @@
 //! else that differs from it.
 #![no_main]
 
-use corsica::origin::parse_serialized;
-use corsica::pattern::{parse_entry, OriginEntry};
-use corsica::OriginSet;
+use corsica::__private::{parse_entry, OriginEntry};
+use corsica::{parse_origin, OriginSet};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let parsed = parse_serialized(data);
+    let parsed = parse_origin(data);
     if let Some(parts) = parsed {
         // A parsed request origin re-serializes to exactly its input.
         let port = parts.port.map(|p| format!(":{p}")).unwrap_or_default();

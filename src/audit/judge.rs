@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use corsica::browser::check::cors_check;
-use corsica::browser::headers::{latin1, ResponseHeaders};
-use corsica::browser::Credentials;
+use corsica::browser::{cors_check, latin1, Credentials, ResponseHeaders};
 
 use super::finding::{
     severity, Class, Evidence, EvidenceRequest, EvidenceResponse, Finding, Severity,

@@ -32,13 +32,13 @@ pub struct Trusted {
 impl Trusted {
     /// Parses a serialized origin such as `https://app.example.com`.
     pub fn parse(origin: &str) -> Result<Trusted, String> {
-        let parts = corsica::origin::parse_serialized(origin.as_bytes())
+        let parts = corsica::parse_origin(origin.as_bytes())
             .ok_or_else(|| format!("--trusted-origin {origin:?} is not an origin (scheme://host[:port], lower case, no path)"))?;
         if !matches!(parts.scheme, "http" | "https") {
             return Err(format!("--trusted-origin {origin:?} must be http or https"));
         }
         let host = parts.host.to_owned();
-        let domain = if corsica::origin::looks_like_ipv4(&host) || host.starts_with('[') {
+        let domain = if corsica::is_ip_host(&host) {
             host.clone()
         } else {
             psl::domain_str(&host).unwrap_or(&host).to_owned()
@@ -137,7 +137,7 @@ pub fn probes(t: &Trusted, token: &str) -> Vec<Probe> {
             origin: format!("http://{h}{p}"),
         });
     }
-    if !corsica::origin::looks_like_ipv4(h) && !h.starts_with('[') {
+    if !corsica::is_ip_host(h) {
         out.push(Probe {
             class: Class::AnySubdomain,
             origin: format!("{s}://{tag}.{d}{p}"),

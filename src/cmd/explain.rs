@@ -5,11 +5,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use corsica::browser::{
-    self, Case, HopSpec, Profile, RequestSpec, ResponseSpec, Simulation, Step, Verdict,
+    self, AppResponse, Case, HopSpec, Profile, RequestSpec, ResponseSpec, Simulation, Step, Verdict,
 };
-use corsica::loopback::{self, AppResponse};
 use corsica::Policy;
-use corsica_gateway::config::{self as gateway, GatewayConfig, Mode, RouteCors};
+use corsica_gateway::config::{self as gateway, GatewayConfig};
+use corsica_gateway::router::{self, Mode, RouteCors};
 
 use super::CmdError;
 use crate::cli::{ExplainArgs, Format, ScriptArgs};
@@ -93,19 +93,19 @@ fn against_server(case: &Case, server: &Server, profile: Profile) -> Result<Verd
             Server::Policy(policy) => policy,
             Server::Gateway(config) => route_policy(config, &out.request.url)?,
         };
-        step = sim.on_response(loopback::respond(policy, &out, &app));
+        step = sim.on_response(browser::respond(policy, &out, &app));
     }
     Ok(sim.finish())
 }
 
-/// The policy the gateway applies to a request for `url`, or why the
-/// gateway's own answer cannot be predicted offline.
+/// The policy the gateway applies to a request for `url`, picked by the
+/// gateway's own router, or why the gateway's own answer cannot be
+/// predicted offline.
 fn route_policy<'c>(config: &'c GatewayConfig, url: &str) -> Result<&'c Policy, CmdError> {
     let uri: http::Uri = url
         .parse()
         .map_err(|e| format!("{url} is not a URL: {e}"))?;
-    let route = config
-        .route_for_uri(&uri)
+    let route = router::route_for_uri(&config.routes, &uri)
         .map_err(|reason| format!("the gateway answers {url} with 400: {reason}"))?;
     let Some(route) = route else {
         return Err(format!("no route of the gateway config matches {url}").into());
@@ -180,7 +180,7 @@ fn case_from_flags(args: &ExplainArgs) -> Result<Case, CmdError> {
             headers: headers(&args.preflight_headers)?,
         }),
         // Redirects in the flag form land on a response without CORS headers.
-        redirects: (0..corsica::browser::sim::MAX_REDIRECTS)
+        redirects: (0..browser::MAX_REDIRECTS)
             .map(|_| HopSpec {
                 preflight_response: None,
                 response: ResponseSpec {

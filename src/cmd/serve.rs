@@ -32,7 +32,7 @@ fn serve_file(
     workers: usize,
 ) -> Result<ExitCode, CmdError> {
     let name = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let source = config::read_config_file(path).map_err(|e| format!("cannot read {name}: {e}"))?;
     if !config::is_gateway_file(&source) {
         eprintln!(
             "{name}: not a gateway configuration: it has none of listen, upstream, [policy] or [[routes]]"

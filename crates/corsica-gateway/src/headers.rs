@@ -8,7 +8,7 @@
 //! `Upgrade: websocket` must reach the upstream for the tunnel to exist.
 
 use http::header::{self, Entry, HeaderMap, HeaderName, HeaderValue};
-use http::{Method, Request, Version};
+use http::Request;
 
 /// `X-Forwarded-For`: the client addresses seen so far.
 pub(crate) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -189,12 +189,10 @@ impl ForwardedFields<'_> {
 }
 
 /// Whether a request is a WebSocket handshake: an HTTP/1.1 `GET` with
-/// `Connection: upgrade` and `Upgrade: websocket`.
+/// `Connection: upgrade` and `Upgrade: websocket`. The route's CORS layer
+/// judges handshakes by the same rule, so none is tunnelled unchecked.
 pub(crate) fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {
-    req.version() == Version::HTTP_11
-        && req.method() == Method::GET
-        && has_token(req.headers(), header::CONNECTION, b"upgrade")
-        && has_token(req.headers(), header::UPGRADE, b"websocket")
+    corsica_tower::is_websocket_handshake(req)
 }
 
 /// Whether the client's `TE` lists `trailers` (it accepts trailer fields).

@@ -11,18 +11,50 @@
 //! certificate itself) applies to the next request or connection.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::config::{load_str, GatewayConfig};
+use corsica::ConfigError;
+
+use crate::config::{load_str, read_config_file, GatewayConfig};
+use crate::control::{Control, ReloadOutcome};
+use crate::handle::Inner;
 use crate::routes::Generation;
-use crate::server::{Control, Inner, ReloadOutcome};
 use crate::{tls, upstream};
 
+/// How long reading, checking and applying a configuration file may take
+/// before the reload is refused. Reading happens off the control task, so
+/// the admin endpoints and signals are served meanwhile either way; this
+/// bounds how long a stuck file system can hold a reload.
+pub(crate) const RELOAD_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Re-reads the configuration file and applies it, or refuses it.
-pub(crate) fn reload(inner: &Inner) {
-    let outcome = match &inner.options.config_path {
-        Some(path) => load_and_apply(inner, path),
+///
+/// The file is read, parsed and applied on the blocking pool, never on the
+/// control task that also serves `/healthz`, `/metrics` and the signals.
+pub(crate) async fn reload(inner: &Arc<Inner>) {
+    let outcome = match inner.options.config_path.clone() {
+        Some(path) => {
+            let name = path.display().to_string();
+            let worker = {
+                let inner = inner.clone();
+                tokio::task::spawn_blocking(move || load_and_apply(&inner, &path))
+            };
+            match tokio::time::timeout(RELOAD_TIMEOUT, worker).await {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(e)) => ReloadOutcome::Rejected {
+                    errors: format!("reading {name} failed: {e}"),
+                },
+                Err(_) => ReloadOutcome::Rejected {
+                    errors: format!(
+                        "reading and checking {name} took longer than {} s; is it on a file system that hangs?",
+                        RELOAD_TIMEOUT.as_secs()
+                    ),
+                },
+            }
+        }
         None => ReloadOutcome::Rejected {
             errors: "there is no configuration file to reload (the gateway was started without --config)".into(),
         },
@@ -49,7 +81,7 @@ pub(crate) fn reload(inner: &Inner) {
 
 fn load_and_apply(inner: &Inner, path: &Path) -> ReloadOutcome {
     let name = path.display().to_string();
-    let source = match std::fs::read_to_string(path) {
+    let source = match read_config_file(path) {
         Ok(source) => source,
         Err(e) => {
             return ReloadOutcome::Rejected {
@@ -61,7 +93,7 @@ fn load_and_apply(inner: &Inner, path: &Path) -> ReloadOutcome {
         Ok(config) => config,
         Err(error) => {
             return ReloadOutcome::Rejected {
-                errors: error.render(&name, Some(&source)),
+                errors: render_refusal(&error, &name, &source),
             }
         }
     };
@@ -82,6 +114,37 @@ fn load_and_apply(inner: &Inner, path: &Path) -> ReloadOutcome {
         },
         Err(errors) => ReloadOutcome::Rejected { errors },
     }
+}
+
+/// The refusal of a file that did not load, for the log.
+///
+/// A file that is not TOML at all may not be a configuration file at all:
+/// the path may have been pointed at `/etc/passwd` or a key file. Its lines
+/// must not end up in the log, so a syntax error names the place (file,
+/// line, column) and the reason, but quotes nothing. A file that parsed is
+/// the operator's own configuration, and its lines are quoted as `lint`
+/// quotes them.
+fn render_refusal(error: &ConfigError, name: &str, source: &str) -> String {
+    use std::fmt::Write;
+    if !error.diagnostics.iter().any(|d| d.code == "toml-syntax") {
+        return error.render(name, Some(source));
+    }
+    let mut out = String::new();
+    for d in &error.diagnostics {
+        let place = match &d.span {
+            Some(span) => {
+                let at = corsica::diagnostic::line_col(source, span.start);
+                format!("{name}:{}:{}", at.line, at.col)
+            }
+            None => name.to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "error[{}]: {}\n  --> {place}\n   = fix: {}\n",
+            d.code, d.reason, d.fix
+        );
+    }
+    out
 }
 
 /// What the new file changes that only a restart can apply.
@@ -116,7 +179,7 @@ fn apply(inner: &Inner, config: GatewayConfig) -> Result<u64, String> {
     let old = inner.current.load_full();
     // TLS can be re-keyed live (new certificate files), not switched on or off.
     let tls = match (&config.tls, inner.started.tls) {
-        (Some(files), true) => Some(tls::acceptor(files)?),
+        (Some(files), true) => Some(tls::acceptor(&files.cert, &files.key)?),
         _ => old.tls.clone(),
     };
     // Keep the upstream clients, and their pooled connections, unless the

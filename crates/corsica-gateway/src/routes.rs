@@ -25,9 +25,10 @@ use tower::Layer;
 use tower_service::Service;
 
 use crate::body::Body;
-use crate::config::{self, GatewayConfig, Mode, RouteCors};
+use crate::client::ClientInfo;
+use crate::config::{GatewayConfig, Mode, RouteCors};
 use crate::metrics::Metrics;
-use crate::proxy::{ClientInfo, Proxy, ProxyFuture, RouteProxy};
+use crate::proxy::{Proxy, ProxyFuture, RouteProxy};
 use crate::upstream::{Upstream, UpstreamClient};
 
 /// Everything one configuration produces.
@@ -95,15 +96,12 @@ impl Generation {
                         .report_only(*mode == Mode::ReportOnly)
                         // Report-only already sends preflights upstream untouched.
                         .forward_preflights(*forward_preflight && *mode == Mode::Enforce)
+                        // Browsers apply no CORS to WebSockets; the proxy
+                        // refuses the handshakes the layer's decision refuses.
+                        .check_websockets(true)
                         .with_observer(move |event: &CorsEvent<'_>| counter.observe(event));
                     RouteLayer::On(layer)
                 }
-            };
-            let policy = match (&cors, &route.cors) {
-                (RouteLayer::On(layer), RouteCors::Policy { mode, .. }) => {
-                    Some((layer.clone(), *mode == Mode::ReportOnly))
-                }
-                _ => None,
             };
             let proxy = Arc::new(RouteProxy {
                 upstream,
@@ -112,7 +110,6 @@ impl Generation {
                 idle: config.timeouts.idle,
                 limits: config.limits,
                 metrics: metrics.clone(),
-                policy,
             });
             routes.push(RouteEntry { proxy, cors });
         }
@@ -136,7 +133,7 @@ impl Generation {
 
     /// The index of the route for a host (without port) and path.
     pub(crate) fn route_index(&self, host: Option<&str>, path: &str) -> Option<usize> {
-        config::route_index(&self.config.routes, host, path)
+        crate::router::route_index(&self.config.routes, host, path)
     }
 
     /// The route services for one client connection, parallel to the routes.

@@ -583,3 +583,50 @@ async fn the_header_field_count_limit_is_configurable() {
         "every field reached the upstream: {passed}"
     );
 }
+
+#[tokio::test]
+async fn a_huge_chunk_cut_short_by_a_close_is_logged_and_counted() {
+    // The chunk claims 2^64 - 1 bytes, sends three, and the upstream closes:
+    // a truncation like any other, not a quiet end of the response.
+    let upstream = raw_upstream(|mut stream| async move {
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let _ = stream.write_all(b"ffffffffffffffff\r\nabc").await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let _ = stream.write_all(&[b'x'; 70_000]).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    })
+    .await;
+    let gw = gateway(&config_text(upstream, "")).await;
+    let url = gw.url("/items");
+    // Without a body on the gateway's own client, with one on hyper's.
+    for (n, body) in [(1.0, ""), (2.0, "{}")] {
+        let method = if body.is_empty() { "GET" } else { "POST" };
+        let outcome = client()
+            .request(
+                http::Request::builder()
+                    .method(method)
+                    .uri(&url)
+                    .header("origin", APP)
+                    .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+                    .unwrap(),
+            )
+            .await;
+        if let Ok(response) = outcome {
+            use http_body_util::BodyExt;
+            assert!(
+                response.into_body().collect().await.is_err(),
+                "{method}: a truncated body must not end like a complete one"
+            );
+        }
+        let text = metrics(&gw).await;
+        assert_eq!(
+            metric(&text, "corsica_upstream_errors_total{kind=\"protocol\"}"),
+            n,
+            "{method}: {text}"
+        );
+    }
+    still_serves(&gw).await;
+}

@@ -175,6 +175,37 @@ async fn plain_http2_with_prior_knowledge_is_served() {
 }
 
 #[tokio::test]
+async fn an_http2_host_that_differs_from_the_authority_is_a_400() {
+    let (upstream, calls) = echo_upstream().await;
+    let gw = gateway(&config_text(upstream, "")).await;
+    let mut builder = Client::builder(TokioExecutor::new());
+    builder.http2_only(true);
+    let client = builder.build_http::<Full<Bytes>>();
+    let url = gw.url("/x");
+    let reply = send(
+        &client,
+        Method::GET,
+        &url,
+        &[("origin", APP), ("host", "internal.example")],
+        b"",
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{:?}", reply.body);
+    assert_eq!(calls.get(), 0, "the request must not reach the upstream");
+    // The same Host as the :authority is fine, in any case.
+    let authority = gw.addr.to_string().to_uppercase();
+    let reply = send(
+        &client,
+        Method::GET,
+        &url,
+        &[("origin", APP), ("host", &authority)],
+        b"",
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+}
+
+#[tokio::test]
 async fn an_h2c_upstream_is_spoken_to_in_http2_with_prior_knowledge() {
     let (upstream, calls) = echo_upstream().await;
     let toml = format!(

@@ -22,9 +22,9 @@ pub const MAX_EMPTY_ELEMENTS: usize = 16;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AcrhError<'a> {
-    /// Longer than [`MAX_ACRH_LEN`].
+    /// Longer than the 4096 bytes corsica reads (`MAX_ACRH_LEN`).
     TooLong,
-    /// More than [`MAX_EMPTY_ELEMENTS`] empty elements.
+    /// More than 16 empty elements (`MAX_EMPTY_ELEMENTS`).
     TooManyEmptyElements,
     /// An element that is not a header name.
     NotAToken,

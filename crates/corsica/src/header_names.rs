@@ -81,17 +81,6 @@ pub fn is_safelisted_response_header(name: &str) -> bool {
         .any(|s| s.eq_ignore_ascii_case(name))
 }
 
-/// Request-header names that are CORS-safelisted for some values (the value
-/// rules live in the browser simulator). Listing them in a policy is never
-/// wrong: a `Content-Type: application/json` still needs a preflight.
-pub const SAFELISTED_REQUEST: [&str; 5] = [
-    "accept",
-    "accept-language",
-    "content-language",
-    "content-type",
-    "range",
-];
-
 fn starts_with_ignore_case(name: &str, prefix: &str) -> bool {
     name.len() >= prefix.len()
         && name.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())

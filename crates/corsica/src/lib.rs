@@ -30,23 +30,45 @@
 //! assert_eq!(response[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example.com");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The public surface is what this page lists: the server side's types at
+//! the top, the simulator in [`browser`], the policy's configuration in
+//! [`policy`], and diagnostics and their rendering in [`diagnostic`]. The
+//! rest of the engine (parsers, header tables, the simulator's steps) is
+//! private, so that it can change without breaking a caller.
 #![warn(missing_docs)]
 
-pub mod acrh;
+mod acrh;
 pub mod browser;
 pub mod diagnostic;
-pub mod header_names;
+mod header_names;
 mod intern;
-pub mod loopback;
-pub mod method;
-pub mod origin;
-pub mod origin_set;
-pub mod pattern;
+mod method;
+mod origin;
+mod origin_set;
+mod pattern;
 pub mod policy;
-pub mod server;
-pub mod token;
+mod server;
+mod token;
 
+pub use acrh::AcrhError;
 pub use diagnostic::{ConfigError, Diagnostic, Palette, Severity};
+pub use origin::{is_ip_host, parse_serialized as parse_origin, OriginParts};
 pub use origin_set::{OriginMatch, OriginSet};
 pub use policy::{Policy, PolicyBuilder, PolicyConfig};
 pub use server::{Decision, Denial, Forward, ForwardPlan, Preflight, PreflightPlan, RequestKind};
+
+/// Engine internals that the fuzz targets and the engine's own integration
+/// tests drive directly.
+///
+/// **Not a stable API**: anything here may change or go away in any
+/// release. It is public only because those callers live outside the
+/// crate; applications use the items at the crate root, [`browser`] and
+/// [`policy`].
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::acrh::check as check_request_headers;
+    pub use crate::browser::safelist::{check as check_safelisted_request_header, Unsafe};
+    pub use crate::method::{is_safelisted as is_safelisted_method, normalize as normalize_method};
+    pub use crate::pattern::{parse_entry, MalformedOrigin, OriginEntry, OriginEntryError};
+}

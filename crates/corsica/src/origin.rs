@@ -135,6 +135,14 @@ pub fn is_canonical_host(host: &str) -> bool {
     is_domain(host)
 }
 
+/// Whether `host`, as a serialized origin carries it, is an IP address (an
+/// IPv4 address as the URL parser reads one, or a bracketed IPv6 one)
+/// rather than a domain: such a host has no registrable domain and no
+/// subdomains.
+pub fn is_ip_host(host: &str) -> bool {
+    looks_like_ipv4(host) || host.starts_with('[')
+}
+
 /// Whether the URL parser reads `host` as an IPv4 address (or rejects it):
 /// the WHATWG URL standard's "ends in a number" check. Its last label (a
 /// final empty one aside) is decimal digits or `0x` and hexadecimal

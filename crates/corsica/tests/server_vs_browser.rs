@@ -4,8 +4,9 @@
 //! and a request it forbids must be blocked, for the reason the policy
 //! gives.
 
+use corsica::__private::{check_safelisted_request_header, is_safelisted_method, normalize_method};
+use corsica::browser::{respond, AppResponse};
 use corsica::browser::{CorsError, Credentials, RequestSpec, Simulation, Step, Verdict};
-use corsica::loopback::{respond, AppResponse};
 use corsica::Policy;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::Method;
@@ -175,19 +176,19 @@ proptest! {
     #[test]
     fn the_browser_accepts_exactly_what_the_policy_allows(spec in policy_spec(), (origin, request) in request()) {
         let Some(policy) = spec.build() else { return Ok(()) };
-        let normalized = corsica::method::normalize(&request.method).into_owned();
+        let normalized = normalize_method(&request.method).into_owned();
         let unsafe_names: Vec<String> = {
             let mut n: Vec<String> = request.headers.iter()
-                .filter(|(name, value)| corsica::browser::safelist::check(name, value.as_bytes(), corsica::browser::Profile::Chromium).is_err())
+                .filter(|(name, value)| check_safelisted_request_header(name, value.as_bytes(), corsica::browser::Profile::Chromium).is_err())
                 .map(|(name, _)| name.to_ascii_lowercase())
                 .collect();
             n.sort();
             n.dedup();
             n
         };
-        let needs_preflight = !corsica::method::is_safelisted(&normalized) || !unsafe_names.is_empty();
+        let needs_preflight = !is_safelisted_method(&normalized) || !unsafe_names.is_empty();
         let origin_ok = policy.allows_any_origin() || policy.allows_origin(origin.as_bytes());
-        let method_ok = corsica::method::is_safelisted(&normalized) || spec.any_method || spec.methods.contains(&normalized.as_str());
+        let method_ok = is_safelisted_method(&normalized) || spec.any_method || spec.methods.contains(&normalized.as_str());
         let headers_ok = spec.any_header || unsafe_names.iter().all(|h| spec.request_headers.contains(&h.as_str()));
         let credentials_ok = request.credentials != Credentials::Include || spec.credentials;
 

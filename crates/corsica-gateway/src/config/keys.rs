@@ -7,7 +7,7 @@
 //! removed, so that the rest of the file is still checked in the same run.
 //! (`deny_unknown_fields` stays on the structs as a backstop.)
 
-use corsica::policy::config::{closest_key, POLICY_KEYS};
+use corsica::policy::{self, closest_key};
 use corsica::Diagnostic;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
@@ -27,22 +27,21 @@ enum Shape {
 /// one written has the wrong type.
 type Key = (&'static str, Shape, &'static str);
 
-/// The keys of a policy table.
-const POLICY: &[Key] = &[
-    ("origins", Shape::Value, "[\"https://app.example.com\"]"),
-    ("methods", Shape::Value, "[\"PUT\", \"DELETE\"]"),
-    ("request_headers", Shape::Value, "[\"content-type\"]"),
-    ("expose_headers", Shape::Value, "[\"x-request-id\"]"),
-    ("credentials", Shape::Value, "true"),
-    ("max_age", Shape::Value, "600"),
-    ("dangerously_allow_insecure_origins", Shape::Value, "true"),
-    (
-        "dangerously_allow_public_suffix_wildcards",
-        Shape::Value,
-        "true",
-    ),
-    ("dangerously_allow_null_origin", Shape::Value, "true"),
-];
+/// The keys of a policy table: the engine's own list, every key a plain value.
+const POLICY: &[Key] = &{
+    let mut keys = [("", Shape::Value, ""); policy::KEYS.len()];
+    let mut i = 0;
+    while i < keys.len() {
+        keys[i] = (policy::KEYS[i].name, Shape::Value, policy::KEYS[i].example);
+        i += 1;
+    }
+    keys
+};
+
+/// Whether `name` is a key of a policy table.
+fn is_policy_key(name: &str) -> bool {
+    policy::KEYS.iter().any(|k| k.name == name)
+}
 
 /// The keys of a `[[routes]]` entry.
 pub(super) const ROUTE_KEYS: [&str; 8] = [
@@ -187,13 +186,13 @@ fn unknown(
     let valid: Vec<&str> = shape.iter().map(|(k, ..)| *k).collect();
     let at_top = path.is_empty();
     let in_route = path.starts_with("routes[") && !path.contains(".policy.");
-    let fix = if at_top && POLICY_KEYS.contains(&name) {
+    let fix = if at_top && is_policy_key(name) {
         format!(
             "`{name}` is a policy key: move it under [policy] (or under a route's [routes.policy])"
         )
     } else if at_top && ROUTE_KEYS.contains(&name) {
         format!("`{name}` is a route key: move it into a [[routes]] entry")
-    } else if in_route && POLICY_KEYS.contains(&name) {
+    } else if in_route && is_policy_key(name) {
         format!(
             "`{name}` is a policy key: move it into this route's policy table ([routes.policy])"
         )
@@ -307,7 +306,8 @@ mod tests {
         let top: Vec<&str> = FILE.iter().map(|(k, ..)| *k).collect();
         assert_eq!(top, GATEWAY_KEYS);
         let policy: Vec<&str> = POLICY.iter().map(|(k, ..)| *k).collect();
-        assert_eq!(policy, POLICY_KEYS);
+        let engine: Vec<&str> = policy::KEYS.iter().map(|k| k.name).collect();
+        assert_eq!(policy, engine);
         let route: Vec<&str> = ROUTE.iter().map(|(k, ..)| *k).collect();
         assert_eq!(route, ROUTE_KEYS);
     }

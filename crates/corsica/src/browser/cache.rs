@@ -9,6 +9,9 @@ use super::preflight::PreflightResult;
 use super::request::UnsafeHeader;
 
 /// Cached preflight results, with a clock in seconds supplied by the caller.
+/// Callers carry one from fetch to fetch ([`simulate_with_cache`](super::simulate_with_cache),
+/// [`Simulation::with_cache`](super::Simulation::with_cache)); the simulator
+/// alone fills and reads it.
 #[derive(Debug, Clone, Default)]
 pub struct PreflightCache {
     entries: HashMap<(String, String), (PreflightResult, u64)>,
@@ -22,7 +25,7 @@ impl PreflightCache {
 
     /// Stores a result for `origin` and `url` at time `now`. A max-age of 0
     /// is not stored.
-    pub fn store(&mut self, origin: &str, url: &str, result: PreflightResult, now: u64) {
+    pub(crate) fn store(&mut self, origin: &str, url: &str, result: PreflightResult, now: u64) {
         let key = (origin.to_owned(), url.to_owned());
         if result.max_age == 0 {
             self.entries.remove(&key);
@@ -34,7 +37,7 @@ impl PreflightCache {
 
     /// Whether a fresh cached result allows this request. An expired or
     /// insufficient entry is evicted, as Chromium does.
-    pub fn allows(
+    pub(crate) fn allows(
         &mut self,
         origin: &str,
         url: &str,

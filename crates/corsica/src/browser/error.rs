@@ -8,10 +8,33 @@ use std::fmt::Write;
 
 use serde::{Serialize, Serializer};
 
-/// A CORS failure as Chromium names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // The variant names are Chromium's own.
-pub enum CorsError {
+/// Declares [`CorsError`] from one list of its variants: the enum, its
+/// DevTools names (each variant is named as Chromium names it, so the name
+/// is the variant's own) and [`ALL`], so that a variant is written once.
+macro_rules! cors_errors {
+    ($($variant:ident,)*) => {
+        /// A CORS failure as Chromium names it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[allow(missing_docs)] // The variant names are Chromium's own.
+        pub enum CorsError {
+            $($variant,)*
+        }
+
+        /// Every error, for lookups.
+        pub const ALL: &[CorsError] = &[$(CorsError::$variant,)*];
+
+        impl CorsError {
+            /// The name DevTools reports (`corsErrorStatus.corsError`).
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(CorsError::$variant => stringify!($variant),)*
+                }
+            }
+        }
+    };
+}
+
+cors_errors! {
     DisallowedByMode,
     InvalidResponse,
     WildcardOriginNotAllowed,
@@ -37,35 +60,6 @@ pub enum CorsError {
 }
 
 impl CorsError {
-    /// The name DevTools reports (`corsErrorStatus.corsError`).
-    pub fn name(&self) -> &'static str {
-        use CorsError::*;
-        match self {
-            DisallowedByMode => "DisallowedByMode",
-            InvalidResponse => "InvalidResponse",
-            WildcardOriginNotAllowed => "WildcardOriginNotAllowed",
-            MissingAllowOriginHeader => "MissingAllowOriginHeader",
-            MultipleAllowOriginValues => "MultipleAllowOriginValues",
-            InvalidAllowOriginValue => "InvalidAllowOriginValue",
-            AllowOriginMismatch => "AllowOriginMismatch",
-            InvalidAllowCredentials => "InvalidAllowCredentials",
-            CorsDisabledScheme => "CorsDisabledScheme",
-            PreflightInvalidStatus => "PreflightInvalidStatus",
-            PreflightDisallowedRedirect => "PreflightDisallowedRedirect",
-            PreflightWildcardOriginNotAllowed => "PreflightWildcardOriginNotAllowed",
-            PreflightMissingAllowOriginHeader => "PreflightMissingAllowOriginHeader",
-            PreflightMultipleAllowOriginValues => "PreflightMultipleAllowOriginValues",
-            PreflightInvalidAllowOriginValue => "PreflightInvalidAllowOriginValue",
-            PreflightAllowOriginMismatch => "PreflightAllowOriginMismatch",
-            PreflightInvalidAllowCredentials => "PreflightInvalidAllowCredentials",
-            InvalidAllowMethodsPreflightResponse => "InvalidAllowMethodsPreflightResponse",
-            InvalidAllowHeadersPreflightResponse => "InvalidAllowHeadersPreflightResponse",
-            MethodDisallowedByPreflightResponse => "MethodDisallowedByPreflightResponse",
-            HeaderDisallowedByPreflightResponse => "HeaderDisallowedByPreflightResponse",
-            RedirectContainsCredentials => "RedirectContainsCredentials",
-        }
-    }
-
     /// Parses a DevTools name.
     pub fn from_name(name: &str) -> Option<CorsError> {
         ALL.iter().copied().find(|e| e.name() == name)
@@ -188,35 +182,6 @@ impl Serialize for CorsError {
     }
 }
 
-/// Every error, for lookups.
-pub const ALL: [CorsError; 22] = {
-    use CorsError::*;
-    [
-        DisallowedByMode,
-        InvalidResponse,
-        WildcardOriginNotAllowed,
-        MissingAllowOriginHeader,
-        MultipleAllowOriginValues,
-        InvalidAllowOriginValue,
-        AllowOriginMismatch,
-        InvalidAllowCredentials,
-        CorsDisabledScheme,
-        PreflightInvalidStatus,
-        PreflightDisallowedRedirect,
-        PreflightWildcardOriginNotAllowed,
-        PreflightMissingAllowOriginHeader,
-        PreflightMultipleAllowOriginValues,
-        PreflightInvalidAllowOriginValue,
-        PreflightAllowOriginMismatch,
-        PreflightInvalidAllowCredentials,
-        InvalidAllowMethodsPreflightResponse,
-        InvalidAllowHeadersPreflightResponse,
-        MethodDisallowedByPreflightResponse,
-        HeaderDisallowedByPreflightResponse,
-        RedirectContainsCredentials,
-    ]
-};
-
 /// Renders header bytes as Chromium does in console messages: header bytes
 /// are Latin-1, and anything outside printable ASCII becomes `\uXXXX`.
 pub fn escape_hint(bytes: &[u8]) -> String {
@@ -245,7 +210,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for e in ALL {
+        for &e in ALL {
             assert_eq!(CorsError::from_name(e.name()), Some(e));
         }
     }

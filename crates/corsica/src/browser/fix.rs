@@ -3,26 +3,11 @@
 //! with the engine's own builder, so the suggestion is always a policy
 //! corsica accepts.
 
-use serde::Serialize;
-
 use super::case::Credentials;
 use super::error::CorsError;
-use super::verdict::Skipped;
+use super::verdict::{Fix, Skipped};
 use crate::header_names::is_safelisted_response_header;
-use crate::Policy;
-
-/// What to change on the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Fix {
-    /// One or two sentences saying what is wrong and what to do.
-    pub summary: String,
-    /// Headers the preflight (`OPTIONS`) response must carry.
-    pub preflight_headers: Vec<(String, String)>,
-    /// Headers the actual response must carry.
-    pub response_headers: Vec<(String, String)>,
-    /// A corsica policy (TOML) that sends exactly these headers.
-    pub policy: String,
-}
+use crate::policy::Policy;
 
 /// Everything about the request that decides the fix.
 #[derive(Debug, Clone)]
@@ -60,19 +45,21 @@ pub fn fix(input: &FixInput<'_>, error: Option<CorsError>) -> Fix {
         })
         .collect();
 
-    let mut preflight_headers = Vec::new();
-    let mut response_headers = Vec::new();
-    if input.needs_preflight {
-        preflight_headers.push((
-            "Access-Control-Allow-Origin".to_owned(),
-            input.origin.to_owned(),
+    // Both responses owe the origin and, to a credentialed request,
+    // Allow-Credentials; each adds its own headers after them.
+    let mut owed = vec![(
+        "Access-Control-Allow-Origin".to_owned(),
+        input.origin.to_owned(),
+    )];
+    if include {
+        owed.push((
+            "Access-Control-Allow-Credentials".to_owned(),
+            "true".to_owned(),
         ));
-        if include {
-            preflight_headers.push((
-                "Access-Control-Allow-Credentials".to_owned(),
-                "true".to_owned(),
-            ));
-        }
+    }
+    let mut preflight_headers = Vec::new();
+    if input.needs_preflight {
+        preflight_headers.clone_from(&owed);
         if method_needed {
             preflight_headers.push((
                 "Access-Control-Allow-Methods".to_owned(),
@@ -86,16 +73,7 @@ pub fn fix(input: &FixInput<'_>, error: Option<CorsError>) -> Fix {
             ));
         }
     }
-    response_headers.push((
-        "Access-Control-Allow-Origin".to_owned(),
-        input.origin.to_owned(),
-    ));
-    if include {
-        response_headers.push((
-            "Access-Control-Allow-Credentials".to_owned(),
-            "true".to_owned(),
-        ));
-    }
+    let mut response_headers = owed;
     if !expose.is_empty() {
         response_headers.push((
             "Access-Control-Expose-Headers".to_owned(),

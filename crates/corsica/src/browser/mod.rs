@@ -17,29 +17,32 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod cache;
-pub mod case;
-pub mod check;
-pub mod error;
-pub mod expose;
-pub mod fix;
-pub mod headers;
-pub mod order;
-pub mod preflight;
-pub mod profile;
-pub mod request;
-pub mod safelist;
-pub mod sim;
-pub mod verdict;
+mod cache;
+mod case;
+mod check;
+mod error;
+mod expose;
+mod fix;
+mod headers;
+mod loopback;
+mod order;
+mod preflight;
+mod profile;
+mod request;
+// Reached by the property tests through `crate::__private`.
+pub(crate) mod safelist;
+mod sim;
+mod verdict;
 
 pub use cache::PreflightCache;
 pub use case::{parse_cases, Case, Credentials, HopSpec, RequestSpec, ResponseSpec};
+pub use check::{cors_check, Failure};
 pub use error::CorsError;
-pub use fix::Fix;
-pub use headers::ResponseHeaders;
+pub use headers::{latin1, ResponseHeaders};
+pub use loopback::{respond, AppResponse};
 pub use profile::Profile;
-pub use sim::{Incoming, Outgoing, Simulation, Step};
-pub use verdict::{Leg, SentRequest, Skipped, Stage, TraceEvent, Verdict};
+pub use sim::{Incoming, Outgoing, Simulation, Step, MAX_REDIRECTS};
+pub use verdict::{Fix, Leg, SentRequest, Skipped, Stage, TraceEvent, Verdict};
 
 /// A case that cannot be simulated as written.
 #[derive(Debug, Clone, PartialEq, Eq)]

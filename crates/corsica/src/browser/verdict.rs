@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::error::CorsError;
-use super::fix::Fix;
 
 /// The outcome of one simulated `fetch()`. Built by the simulator only,
 /// so fields can be added without breaking callers.
@@ -44,6 +43,21 @@ pub struct Verdict {
     pub requests: Vec<SentRequest>,
     /// The step-by-step reasoning.
     pub trace: Vec<TraceEvent>,
+}
+
+// Built in fix.rs, but declared here with the verdict that carries it, so
+// that the types of an outcome depend on nothing that computes one.
+/// What to change on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    /// One or two sentences saying what is wrong and what to do.
+    pub summary: String,
+    /// Headers the preflight (`OPTIONS`) response must carry.
+    pub preflight_headers: Vec<(String, String)>,
+    /// Headers the actual response must carry.
+    pub response_headers: Vec<(String, String)>,
+    /// A corsica policy (TOML) that sends exactly these headers.
+    pub policy: String,
 }
 
 /// What had cleared the request itself when the fetch was stopped before

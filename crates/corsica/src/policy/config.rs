@@ -39,7 +39,7 @@ pub type LocatedList = Located<Vec<Located<String>>>;
 
 /// A CORS policy as configured. The key names are a public contract:
 /// `origins`, `methods`, `request_headers`, `expose_headers`, `credentials`,
-/// `max_age`, and the `dangerously_*` opt-ins.
+/// `max_age`, and the `dangerously_*` opt-ins ([`KEYS`] lists them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
@@ -63,18 +63,47 @@ pub struct PolicyConfig {
     pub dangerously_allow_null_origin: Option<Located<bool>>,
 }
 
-/// The configuration keys of a policy, for "did you mean" hints.
-pub const POLICY_KEYS: [&str; 9] = [
-    "origins",
-    "methods",
-    "request_headers",
-    "expose_headers",
-    "credentials",
-    "max_age",
-    "dangerously_allow_insecure_origins",
-    "dangerously_allow_public_suffix_wildcards",
-    "dangerously_allow_null_origin",
+/// One key of a policy table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PolicyKey {
+    /// The key as written in TOML.
+    pub name: &'static str,
+    /// A value of the right type, for a fix to show when the value written
+    /// has the wrong one.
+    pub example: &'static str,
+}
+
+/// Every key of a policy table, in [`PolicyConfig`]'s order: the one list
+/// that a policy file and the gateway's file (whose `[policy]` and
+/// `[routes.policy]` tables hold these keys) check keys against and draw
+/// their "did you mean" hints from.
+pub const KEYS: &[PolicyKey] = &[
+    key("origins", "[\"https://app.example.com\"]"),
+    key("methods", "[\"PUT\", \"DELETE\"]"),
+    key("request_headers", "[\"content-type\"]"),
+    key("expose_headers", "[\"x-request-id\"]"),
+    key("credentials", "true"),
+    key("max_age", "600"),
+    key("dangerously_allow_insecure_origins", "true"),
+    key("dangerously_allow_public_suffix_wildcards", "true"),
+    key("dangerously_allow_null_origin", "true"),
 ];
+
+const fn key(name: &'static str, example: &'static str) -> PolicyKey {
+    PolicyKey { name, example }
+}
+
+/// The names of [`KEYS`], as the "did you mean" hints take them.
+const KEY_NAMES: [&str; KEYS.len()] = {
+    let mut names = [""; KEYS.len()];
+    let mut i = 0;
+    while i < KEYS.len() {
+        names[i] = KEYS[i].name;
+        i += 1;
+    }
+    names
+};
 
 impl PolicyConfig {
     /// Parses a policy file whose top level holds the policy keys.
@@ -105,7 +134,7 @@ pub(crate) struct ReadPolicy {
 /// Reads a policy file; `Err` only for TOML that does not parse at all.
 pub(crate) fn read_toml(source: &str) -> Result<ReadPolicy, ConfigError> {
     let mut doc = toml::de::DeTable::parse(source).map_err(|e| ConfigError {
-        diagnostics: vec![toml_diagnostic(&e, &POLICY_KEYS)],
+        diagnostics: vec![toml_diagnostic(&e, &KEY_NAMES)],
     })?;
     let mut problems = Vec::new();
     let mut removed = Vec::new();
@@ -120,7 +149,7 @@ pub(crate) fn read_toml(source: &str) -> Result<ReadPolicy, ConfigError> {
                 })
             }
             Err(e) => {
-                let mut diag = toml_diagnostic(&e, &POLICY_KEYS);
+                let mut diag = toml_diagnostic(&e, &KEY_NAMES);
                 let key = e.span().and_then(|at| {
                     doc.get_ref().iter().find_map(|(key, value)| {
                         let covers = |span: Range<usize>| {
@@ -209,6 +238,33 @@ mod tests {
         let first = &origins.value[0];
         assert_eq!(&src[first.span.clone().unwrap()], "\"https://a.example\"");
         assert_eq!(&src[cfg.credentials.unwrap().span.unwrap()], "true");
+    }
+
+    #[test]
+    fn the_key_table_names_every_field_and_each_example_has_its_type() {
+        let file: String = KEYS
+            .iter()
+            .map(|k| format!("{} = {}\n", k.name, k.example))
+            .collect();
+        let cfg = PolicyConfig::from_toml(&file).unwrap();
+        // Destructured whole, so that a new field fails to compile here
+        // until it is in the table too.
+        let PolicyConfig {
+            origins,
+            methods,
+            request_headers,
+            expose_headers,
+            credentials,
+            max_age,
+            dangerously_allow_insecure_origins,
+            dangerously_allow_public_suffix_wildcards,
+            dangerously_allow_null_origin,
+        } = cfg;
+        assert!(origins.is_some() && methods.is_some() && request_headers.is_some());
+        assert!(expose_headers.is_some() && credentials.is_some() && max_age.is_some());
+        assert!(dangerously_allow_insecure_origins.is_some());
+        assert!(dangerously_allow_public_suffix_wildcards.is_some());
+        assert!(dangerously_allow_null_origin.is_some());
     }
 
     #[test]

@@ -2,18 +2,20 @@
 //!
 //! A [`Policy`] can only be obtained through validation ([`Policy::builder`],
 //! [`Policy::from_toml`], [`Policy::from_config`]), so holding one means
-//! every rule in [`validate`] passed. Compilation turns the lists into
+//! every validation rule passed. Compilation turns the lists into
 //! matchers and pre-rendered header values, so answering a request is
 //! lookups and reference-count bumps.
 
 mod builder;
-pub mod config;
-pub mod validate;
+mod config;
+mod validate;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 pub use builder::PolicyBuilder;
-pub use config::{Located, PolicyConfig};
+pub use config::{
+    closest_key, toml_diagnostic, Located, LocatedList, PolicyConfig, PolicyKey, KEYS,
+};
 pub use validate::ListRule;
 
 use crate::diagnostic::{ConfigError, Diagnostic};
@@ -21,11 +23,11 @@ use crate::origin_set::OriginSet;
 use crate::pattern::{parse_entry, OriginEntry};
 use validate::Validated;
 
-/// The `Vary` value of every preflight response.
 /// Policies with at most this many exact origins keep a ready preflight
 /// answer per origin (a few hundred bytes each).
 pub(crate) const READY_ORIGINS: usize = 64;
 
+/// The `Vary` value of every preflight response.
 pub(crate) const PREFLIGHT_VARY: HeaderValue = HeaderValue::from_static(
     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
 );

@@ -58,10 +58,18 @@ pub fn validate(config: &PolicyConfig) -> (Vec<Diagnostic>, Option<Validated>) {
     let credentials = flag(&config.credentials);
     let origins = validate_origins(config, credentials, &mut diags);
     let methods = validate_methods(config.methods.as_ref(), credentials, &mut diags);
-    let request_headers =
-        validate_request_headers(config.request_headers.as_ref(), credentials, &mut diags);
-    let expose_headers =
-        validate_expose_headers(config.expose_headers.as_ref(), credentials, &mut diags);
+    let request_headers = validate_headers(
+        HeaderList::Request,
+        config.request_headers.as_ref(),
+        credentials,
+        &mut diags,
+    );
+    let expose_headers = validate_headers(
+        HeaderList::Expose,
+        config.expose_headers.as_ref(),
+        credentials,
+        &mut diags,
+    );
     let max_age = validate_max_age(config.max_age.as_ref(), &mut diags);
     diags.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
     if diags.iter().any(Diagnostic::is_error) {
@@ -170,33 +178,25 @@ fn validate_origins(
             let insecure = scheme == "http" && !is_loopback_host(host);
             if insecure {
                 used_insecure |= credentials;
-                if credentials && !allow_insecure {
-                    diags.push(
-                        Diagnostic::error(
-                            "insecure-origin-with-credentials",
-                            key.clone(),
-                            format!("\"{}\" is plain http: anyone on the network path can inject script into that origin and read credentialed responses", item.value),
-                            format!("use \"{}\", or set dangerously_allow_insecure_origins = true", item.value.replacen("http://", "https://", 1)),
-                        )
-                        .at(at.clone()),
-                    );
-                } else if !credentials {
-                    diags.push(
-                        Diagnostic::warning(
-                            "insecure-origin",
-                            key.clone(),
-                            format!(
-                                "\"{}\" is plain http, so a network attacker can impersonate it",
-                                item.value
-                            ),
-                            format!(
-                                "prefer \"{}\"",
-                                item.value.replacen("http://", "https://", 1)
-                            ),
-                        )
-                        .at(at.clone()),
-                    );
-                }
+                let secure = item.value.replacen("http://", "https://", 1);
+                let refused = Diagnostic::error(
+                    "insecure-origin-with-credentials",
+                    key.clone(),
+                    format!("\"{}\" is plain http: anyone on the network path can inject script into that origin and read credentialed responses", item.value),
+                    format!("use \"{secure}\", or set dangerously_allow_insecure_origins = true"),
+                );
+                let warned = Diagnostic::warning(
+                    "insecure-origin",
+                    key.clone(),
+                    format!(
+                        "\"{}\" is plain http, so a network attacker can impersonate it",
+                        item.value
+                    ),
+                    format!("prefer \"{secure}\""),
+                );
+                diags.extend(
+                    risk(credentials, allow_insecure, refused, warned).map(|d| d.at(at.clone())),
+                );
             }
         }
         if let OriginEntry::Subdomain { base, .. } = &entry {
@@ -206,27 +206,21 @@ fn validate_origins(
                     "\"{}\" matches subdomains of the public suffix \"{base}\", which anyone can register",
                     item.value
                 );
-                if credentials && !allow_psl {
-                    diags.push(
-                        Diagnostic::error(
-                            "public-suffix-wildcard",
-                            key.clone(),
-                            format!("{reason}; with credentials any of them could read your users' data"),
-                            "list the exact origins you trust, or set dangerously_allow_public_suffix_wildcards = true",
-                        )
-                        .at(at.clone()),
-                    );
-                } else if !credentials {
-                    diags.push(
-                        Diagnostic::warning(
-                            "public-suffix-wildcard",
-                            key.clone(),
-                            reason,
-                            "list the exact origins you trust",
-                        )
-                        .at(at.clone()),
-                    );
-                }
+                let refused = Diagnostic::error(
+                    "public-suffix-wildcard",
+                    key.clone(),
+                    format!("{reason}; with credentials any of them could read your users' data"),
+                    "list the exact origins you trust, or set dangerously_allow_public_suffix_wildcards = true",
+                );
+                let warned = Diagnostic::warning(
+                    "public-suffix-wildcard",
+                    key.clone(),
+                    reason,
+                    "list the exact origins you trust",
+                );
+                diags.extend(
+                    risk(credentials, allow_psl, refused, warned).map(|d| d.at(at.clone())),
+                );
             }
         }
         entries.push(entry);
@@ -254,6 +248,22 @@ fn validate_origins(
         diags,
     );
     entries
+}
+
+/// The diagnostic for an origin entry that only credentials make
+/// dangerous: with them, an error unless its `dangerously_*` opt-in is set
+/// (and nothing when it is); without them, a warning.
+fn risk(
+    credentials: bool,
+    opted_in: bool,
+    refused: Diagnostic,
+    warned: Diagnostic,
+) -> Option<Diagnostic> {
+    match (credentials, opted_in) {
+        (true, false) => Some(refused),
+        (true, true) => None,
+        (false, _) => Some(warned),
+    }
 }
 
 /// An exact origin that a pattern in the same list already matches.
@@ -428,67 +438,88 @@ fn validate_methods(
     ListRule { any, items: out }
 }
 
-fn validate_request_headers(
-    list: Option<&LocatedList>,
-    credentials: bool,
-    diags: &mut Vec<Diagnostic>,
-) -> ListRule {
-    let (any, items) = list_items(
-        list,
-        "request_headers",
-        credentials,
-        |h| h.to_ascii_lowercase(),
-        diags,
-        "every header",
-    );
-    let mut out = Vec::new();
-    for (i, item) in items {
-        let key = format!("request_headers[{i}]");
-        let h = item.value.as_str();
-        let at = item.span.clone();
-        if !is_token(h.as_bytes()) {
-            diags.push(
-                Diagnostic::error(
-                    "header-invalid",
-                    key,
-                    format!("\"{h}\" is not a valid header name"),
-                    "write a header name such as \"content-type\" or \"x-requested-with\"",
-                )
-                .at(at),
-            );
-        } else if is_forbidden_request_header(h) {
-            diags.push(
-                Diagnostic::error(
-                    "header-forbidden",
-                    key,
-                    format!("\"{h}\" is a forbidden request header: only the browser sets it, scripts cannot, so a preflight never asks for it"),
-                    format!("remove \"{h}\""),
-                )
-                .at(at),
-            );
-        } else {
-            out.push(h.to_ascii_lowercase());
-        }
-    }
-    ListRule { any, items: out }
+/// The two header lists of a policy, which share their checks: a header
+/// name, and one that the list can use.
+#[derive(Debug, Clone, Copy)]
+enum HeaderList {
+    /// `request_headers`: names a preflight may ask for.
+    Request,
+    /// `expose_headers`: response headers scripts may read.
+    Expose,
 }
 
-fn validate_expose_headers(
+impl HeaderList {
+    fn key(self) -> &'static str {
+        match self {
+            HeaderList::Request => "request_headers",
+            HeaderList::Expose => "expose_headers",
+        }
+    }
+
+    /// What `*` stands for in the list.
+    fn every(self) -> &'static str {
+        match self {
+            HeaderList::Request => "every header",
+            HeaderList::Expose => "every response header",
+        }
+    }
+
+    /// The fix for an item that is not a header name.
+    fn example(self) -> &'static str {
+        match self {
+            HeaderList::Request => {
+                "write a header name such as \"content-type\" or \"x-requested-with\""
+            }
+            HeaderList::Expose => "write a header name such as \"x-request-id\"",
+        }
+    }
+
+    /// The code and reason refusing `h`, when the list can never use it.
+    fn refusal(self, h: &str) -> Option<(&'static str, String)> {
+        match self {
+            HeaderList::Request if is_forbidden_request_header(h) => Some((
+                "header-forbidden",
+                format!("\"{h}\" is a forbidden request header: only the browser sets it, scripts cannot, so a preflight never asks for it"),
+            )),
+            HeaderList::Expose if is_forbidden_response_header(h) => Some((
+                "expose-set-cookie",
+                format!("\"{h}\" can never be exposed: browsers hide Set-Cookie from scripts whatever the server says"),
+            )),
+            _ => None,
+        }
+    }
+
+    /// The code and reason of a warning when listing `h` changes nothing.
+    /// A safelisted request header is never such a name: a
+    /// `Content-Type: application/json` still needs a preflight.
+    fn needless(self, h: &str) -> Option<(&'static str, String)> {
+        match self {
+            HeaderList::Expose if is_safelisted_response_header(h) => Some((
+                "expose-safelisted",
+                format!("\"{h}\" is always readable by scripts; listing it changes nothing"),
+            )),
+            _ => None,
+        }
+    }
+}
+
+fn validate_headers(
+    kind: HeaderList,
     list: Option<&LocatedList>,
     credentials: bool,
     diags: &mut Vec<Diagnostic>,
 ) -> ListRule {
     let (any, items) = list_items(
         list,
-        "expose_headers",
+        kind.key(),
         credentials,
         |h| h.to_ascii_lowercase(),
         diags,
-        "every response header",
+        kind.every(),
     );
     let mut out = Vec::new();
     for (i, item) in items {
-        let key = format!("expose_headers[{i}]");
+        let key = format!("{}[{i}]", kind.key());
         let h = item.value.as_str();
         let at = item.span.clone();
         if !is_token(h.as_bytes()) {
@@ -497,33 +528,16 @@ fn validate_expose_headers(
                     "header-invalid",
                     key,
                     format!("\"{h}\" is not a valid header name"),
-                    "write a header name such as \"x-request-id\"",
+                    kind.example(),
                 )
                 .at(at),
             );
-        } else if is_forbidden_response_header(h) {
-            diags.push(
-                Diagnostic::error(
-                    "expose-set-cookie",
-                    key,
-                    format!("\"{h}\" can never be exposed: browsers hide Set-Cookie from scripts whatever the server says"),
-                    format!("remove \"{h}\""),
-                )
-                .at(at),
-            );
+        } else if let Some((code, reason)) = kind.refusal(h) {
+            diags.push(Diagnostic::error(code, key, reason, format!("remove \"{h}\"")).at(at));
         } else {
-            if is_safelisted_response_header(h) {
-                diags.push(
-                    Diagnostic::warning(
-                        "expose-safelisted",
-                        key,
-                        format!(
-                            "\"{h}\" is always readable by scripts; listing it changes nothing"
-                        ),
-                        format!("remove \"{h}\""),
-                    )
-                    .at(at),
-                );
+            if let Some((code, reason)) = kind.needless(h) {
+                diags
+                    .push(Diagnostic::warning(code, key, reason, format!("remove \"{h}\"")).at(at));
             }
             out.push(h.to_ascii_lowercase());
         }

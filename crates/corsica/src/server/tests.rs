@@ -2,7 +2,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 
 use super::*;
-use crate::Policy;
+use crate::policy::Policy;
 
 fn policy(src: &str) -> Policy {
     Policy::from_toml(src).unwrap()

@@ -21,7 +21,7 @@ mod conn;
 mod decode;
 mod head;
 
-pub(crate) use conn::{Conn, ExchangeError, Failed};
+pub(crate) use conn::{BodyError, Conn, ExchangeError, Failed};
 pub(crate) use decode::Decoder;
 pub(crate) use head::{write_request_head, Framing, ResponseHead};
 

@@ -283,7 +283,7 @@ impl Conn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::h1::head::Framing;
+    use crate::upstream::h1::head::Framing;
     use tokio::net::TcpListener;
 
     /// A connection to a server that answers every request with `answer`

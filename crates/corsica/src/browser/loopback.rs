@@ -8,8 +8,10 @@
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::Method;
 
-use crate::browser::{Incoming, Outgoing, ResponseHeaders};
-use crate::{Decision, Policy};
+use super::headers::ResponseHeaders;
+use super::sim::{Incoming, Outgoing};
+use crate::policy::Policy;
+use crate::server::Decision;
 
 /// What the application behind the policy answers to a request the policy
 /// forwards to it.
