@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use corsica::browser::{headers::latin1, Incoming, Leg, Outgoing, ResponseSpec, SentRequest};
+use corsica::browser::{latin1, Incoming, Leg, Outgoing, ResponseSpec, SentRequest};
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 

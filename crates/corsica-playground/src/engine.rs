@@ -3,10 +3,9 @@
 //! only call the `corsica` engine; no CORS rule is decided here.
 
 use corsica::browser::{
-    self, Case, Incoming, Outgoing, PreflightCache, Profile, Simulation, Step, Verdict,
+    self, AppResponse, Case, Incoming, Outgoing, PreflightCache, Profile, Simulation, Step, Verdict,
 };
 use corsica::diagnostic::line_col;
-use corsica::loopback::{self, AppResponse};
 use corsica::{ConfigError, Diagnostic, Policy, Severity};
 
 use crate::compose::hop_of;
@@ -32,7 +31,7 @@ pub fn app_response(case: &Case, hop: usize) -> AppResponse {
 /// The answer a server enforcing `policy` gives to `request` at `hop` of
 /// `case`: the engine's decision, as `corsica explain --policy` makes it.
 pub fn policy_answer(policy: &Policy, case: &Case, hop: usize, request: &Outgoing) -> Incoming {
-    loopback::respond(policy, request, &app_response(case, hop))
+    browser::respond(policy, request, &app_response(case, hop))
 }
 
 /// Predicts what `profile`'s browser does with a concrete case: against
