@@ -13,6 +13,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use corsica::RequestKind;
 use corsica_tower::{Cors, CorsEvent, CorsLayer, ResponseFuture};
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -144,7 +145,10 @@ impl Generation {
                 let proxy = Proxy::new(Arc::new(entry.proxy.for_connection()), client.clone());
                 match &entry.cors {
                     RouteLayer::Off => RouteService::Plain(proxy),
-                    RouteLayer::On(layer) => RouteService::Cors(layer.layer(proxy)),
+                    RouteLayer::On(layer) => RouteService::Cors {
+                        checks: proxy.clone(),
+                        layer: layer.layer(proxy),
+                    },
                 }
             })
             .collect()
@@ -185,7 +189,13 @@ pub(crate) enum RouteService {
     /// `cors = false`.
     Plain(Proxy),
     /// The route's layer around the proxy.
-    Cors(Cors<Proxy>),
+    Cors {
+        /// The proxy again, for the checks every request must pass, which
+        /// a preflight the layer answers would otherwise skip.
+        checks: Proxy,
+        /// The layer around the proxy.
+        layer: Cors<Proxy>,
+    },
 }
 
 impl RouteService {
@@ -196,9 +206,21 @@ impl RouteService {
             RouteService::Plain(proxy) => RouteFuture::Proxy {
                 inner: proxy.call(req),
             },
-            RouteService::Cors(cors) => RouteFuture::Cors {
-                inner: cors.call(req),
-            },
+            RouteService::Cors { checks, layer } => {
+                // A preflight is answered by the layer, so the proxy's
+                // checks run here first: every request over a limit gets
+                // the gateway's own answer, whichever part would have
+                // answered it. The answer carries no CORS headers; a
+                // preflight fails on any status that is not 2xx anyway.
+                if RequestKind::of(req.method(), req.headers()) == RequestKind::Preflight {
+                    if let Some(refusal) = checks.refusal(&req) {
+                        return RouteFuture::Proxy { inner: refusal };
+                    }
+                }
+                RouteFuture::Cors {
+                    inner: layer.call(req),
+                }
+            }
         }
     }
 }
