@@ -160,7 +160,10 @@ fn jobs() -> Vec<Job> {
 }
 
 /// What `#verdict` says once the run is over.
+/// `{n}` is the page load's number: an answer from the previous page is
+/// never taken for this one's.
 const READ_VERDICT: &str = r#"(() => {
+  if (location.search !== '?n={n}') return null;
   const v = document.getElementById('verdict');
   if (!v) return null;
   if (v.dataset.error) return JSON.stringify({error: v.dataset.error});
@@ -185,7 +188,9 @@ async fn run_job(
     browser.navigate(&url).await?;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let value = browser.eval(READ_VERDICT).await?;
+        let value = browser
+            .eval(&READ_VERDICT.replace("{n}", &n.to_string()))
+            .await?;
         if let Some(text) = value.as_str() {
             let verdict: serde_json::Value =
                 serde_json::from_str(text).map_err(|e| e.to_string())?;
