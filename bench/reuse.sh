@@ -146,10 +146,10 @@ for reuse in on off; do
     done
   done
   if [ "$reuse" = on ]; then
-    warned="$(grep -c "unrequested" "$WORK/corsica-on.log" || true)"
-    counted="$(curl -s "http://127.0.0.1:$CORSICA_ADMIN/metrics" | grep '^corsica_upstream_unrequested_bytes_total' || true)"
+    warned="$(grep -c "no request asked for" "$WORK/corsica-on.log" || true)"
+    counted="$(curl -s "http://127.0.0.1:$CORSICA_ADMIN/metrics" | grep "^corsica_upstream_stray_responses_total" || true)"
     echo
-    echo "corsica logged $warned warnings about unrequested bytes; /metrics: ${counted:-none}"
+    echo "corsica logged $warned warnings about stray responses; /metrics: ${counted:-none}"
     echo
   fi
   stop_proxies

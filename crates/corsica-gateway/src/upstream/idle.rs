@@ -31,7 +31,22 @@ pub(crate) struct IdleConns {
     sweeping: AtomicBool,
     /// Where stray responses are counted.
     metrics: Arc<Metrics>,
+    /// Upstreams that sent a stray response lately, and until when their
+    /// connections are not reused.
+    distrusted: Mutex<Vec<(Authority, Instant)>>,
+    /// Whether `distrusted` may hold anything: the common case costs one
+    /// atomic load per checkout, not a lock.
+    any_distrusted: AtomicBool,
 }
+
+/// How long an upstream that sent a stray response gets a new connection
+/// for every request. A connection whose stray bytes are seen is closed,
+/// but the bytes show only once they arrive: an extra response that comes
+/// after the next request was written is taken for its answer, and HTTP/1.1
+/// has no way to tell. So after the first one seen, the upstream is not
+/// trusted with reuse for a while, and no later request can get another
+/// request's answer from it.
+const DISTRUST: Duration = Duration::from_secs(60);
 
 struct IdleConn {
     authority: Authority,
@@ -82,7 +97,23 @@ impl IdleConns {
             idle: Mutex::new(Vec::new()),
             sweeping: AtomicBool::new(false),
             metrics,
+            distrusted: Mutex::new(Vec::new()),
+            any_distrusted: AtomicBool::new(false),
         }
+    }
+
+    /// Whether `authority` sent a stray response in the last [`DISTRUST`].
+    fn is_distrusted(&self, authority: &Authority) -> bool {
+        if !self.any_distrusted.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = coarse_now();
+        let mut distrusted = self.distrusted.lock().unwrap_or_else(|e| e.into_inner());
+        distrusted.retain(|(_, until)| *until > now);
+        if distrusted.is_empty() {
+            self.any_distrusted.store(false, Ordering::Relaxed);
+        }
+        distrusted.iter().any(|(a, _)| a == authority)
     }
 
     /// `authority` sent bytes that no request asked for: a response meant
@@ -90,13 +121,31 @@ impl IdleConns {
     /// taken for its own. The connection is closed (by the caller), and
     /// the event logged and counted, since it means the upstream (or
     /// something between) is broken or hostile.
+    ///
+    /// The first one from an upstream is a warning, and its connections
+    /// are not reused for [`DISTRUST`]; those that come meanwhile are
+    /// counted and logged at debug level, so that a broken upstream does
+    /// not flood the log.
     pub(crate) fn report_stray(&self, authority: &Authority) {
-        tracing::warn!(
-            target: "corsica::gateway",
-            upstream = %authority,
-            "the upstream sent bytes no request asked for (an unrequested response?); its connection is closed so that no client gets them"
-        );
         self.metrics.stray_response(authority.as_str());
+        let until = coarse_now() + DISTRUST;
+        let mut distrusted = self.distrusted.lock().unwrap_or_else(|e| e.into_inner());
+        match distrusted.iter_mut().find(|(a, _)| a == authority) {
+            Some((_, already)) => {
+                *already = until;
+                tracing::debug!(target: "corsica::gateway", upstream = %authority, "another stray response from the upstream");
+            }
+            None => {
+                distrusted.push((authority.clone(), until));
+                self.any_distrusted.store(true, Ordering::Relaxed);
+                tracing::warn!(
+                    target: "corsica::gateway",
+                    upstream = %authority,
+                    "the upstream sent bytes no request asked for (an unrequested response?); the connection is closed, and for {} s every request to it gets a new connection, so that no client gets another's answer",
+                    DISTRUST.as_secs()
+                );
+            }
+        }
     }
 
     /// The most recently used idle hyper connection to `authority` that is
@@ -127,6 +176,9 @@ impl IdleConns {
     /// Takes the most recent idle connection to `authority` of the kind
     /// `wanted` picks, closing the expired or closed ones met on the way.
     fn checkout(&self, authority: &Authority, wanted: fn(&Idle) -> bool) -> Option<Idle> {
+        if self.is_distrusted(authority) {
+            return None;
+        }
         let now = coarse_now();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let mut at = idle.len();
@@ -166,6 +218,7 @@ impl IdleConns {
             return;
         }
         match conn.state() {
+            IdleState::Silent if self.is_distrusted(&authority) => return,
             IdleState::Silent => {}
             IdleState::StrayBytes => return self.report_stray(&authority),
             IdleState::Closed => return,
