@@ -116,6 +116,14 @@ mod tunnel;
 mod upstream;
 mod watch;
 
+/// The gateway's own HTTP/1 response parser and body decoder, for the
+/// fuzz target that feeds them arbitrary upstream bytes. Not a supported
+/// API.
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::upstream::h1::replay::{replay, Ending, Replayed};
+}
+
 pub use control::{ReloadOutcome, ReloadStatus};
 pub use handle::Handle;
 pub use options::Options;

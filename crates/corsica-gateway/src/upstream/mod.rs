@@ -27,7 +27,7 @@
 
 mod deadline;
 mod error;
-mod h1;
+pub(crate) mod h1;
 mod hyper_client;
 mod idle;
 mod pool;
