@@ -265,14 +265,35 @@ pub(crate) fn is_valid_host(value: &[u8]) -> bool {
 /// policy rather than the host route's, so it is refused instead.
 fn is_host_name(name: &[u8]) -> bool {
     let name = name.strip_suffix(b".").unwrap_or(name);
-    !name.is_empty()
-        && name.split(|&b| b == b'.').all(|label| {
-            !label.is_empty()
-                && label
-                    .iter()
-                    .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~'))
-        })
+    // One pass over the bytes (this runs on every request): a dot may not
+    // start the name, follow a dot, or end it.
+    let mut after_dot = true;
+    for &b in name {
+        if b == b'.' {
+            if after_dot {
+                return false;
+            }
+            after_dot = true;
+        } else if HOST_NAME_BYTES[usize::from(b)] {
+            after_dot = false;
+        } else {
+            return false;
+        }
+    }
+    !after_dot
 }
+
+/// The bytes of a host name's labels: letters, digits, `-`, `_` and `~`.
+static HOST_NAME_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'~';
+        b += 1;
+    }
+    table
+};
 
 /// At most five digits (none at all is allowed), worth at most 65535.
 fn is_port(digits: &[u8]) -> bool {
@@ -541,5 +562,25 @@ mod tests {
         assert_eq!(without_port("api.example"), "api.example");
         assert_eq!(without_port("[::1]:8080"), "[::1]");
         assert_eq!(without_port("[::1]"), "[::1]");
+    }
+
+    proptest::proptest! {
+        /// The one-pass check says what the rule says: labels of name
+        /// bytes, none empty, at most one final dot.
+        #[test]
+        fn host_names_are_checked_as_the_rule_reads(
+            name in proptest::collection::vec(
+                proptest::sample::select(b"ab-_~.%,:9".to_vec()), 0..12),
+        ) {
+            let trimmed = name.strip_suffix(b".").unwrap_or(&name);
+            let rule = !trimmed.is_empty()
+                && trimmed.split(|&b| b == b'.').all(|label| {
+                    !label.is_empty()
+                        && label
+                            .iter()
+                            .all(|&b| b.is_ascii_alphanumeric() || b"-_~".contains(&b))
+                });
+            proptest::prop_assert_eq!(is_host_name(&name), rule);
+        }
     }
 }

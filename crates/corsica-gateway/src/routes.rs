@@ -101,6 +101,9 @@ impl Generation {
                         // Browsers apply no CORS to WebSockets; the proxy
                         // refuses the handshakes the layer's decision refuses.
                         .check_websockets(true)
+                        // The proxy reads only those refusals: the other
+                        // decisions would cost an extensions map a request.
+                        .every_decision_to_inner(false)
                         .with_observer(move |event: &CorsEvent<'_>| counter.observe(event));
                     RouteLayer::On(layer)
                 }

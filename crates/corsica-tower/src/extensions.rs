@@ -8,7 +8,9 @@ use corsica::{Decision, RequestKind};
 /// The layer's decision on a request, as the inner service sees it.
 ///
 /// The layer inserts one into the extensions of every request it passes to
-/// the inner service, so that the service can act on the decision without
+/// the inner service (of those it must act on only, with
+/// [`CorsLayer::every_decision_to_inner`](crate::CorsLayer::every_decision_to_inner)
+/// off), so that the service can act on the decision without
 /// asking the engine again: it is the same decision the layer reported to
 /// its observer and carries out on the response.
 ///

@@ -132,7 +132,9 @@ where
         match next {
             Next::Respond(response) => ResponseFuture::ready(response),
             Next::Forward(plan, seen) => {
-                req.extensions_mut().insert(seen);
+                if self.shared.every_decision_to_inner || seen.refuses_websocket() {
+                    req.extensions_mut().insert(seen);
+                }
                 ResponseFuture::forward(self.inner.call(req), plan)
             }
             Next::LookUp(ctx, lookup) => {
@@ -140,7 +142,9 @@ where
                 if kind == RequestKind::Preflight && !self.shared.forward_preflights {
                     ResponseFuture::dynamic_preflight(lookup, ctx)
                 } else {
-                    req.extensions_mut().insert(CorsDecision::pending(kind));
+                    if self.shared.every_decision_to_inner {
+                        req.extensions_mut().insert(CorsDecision::pending(kind));
+                    }
                     ResponseFuture::dynamic_forward(lookup, ctx, self.inner.call(req))
                 }
             }

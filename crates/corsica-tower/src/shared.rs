@@ -22,6 +22,9 @@ pub(crate) struct Shared {
     pub forward_preflights: bool,
     /// WebSocket handshakes are held to the policy's origin rule.
     pub check_websockets: bool,
+    /// Every request's decision goes into its extensions, not only the
+    /// ones the inner service must act on.
+    pub every_decision_to_inner: bool,
     /// Consulted for origins the static policy does not allow.
     pub source: Option<Arc<dyn OriginSource>>,
     /// Told about every decision.

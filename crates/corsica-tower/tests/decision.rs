@@ -253,3 +253,34 @@ async fn report_only_writes_headers_on_marked_responses_of_allowed_origins() {
     let (_, res) = decided(layer().report_only(true), preflight, true).await;
     assert!(res.headers().is_empty());
 }
+
+#[tokio::test]
+async fn without_every_decision_only_refused_handshakes_carry_one() {
+    let quiet = || {
+        layer()
+            .check_websockets(true)
+            .every_decision_to_inner(false)
+    };
+    let evil = [
+        HANDSHAKE[0],
+        HANDSHAKE[1],
+        ("origin", "https://evil.example"),
+    ];
+    let (d, res) = decided(quiet(), request(Method::GET, &evil), false).await;
+    assert!(d.unwrap().refuses_websocket());
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let app = [("origin", "https://app.example")];
+    let denied = [("origin", "https://evil.example")];
+    for headers in [&app[..], &denied[..], &[][..]] {
+        let (d, res) = decided(quiet(), request(Method::GET, headers), false).await;
+        assert_eq!(d, None, "{headers:?}");
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    // The CORS answer itself is unchanged.
+    let (_, res) = decided(quiet(), request(Method::GET, &app), false).await;
+    assert_eq!(
+        res.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://app.example"
+    );
+}
