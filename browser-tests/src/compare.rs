@@ -151,13 +151,30 @@ fn seen(obs: &FetchObservation, reads: &[String]) -> Result<Seen, String> {
     })
 }
 
-/// Compares a scenario's verdicts with what the browser and the server
-/// saw. An empty result means full agreement.
+/// Compares a scenario's verdicts with what Chromium and the server saw.
+/// An empty result means full agreement.
 pub fn compare(
     verdicts: &[Verdict],
     observed: &JobObservation,
     arrivals: &[Arrival],
 ) -> Vec<Disagreement> {
+    compare_for(Profile::Chromium, verdicts, observed, arrivals)
+}
+
+/// Compares a scenario's verdicts with what the browser `profile` names
+/// and the server saw, on every field that browser exposes: Chromium's
+/// DevTools report error names, failed parameters and network error
+/// texts; Firefox and WebKit report none of these, only the rejection the
+/// script sees and (Firefox) the console message. An empty result means
+/// full agreement.
+pub fn compare_for(
+    profile: Profile,
+    verdicts: &[Verdict],
+    observed: &JobObservation,
+    arrivals: &[Arrival],
+) -> Vec<Disagreement> {
+    let devtools = profile == Profile::Chromium;
+    let console = profile != Profile::WebKit;
     let mut out = Vec::new();
     let mut push = |fetch: usize, field: &'static str, simulator: String, browser: String| {
         out.push(Disagreement {
@@ -225,6 +242,46 @@ pub fn compare(
     }
     for (i, (v, obs)) in verdicts.iter().zip(&observed.fetches).enumerate() {
         let reads: Vec<String> = v.readable_headers.keys().cloned().collect();
+        let rejection = match &obs.script {
+            Some(ScriptResult::Rejected(e)) => Some(e.clone()),
+            _ => None,
+        };
+        if !devtools {
+            if v.fetch_error != rejection {
+                push(i, "fetch_error", show(&v.fetch_error), show(&rejection));
+            }
+            if v.allowed
+                != obs
+                    .script
+                    .as_ref()
+                    .is_some_and(|r| matches!(r, ScriptResult::Resolved { .. }))
+            {
+                push(i, "allowed", show(&v.allowed), show(&!v.allowed));
+            }
+            let readable = match &obs.script {
+                Some(ScriptResult::Resolved { headers, .. }) => headers.clone(),
+                _ => reads.iter().map(|n| (n.clone(), None)).collect(),
+            };
+            if v.readable_headers != readable {
+                push(
+                    i,
+                    "readable_headers",
+                    show(&v.readable_headers),
+                    show(&readable),
+                );
+            }
+            // Every CORS line the browser printed for the fetch, in order.
+            let printed = (!obs.console.is_empty()).then(|| obs.console.join("\n"));
+            if console && v.console_message != printed {
+                push(
+                    i,
+                    "console_message",
+                    show(&v.console_message),
+                    show(&printed),
+                );
+            }
+            continue;
+        }
         let s = match seen(obs, &reads) {
             Ok(s) => s,
             Err(e) => {
@@ -265,6 +322,9 @@ pub fn compare(
         }
         if v.js_error != s.js_error {
             push(i, "js_error", show(&v.js_error), show(&s.js_error));
+        } else if v.allowed == s.allowed && v.fetch_error != rejection {
+            // Otherwise the rejection follows from the fields above.
+            push(i, "fetch_error", show(&v.fetch_error), show(&rejection));
         }
         if v.network_error != s.network_error {
             push(

@@ -20,6 +20,7 @@
 mod cache;
 mod case;
 mod check;
+mod console;
 mod error;
 mod expose;
 mod fix;
@@ -28,6 +29,7 @@ mod loopback;
 mod order;
 mod preflight;
 mod profile;
+mod rejection;
 mod request;
 // Reached by the property tests through `crate::__private`.
 pub(crate) mod safelist;

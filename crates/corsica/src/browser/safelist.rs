@@ -47,6 +47,14 @@ pub fn check(name: &str, value: &[u8], profile: Profile) -> Result<(), Unsafe> {
         return Err(Unsafe::TooLong);
     }
     let lower = name.to_ascii_lowercase();
+    if profile.non_ascii_is_unsafe()
+        && matches!(lower.as_str(), "accept" | "content-type")
+        && !value.is_ascii()
+    {
+        return Err(Unsafe::Value(
+            "contains a byte outside ASCII (Firefox counts it as CORS-unsafe)",
+        ));
+    }
     match lower.as_str() {
         "accept" => rule(
             !value.iter().any(|&b| is_unsafe_byte(b)),

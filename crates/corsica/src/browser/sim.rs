@@ -11,6 +11,7 @@ use url::Url;
 use super::cache::PreflightCache;
 use super::case::{Credentials, RequestSpec};
 use super::check::{cors_check, Failure};
+use super::console::{self, Blocked};
 use super::error::{escape_hint, failed_parameter, CorsError};
 use super::expose::readable_headers;
 use super::fix::{fix, FixInput};
@@ -18,6 +19,7 @@ use super::headers::{latin1, ResponseHeaders};
 use super::order::chromium_order;
 use super::preflight::PreflightResult;
 use super::profile::Profile;
+use super::rejection::{self, Thrown};
 use super::request::{prepare, request_headers_value, unsafe_headers, UnsafeHeader};
 use super::verdict::{Leg, SentRequest, Skipped, Stage, TraceEvent, Verdict};
 
@@ -86,6 +88,12 @@ pub struct Simulation {
     trace: Vec<TraceEvent>,
     cache: PreflightCache,
     now: u64,
+    /// The last response received, for the console message.
+    last_response: Option<Incoming>,
+    /// Where the fetch was blocked.
+    blocked_at: Option<Stage>,
+    /// Whether a preflight response was a redirect.
+    preflight_redirected: bool,
 }
 
 impl Simulation {
@@ -125,6 +133,9 @@ impl Simulation {
             trace: Vec::new(),
             cache,
             now,
+            last_response: None,
+            blocked_at: None,
+            preflight_redirected: false,
         }
     }
 
@@ -146,6 +157,17 @@ impl Simulation {
         }
     }
 
+    /// The origin a preflight carries and is checked against: the
+    /// request's, except in Firefox, whose preflight always speaks for the
+    /// page (a redirect's `null` never reaches it).
+    fn preflight_origin(&self) -> &str {
+        if self.profile.preflight_keeps_page_origin() {
+            &self.page_origin
+        } else {
+            self.request_origin()
+        }
+    }
+
     fn current_url(&self) -> String {
         self.url
             .as_ref()
@@ -160,6 +182,9 @@ impl Simulation {
     /// (its own preflight result is still stored). Both observed in
     /// Chromium 156.
     fn reads_preflight_cache(&self) -> bool {
+        if !self.profile.reuses_preflight_results() {
+            return false;
+        }
         if self.profile != Profile::Chromium {
             return true;
         }
@@ -183,18 +208,10 @@ impl Simulation {
         self.note(Stage::Request, None, summary);
         let url = match Url::parse(&self.spec.url) {
             Ok(url) => url,
-            Err(_) => {
-                return self.script_error(format!(
-                    "Failed to execute 'fetch' on 'Window': Failed to parse URL from {}",
-                    self.spec.url
-                ))
-            }
+            Err(_) => return self.script_error(Thrown::UrlInvalid(self.spec.url.clone())),
         };
         if !url.username().is_empty() || url.password().is_some() {
-            return self.script_error(format!(
-                "Failed to execute 'fetch' on 'Window': Request cannot be constructed from a URL that includes credentials: {}",
-                self.spec.url
-            ));
+            return self.script_error(Thrown::UrlCredentials(self.spec.url.clone()));
         }
         if !matches!(url.scheme(), "http" | "https") {
             return self.network_error(format!(
@@ -205,7 +222,7 @@ impl Simulation {
         }
         let prepared = match prepare(&self.spec.method, &self.spec.headers, self.profile) {
             Ok(p) => p,
-            Err(e) => return self.script_error(e.0),
+            Err(e) => return self.script_error(e.1),
         };
         if !prepared.dropped.is_empty() {
             let dropped = prepared.dropped.join(", ");
@@ -281,6 +298,14 @@ impl Simulation {
             return self.send_actual(Skipped::SameOrigin);
         }
         let mut reasons = Vec::new();
+        if self.profile.preflights_after_preflighted_redirect()
+            && self.redirects > 0
+            && self.requests.iter().any(|r| r.leg == Leg::Preflight)
+        {
+            reasons.push(
+                "an earlier URL of this fetch needed a preflight, and Firefox keeps preflighting after a redirect".to_owned(),
+            );
+        }
         if self.spec.force_preflight {
             reasons.push(
                 "the request forces a preflight (streaming body or upload listener)".to_owned(),
@@ -342,8 +367,8 @@ impl Simulation {
 
     fn send_preflight(&mut self) -> Step {
         let url = self.current_url();
-        let origin = self.request_origin().to_owned();
-        let acrh = request_headers_value(&self.unsafe_names);
+        let origin = self.preflight_origin().to_owned();
+        let acrh = request_headers_value(&self.unsafe_names, self.profile);
         let mut headers = vec![
             ("Accept".to_owned(), b"*/*".to_vec()),
             (
@@ -426,6 +451,7 @@ impl Simulation {
 
     /// Feeds the response to the request last returned by [`Step::Send`].
     pub fn on_response(&mut self, response: Incoming) -> Step {
+        self.last_response = Some(response.clone());
         match self.awaiting.take() {
             Some(Leg::Preflight) => self.on_preflight_response(response),
             Some(Leg::Actual) => self.on_actual_response(response),
@@ -499,14 +525,39 @@ impl Simulation {
             None,
             describe_response(&response, true),
         );
+        let origin = self.preflight_origin().to_owned();
+        // Firefox's preflight to a URL of the page's own origin (after a
+        // redirect) is not a cross-origin request to it: no CORS check.
+        let checked = !(self.profile.preflight_keeps_page_origin()
+            && self
+                .url
+                .as_ref()
+                .is_some_and(|u| same_origin(&self.page_origin, u)));
         if is_redirect(&response) {
+            self.preflight_redirected = true;
+            // Firefox runs the CORS check on the redirect response first.
+            if checked && !self.profile.refuses_preflight_redirect_first() {
+                if let Err(f) = cors_check(h, &origin, self.spec.credentials) {
+                    return self.block(
+                        Stage::PreflightResponse,
+                        Failure {
+                            error: f.error.for_preflight(),
+                            hint: f.hint,
+                        },
+                    );
+                }
+            }
             return self.block(
                 Stage::PreflightResponse,
                 Failure::bare(CorsError::PreflightDisallowedRedirect),
             );
         }
-        let origin = self.request_origin().to_owned();
-        if let Err(f) = cors_check(h, &origin, self.spec.credentials) {
+        let check = if checked {
+            cors_check(h, &origin, self.spec.credentials)
+        } else {
+            Ok(())
+        };
+        if let Err(f) = check {
             return self.block(
                 Stage::PreflightResponse,
                 Failure {
@@ -515,11 +566,12 @@ impl Simulation {
                 },
             );
         }
-        self.note(
-            Stage::PreflightResponse,
-            Some(true),
-            allow_origin_passed(h, &origin, self.spec.credentials),
-        );
+        let passed = if checked {
+            allow_origin_passed(h, &origin, self.spec.credentials)
+        } else {
+            "Firefox does not check Access-Control-Allow-Origin on a preflight to the page's own origin".to_owned()
+        };
+        self.note(Stage::PreflightResponse, Some(true), passed);
         if !(200..=299).contains(&response.status) {
             return self.block(
                 Stage::PreflightResponse,
@@ -629,6 +681,11 @@ impl Simulation {
         let Ok(next) = current.join(&latin1(&location)) else {
             return self.network_error("net::ERR_INVALID_REDIRECT".into());
         };
+        if !matches!(next.scheme(), "http" | "https") && self.profile != Profile::Chromium {
+            // Firefox refuses the redirect as a network error, blaming the
+            // URL that redirected.
+            return self.network_error("NS_ERROR_DOM_BAD_URI".into());
+        }
         if !matches!(next.scheme(), "http" | "https") {
             // Schemes the network stack knows refuse to be redirected to;
             // any other scheme reaches the CORS layer, which refuses it by
@@ -711,6 +768,7 @@ impl Simulation {
     }
 
     fn block(&mut self, stage: Stage, failure: Failure) -> Step {
+        self.blocked_at = Some(stage);
         // Fetch clears the preflight cache for the URL here; Chromium 156
         // does not (a failed actual response leaves the cached preflight
         // result in place, observed), and a failed preflight never stored
@@ -730,7 +788,8 @@ impl Simulation {
         Step::Done
     }
 
-    fn script_error(&mut self, message: String) -> Step {
+    fn script_error(&mut self, why: Thrown) -> Step {
+        let message = why.message(self.profile);
         self.note(
             Stage::Verdict,
             Some(false),
@@ -780,10 +839,33 @@ impl Simulation {
             ),
         };
         let redirected = (self.redirects > 0).then_some(self.initial_url.as_str());
+        let url = self.current_url();
         let console_message = error.as_ref().map(|f| {
-            f.error
-                .console_message(&self.current_url(), redirected, &self.page_origin, &f.hint)
+            let at = Blocked {
+                url: &url,
+                initial: redirected,
+                page_origin: &self.page_origin,
+                response: self.last_response.as_ref().map(|r| (r.status, &r.headers)),
+                at: self.blocked_at.unwrap_or(Stage::Response),
+                preflight_redirected: self.preflight_redirected,
+            };
+            console::message(self.profile, f, &at)
         });
+        // Firefox also logs a failed cross-origin request that no CORS
+        // check refused (a redirect it will not follow).
+        let console_message = match &self.outcome {
+            Some(Outcome::Network(_)) if self.profile == Profile::Firefox && self.cors_flag => {
+                Some(console::firefox_did_not_succeed(&url))
+            }
+            _ => console_message,
+        };
+        let fetch_error = match &self.outcome {
+            Some(Outcome::Blocked(_) | Outcome::Network(_)) => {
+                Some(rejection::network(self.profile).to_owned())
+            }
+            Some(Outcome::Script(m)) => Some(format!("TypeError: {m}")),
+            _ => None,
+        };
         let skipped_actual = match self.outcome {
             Some(Outcome::Skipped(why)) => Some(why),
             _ => None,
@@ -831,6 +913,7 @@ impl Simulation {
                 }
             }),
             console_message,
+            fetch_error,
             readable_headers: readable,
             fix,
             js_error,
