@@ -80,13 +80,6 @@ impl Profile {
         *self == Profile::Firefox
     }
 
-    /// Whether a later fetch may use a cached preflight result. Firefox
-    /// 153, as the harness runs it, sends every preflight again (observed:
-    /// even with `Access-Control-Max-Age: 60`).
-    pub fn reuses_preflight_results(&self) -> bool {
-        *self != Profile::Firefox
-    }
-
     /// Whether a byte at or above 0x80 in `Accept` or `Content-Type` is
     /// CORS-unsafe. Fetch lists no such byte; Gecko's check compares a
     /// signed `char`, so every non-ASCII byte counts as a control byte.
@@ -104,9 +97,24 @@ impl Profile {
 
     /// Whether, once a fetch has sent a preflight, every URL it is
     /// redirected to is preflighted too, whatever its method and headers
-    /// (Firefox keeps the preflight requirement on the redirected channel).
+    /// (Firefox keeps the preflight requirement on the redirected channel;
+    /// WebKit starts a new cross-origin request that needs one).
     pub fn preflights_after_preflighted_redirect(&self) -> bool {
-        *self == Profile::Firefox
+        *self != Profile::Chromium
+    }
+
+    /// Whether a redirect re-sends the script's original headers: no
+    /// `Authorization` removed on a cross-origin redirect, no body headers
+    /// removed when the method becomes `GET`, and `Origin` kept (WebKit's
+    /// `DocumentThreadableLoader` restores them).
+    pub fn restores_headers_on_redirect(&self) -> bool {
+        *self == Profile::WebKit
+    }
+
+    /// Whether a `DELETE` redirected to another origin becomes a `GET`, as
+    /// WebKit's network layer does (any redirect status).
+    pub fn redirects_delete_as_get(&self) -> bool {
+        *self == Profile::WebKit
     }
 
     /// The engine's name, lower case.

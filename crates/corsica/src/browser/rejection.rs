@@ -35,8 +35,9 @@ pub enum Thrown {
     ForbiddenMethod(String),
     /// A header name is not a token.
     InvalidName(String),
-    /// A header value holds NUL, CR or LF (after trimming).
-    InvalidValue(Vec<u8>),
+    /// A header value holds NUL, CR or LF (after trimming): the name as
+    /// written, and the value.
+    InvalidValue(String, Vec<u8>),
 }
 
 const CHROMIUM: &str = "Failed to execute 'fetch' on 'Window': ";
@@ -62,7 +63,7 @@ impl Thrown {
             Thrown::InvalidMethod(m) => format!("'{m}' is not a valid HTTP method."),
             Thrown::ForbiddenMethod(m) => format!("'{m}' HTTP method is unsupported."),
             Thrown::InvalidName(_) => "Invalid name".to_owned(),
-            Thrown::InvalidValue(_) => "Invalid value".to_owned(),
+            Thrown::InvalidValue(..) => "Invalid value".to_owned(),
         };
         format!("{CHROMIUM}{detail}")
     }
@@ -77,9 +78,12 @@ impl Thrown {
             Thrown::InvalidMethod(m) | Thrown::ForbiddenMethod(m) => {
                 format!("Invalid request method {m}.")
             }
-            Thrown::InvalidName(n) => format!("{n} is an invalid header name."),
-            Thrown::InvalidValue(v) => {
-                format!("{} is an invalid header value.", super::headers::latin1(v))
+            // Gecko lower-cases the name first, and prints the value as a
+            // C string: up to its first NUL.
+            Thrown::InvalidName(n) => format!("{} is an invalid header name.", n.to_lowercase()),
+            Thrown::InvalidValue(_, v) => {
+                let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+                format!("{} is an invalid header value.", super::headers::latin1(&v[..end]))
             }
         };
         format!("{FIREFOX}{detail}")
@@ -92,14 +96,15 @@ impl Thrown {
                 "URL is not valid or contains user credentials.".to_owned()
             }
             Thrown::NotByteString { .. } => "Type error".to_owned(),
-            Thrown::InvalidMethod(m) => format!("Method '{m}' is not valid."),
-            Thrown::ForbiddenMethod(m) => format!("Method '{m}' is forbidden."),
+            Thrown::InvalidMethod(_) => "Method is not a valid HTTP token.".to_owned(),
+            Thrown::ForbiddenMethod(_) => "Method is forbidden.".to_owned(),
             Thrown::InvalidName(n) => format!("Invalid header name: '{n}'"),
-            Thrown::InvalidValue(v) => format!(
-                "Header '{}' has invalid value: '{}'",
-                "",
-                super::headers::latin1(v)
-            ),
+            Thrown::InvalidValue(n, v) => {
+                format!(
+                    "Header '{n}' has invalid value: '{}'",
+                    super::headers::latin1(v)
+                )
+            }
         }
     }
 }

@@ -70,7 +70,7 @@ pub fn prepare(
         }
         let value = normalize_value(&value);
         if value.iter().any(|&b| b == 0 || b == b'\n' || b == b'\r') {
-            return Err(Thrown::InvalidValue(value).into());
+            return Err(Thrown::InvalidValue(name.clone(), value).into());
         }
         if is_forbidden(name, &value, profile) {
             dropped.push(name.to_ascii_lowercase());
@@ -88,11 +88,13 @@ pub fn prepare(
             None => combined.push((name.clone(), value)),
         }
     }
-    // The combined value is trimmed again: `a` and an empty value make
+    // Chromium trims the combined value again: `a` and an empty value make
     // `a,` rather than `a, ` (observed in Chromium 156: 127 bytes plus an
-    // empty value stays within the 128-byte limit).
-    for (_, value) in &mut combined {
-        *value = normalize_value(value);
+    // empty value stays within the 128-byte limit). WebKit keeps `a, `.
+    if profile == Profile::Chromium {
+        for (_, value) in &mut combined {
+            *value = normalize_value(value);
+        }
     }
     Ok(Prepared {
         method,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use url::Url;
 
-use super::cache::PreflightCache;
+use super::cache::{Lookup, PreflightCache};
 use super::case::{Credentials, RequestSpec};
 use super::check::{cors_check, Failure};
 use super::console::{self, Blocked};
@@ -94,6 +94,12 @@ pub struct Simulation {
     blocked_at: Option<Stage>,
     /// Whether a preflight response was a redirect.
     preflight_redirected: bool,
+    /// The first URL's CORS-unsafe headers.
+    first_unsafe: Vec<UnsafeHeader>,
+    /// Whether the last redirect went to another origin.
+    crossed_origin: bool,
+    /// Whether the last redirect turned the method into `GET`.
+    changed_method: bool,
 }
 
 impl Simulation {
@@ -136,6 +142,9 @@ impl Simulation {
             last_response: None,
             blocked_at: None,
             preflight_redirected: false,
+            first_unsafe: Vec::new(),
+            crossed_origin: false,
+            changed_method: false,
         }
     }
 
@@ -168,6 +177,18 @@ impl Simulation {
         }
     }
 
+    /// The origin part of the preflight cache's key. Firefox keeps
+    /// credentialed and uncredentialed results apart (the key includes the
+    /// credentials flag); the others keep one result per origin and URL.
+    fn cache_key(&self, origin: &str) -> String {
+        if self.profile == Profile::Firefox && self.spec.credentials == Credentials::Include {
+            // Must match what `block` clears.
+            format!("{origin} (credentialed)")
+        } else {
+            origin.to_owned()
+        }
+    }
+
     fn current_url(&self) -> String {
         self.url
             .as_ref()
@@ -175,31 +196,32 @@ impl Simulation {
             .unwrap_or_else(|| self.spec.url.clone())
     }
 
-    /// Whether this request may be served from Chromium's preflight cache.
-    /// A request whose origin a redirect tainted has a fresh opaque origin,
-    /// which no cached entry matches; and a conditional request (`If-*`
-    /// headers) runs in the "no-store" cache mode, which skips the lookup
-    /// (its own preflight result is still stored). Both observed in
-    /// Chromium 156.
+    /// Whether this request may be served from the preflight cache. A
+    /// request whose origin a redirect tainted has a fresh opaque origin,
+    /// which no cached entry matches (Chromium 156 and WebKitGTK 2.50;
+    /// Firefox's preflight speaks for the page, so its entries are the
+    /// page's); in Chromium and Firefox a conditional request (`If-*`
+    /// headers) skips the lookup (its own preflight result is still
+    /// stored).
     fn reads_preflight_cache(&self) -> bool {
-        if !self.profile.reuses_preflight_results() {
+        if self.tainted && !self.profile.preflight_keeps_page_origin() {
             return false;
         }
-        if self.profile != Profile::Chromium {
+        if self.profile == Profile::WebKit {
             return true;
         }
-        !self.tainted
-            && !self.headers.iter().any(|(n, _)| {
-                CONDITIONAL_HEADERS
-                    .iter()
-                    .any(|c| c.eq_ignore_ascii_case(n))
-            })
+        !self.headers.iter().any(|(n, _)| {
+            CONDITIONAL_HEADERS
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(n))
+        })
     }
 
     /// Whether a successful preflight's result is cached: not for a tainted
-    /// origin, whose opaque origin no later request shares.
+    /// origin, whose opaque origin no later request shares (Firefox's
+    /// preflight is the page's).
     fn stores_preflight_cache(&self) -> bool {
-        self.profile != Profile::Chromium || !self.tainted
+        !self.tainted || self.profile.preflight_keeps_page_origin()
     }
 
     /// Starts the fetch: validates the script's input, then sends the first request.
@@ -289,6 +311,23 @@ impl Simulation {
     fn begin_hop(&mut self) -> Step {
         let url = self.current_url();
         self.unsafe_names = unsafe_headers(&self.headers, self.profile);
+        if self.redirects == 0 {
+            self.first_unsafe = self.unsafe_names.clone();
+        } else if self.profile == Profile::Firefox {
+            // Firefox's preflights after a redirect name the first
+            // request's unsafe headers, less those the last redirect
+            // removed (`Authorization` across origins, the body headers
+            // when the method became GET); a later redirect brings them
+            // back (observed, Firefox 153).
+            let (crossed, changed) = (self.crossed_origin, self.changed_method);
+            self.unsafe_names = self
+                .first_unsafe
+                .iter()
+                .filter(|u| !(crossed && u.name == "authorization"))
+                .filter(|u| !(changed && BODY_HEADERS.contains(&u.name.as_str())))
+                .cloned()
+                .collect();
+        }
         if !self.cors_flag {
             self.note(
                 Stage::Classify,
@@ -298,12 +337,17 @@ impl Simulation {
             return self.send_actual(Skipped::SameOrigin);
         }
         let mut reasons = Vec::new();
+        if self.profile == Profile::Firefox && self.redirects > 0 && !self.first_unsafe.is_empty() {
+            reasons.push(
+                "the first request had CORS-unsafe headers, and Firefox decides on a preflight from that list after a redirect".to_owned(),
+            );
+        }
         if self.profile.preflights_after_preflighted_redirect()
             && self.redirects > 0
             && self.requests.iter().any(|r| r.leg == Leg::Preflight)
         {
             reasons.push(
-                "an earlier URL of this fetch needed a preflight, and Firefox keeps preflighting after a redirect".to_owned(),
+                "an earlier URL of this fetch needed a preflight, and this browser keeps preflighting after a redirect".to_owned(),
             );
         }
         if self.spec.force_preflight {
@@ -336,24 +380,26 @@ impl Simulation {
             );
             return self.send_actual(Skipped::NoPreflight);
         }
-        let origin = self.request_origin().to_owned();
+        let origin = self.preflight_origin().to_owned();
         self.note(
             Stage::Classify,
             None,
             format!(
-                "cross-origin request from {origin} that needs a preflight: {}",
+                "cross-origin request from {} that needs a preflight: {}",
+                self.request_origin(),
                 reasons.join("; ")
             ),
         );
+        let lookup = Lookup {
+            method: &self.method,
+            unsafe_headers: &self.unsafe_names,
+            credentials: self.spec.credentials,
+        };
+        let key = self.cache_key(&origin);
         if self.reads_preflight_cache()
-            && self.cache.allows(
-                &origin,
-                &url,
-                &self.method,
-                &self.unsafe_names,
-                self.spec.credentials,
-                self.now,
-            )
+            && self
+                .cache
+                .allows_in(self.profile, &key, &url, &lookup, self.now)
         {
             self.note(
                 Stage::Cache,
@@ -418,7 +464,14 @@ impl Simulation {
         };
         // Fetch adds `Origin` to every CORS request and to same-origin
         // requests other than GET and HEAD.
-        let origin = (self.cors_flag || !matches!(self.method.as_str(), "GET" | "HEAD"))
+        // WebKit re-sends the first request's headers after a redirect,
+        // `Origin` included.
+        let kept = self.profile.restores_headers_on_redirect()
+            && self
+                .requests
+                .iter()
+                .any(|r| r.leg == Leg::Actual && r.origin.is_some());
+        let origin = (self.cors_flag || kept || !matches!(self.method.as_str(), "GET" | "HEAD"))
             .then(|| self.request_origin().to_owned());
         let mut headers = self.headers.clone();
         if let Some(origin) = &origin {
@@ -533,7 +586,7 @@ impl Simulation {
                 .url
                 .as_ref()
                 .is_some_and(|u| same_origin(&self.page_origin, u)));
-        if is_redirect(&response) {
+        if is_redirect(&response, self.profile) {
             self.preflight_redirected = true;
             // Firefox runs the CORS check on the redirect response first.
             if checked && !self.profile.refuses_preflight_redirect_first() {
@@ -583,7 +636,10 @@ impl Simulation {
             .cache_seconds(h.get("access-control-max-age").as_deref());
         let result = match PreflightResult::parse(h, self.spec.credentials, max_age) {
             Ok(r) => r,
-            Err(f) => return self.block(Stage::PreflightResponse, f),
+            Err(f) => {
+                let f = self.firefox_method_first(h, max_age).unwrap_or(f);
+                return self.block(Stage::PreflightResponse, f);
+            }
         };
         if let Err(f) = result.check_method(&self.method) {
             return self.block(Stage::PreflightResponse, f);
@@ -604,18 +660,33 @@ impl Simulation {
         self.note(Stage::PreflightResponse, Some(true), allowed);
         let url = self.current_url();
         if self.stores_preflight_cache() {
-            self.cache.store(&origin, &url, result, self.now);
+            let key = self.cache_key(&origin);
+            self.cache.store(&key, &url, result, self.now);
         }
         self.send_actual(Skipped::PreflightPassed)
     }
 
     fn on_actual_response(&mut self, response: Incoming) -> Step {
         self.note(Stage::Response, None, describe_response(&response, false));
-        if self.profile == Profile::Chromium && conflicting_locations(&response.headers) {
-            return self.network_error("net::ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION".into());
+        if conflicting_locations(&response.headers) {
+            match self.profile {
+                Profile::Chromium => {
+                    return self.network_error("net::ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION".into())
+                }
+                Profile::Firefox => return self.network_error("NS_ERROR_CORRUPTED_CONTENT".into()),
+                Profile::WebKit => {}
+            }
+        }
+        if self.profile == Profile::WebKit
+            && is_redirect_status(response.status)
+            && first_location(&response.headers).is_some_and(|l| l.is_empty())
+        {
+            // WebKit's network layer fails a redirect whose (first)
+            // Location is empty.
+            return self.network_error("empty Location".into());
         }
         let origin = self.request_origin().to_owned();
-        if is_redirect(&response) {
+        if is_redirect(&response, self.profile) {
             if self.cors_flag {
                 if let Err(f) = cors_check(&response.headers, &origin, self.spec.credentials) {
                     return self.block(Stage::Redirect, f);
@@ -677,7 +748,7 @@ impl Simulation {
         if self.redirects == MAX_REDIRECTS {
             return self.network_error("net::ERR_TOO_MANY_REDIRECTS".into());
         }
-        let location = redirect_location(&response.headers).unwrap_or_default();
+        let location = redirect_location(&response.headers, self.profile).unwrap_or_default();
         let Ok(next) = current.join(&latin1(&location)) else {
             return self.network_error("net::ERR_INVALID_REDIRECT".into());
         };
@@ -704,9 +775,12 @@ impl Simulation {
         // followed, so the console names the URL that redirected, without
         // "(redirected from ...)" for the first hop.
         let has_credentials = !next.username().is_empty() || next.password().is_some();
-        if has_credentials
-            && (self.tainted || !same_origin(&self.page_origin, &next) || self.cors_flag)
-        {
+        // WebKit lets a same-origin request that will need a preflight go
+        // on to it (observed: the preflight goes out, without the
+        // credentials); a simple one it refuses.
+        let checks_target = !same_origin(&self.page_origin, &next)
+            && !(self.profile == Profile::WebKit && self.needs_preflight_now());
+        if has_credentials && (self.tainted || checks_target || self.cors_flag) {
             return self.block(
                 Stage::Redirect,
                 Failure::bare(CorsError::RedirectContainsCredentials),
@@ -726,22 +800,25 @@ impl Simulation {
         self.redirects += 1;
         let status = response.status;
         let old_method = self.method.clone();
-        if (status == 303 && !matches!(self.method.as_str(), "GET" | "HEAD"))
+        let crosses = next.origin() != current.origin();
+        let as_get = (status == 303 && !matches!(self.method.as_str(), "GET" | "HEAD"))
             || (matches!(status, 301 | 302) && self.method == "POST")
-        {
+            || (crosses && self.method == "DELETE" && self.profile.redirects_delete_as_get());
+        if as_get {
             self.method = "GET".to_owned();
-            self.headers.retain(|(n, _)| {
-                ![
-                    "content-encoding",
-                    "content-language",
-                    "content-location",
-                    "content-type",
-                ]
-                .iter()
-                .any(|b| b.eq_ignore_ascii_case(n))
-            });
         }
-        if next.origin() != current.origin() {
+        self.changed_method = as_get && old_method != "GET";
+        if as_get && !self.profile.restores_headers_on_redirect() {
+            self.headers
+                .retain(|(n, _)| !BODY_HEADERS.iter().any(|b| b.eq_ignore_ascii_case(n)));
+        }
+        // Firefox keeps `Authorization` on the request and leaves it out of
+        // the next preflight only.
+        self.crossed_origin = crosses;
+        if crosses
+            && !self.profile.restores_headers_on_redirect()
+            && self.profile != Profile::Firefox
+        {
             self.headers
                 .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
         }
@@ -767,8 +844,44 @@ impl Simulation {
         self.begin_hop()
     }
 
+    /// Firefox checks the method against `Access-Control-Allow-Methods`
+    /// before it parses `Access-Control-Allow-Headers`: when the latter
+    /// does not parse, a method it does not list is the failure reported.
+    fn firefox_method_first(&self, h: &ResponseHeaders, max_age: u64) -> Option<Failure> {
+        if self.profile != Profile::Firefox {
+            return None;
+        }
+        let methods_only = ResponseHeaders::new(
+            h.iter()
+                .filter(|(n, _)| !n.eq_ignore_ascii_case("access-control-allow-headers"))
+                .map(|(n, v)| (n.to_owned(), v.to_vec()))
+                .collect(),
+        );
+        PreflightResult::parse(&methods_only, self.spec.credentials, max_age)
+            .ok()?
+            .check_method(&self.method)
+            .err()
+    }
+
+    /// Whether the request, as it stands, needs a preflight when it goes
+    /// cross-origin.
+    fn needs_preflight_now(&self) -> bool {
+        self.spec.force_preflight
+            || !crate::method::is_safelisted(&self.method.to_ascii_uppercase())
+            || !self.unsafe_names.is_empty()
+    }
+
     fn block(&mut self, stage: Stage, failure: Failure) -> Step {
         self.blocked_at = Some(stage);
+        if self.profile == Profile::Firefox {
+            // Firefox does what Fetch says: a failed CORS check drops the
+            // URL's cached preflight results.
+            // Both of the URL's results go, credentialed or not.
+            let origin = self.preflight_origin().to_owned();
+            let url = self.current_url();
+            self.cache.clear(&origin, &url);
+            self.cache.clear(&format!("{origin} (credentialed)"), &url);
+        }
         // Fetch clears the preflight cache for the URL here; Chromium 156
         // does not (a failed actual response leaves the cached preflight
         // result in place, observed), and a failed preflight never stored
@@ -926,20 +1039,36 @@ impl Simulation {
 }
 
 /// Whether a response is a redirect the browser follows: a redirect status
-/// and a non-empty `Location` (Chromium ignores empty ones).
-fn is_redirect(response: &Incoming) -> bool {
-    matches!(response.status, 301 | 302 | 303 | 307 | 308)
-        && redirect_location(&response.headers).is_some()
+/// and a `Location` to follow (Chromium and WebKit ignore empty ones;
+/// Firefox follows an empty one to the same URL, as Fetch says).
+fn is_redirect(response: &Incoming, profile: Profile) -> bool {
+    is_redirect_status(response.status) && redirect_location(&response.headers, profile).is_some()
 }
 
-/// The first non-empty `Location` value.
-fn redirect_location(headers: &ResponseHeaders) -> Option<Vec<u8>> {
+fn is_redirect_status(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// The `Location` to follow: the first non-empty value, or in Firefox the
+/// first value, empty or not.
+fn redirect_location(headers: &ResponseHeaders, profile: Profile) -> Option<Vec<u8>> {
+    if profile == Profile::Firefox {
+        return first_location(headers).map(<[u8]>::to_vec);
+    }
     headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case("location"))
         .map(|(_, v)| super::headers::trim(v))
         .find(|v| !v.is_empty())
         .map(<[u8]>::to_vec)
+}
+
+/// The first `Location` value, trimmed.
+fn first_location(headers: &ResponseHeaders) -> Option<&[u8]> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("location"))
+        .map(|(_, v)| super::headers::trim(v))
 }
 
 /// Whether a response carries `Location` twice with different values,
@@ -954,6 +1083,14 @@ fn conflicting_locations(headers: &ResponseHeaders) -> bool {
         None => false,
     }
 }
+
+/// The request-body headers a redirect to `GET` removes.
+const BODY_HEADERS: [&str; 4] = [
+    "content-encoding",
+    "content-language",
+    "content-location",
+    "content-type",
+];
 
 /// Request headers that make a fetch conditional.
 const CONDITIONAL_HEADERS: [&str; 5] = [
