@@ -142,10 +142,7 @@ impl Firefox {
             .call("session.new", json!({"capabilities": {}}), None)
             .await?;
         let version = format!(
-            "{} {}",
-            session["capabilities"]["browserName"]
-                .as_str()
-                .unwrap_or("firefox"),
+            "Firefox/{}",
             session["capabilities"]["browserVersion"]
                 .as_str()
                 .unwrap_or("unknown")

@@ -130,11 +130,9 @@ impl WebKit {
         let id = session["sessionId"]
             .as_str()
             .ok_or_else(|| DriverError(format!("WebKitWebDriver opened no session: {session}")))?;
+        // MiniBrowser reports the WebKitGTK version it runs on.
         self.version = format!(
-            "{} {}",
-            session["capabilities"]["browserName"]
-                .as_str()
-                .unwrap_or("MiniBrowser"),
+            "WebKitGTK/{}",
             session["capabilities"]["browserVersion"]
                 .as_str()
                 .unwrap_or("unknown")
