@@ -232,3 +232,49 @@ cors = false
         "{stderr}"
     );
 }
+
+#[test]
+fn each_browser_rejects_and_logs_in_its_own_words() {
+    let file = write("cases-browsers.json", CASES);
+    let expected = [
+        (
+            "chromium",
+            "TypeError: Failed to fetch",
+            "Access to fetch at 'https://api.example/items' from origin 'https://app.example' has been blocked by CORS policy: Request header field x-token is not allowed by Access-Control-Allow-Headers in preflight response.",
+        ),
+        (
+            "firefox",
+            "TypeError: NetworkError when attempting to fetch resource.",
+            "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at https://api.example/items. (Reason: header ‘x-token’ is not allowed according to header ‘Access-Control-Allow-Headers’ from CORS preflight response).\nCross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at https://api.example/items. (Reason: CORS request did not succeed). Status code: (null).",
+        ),
+        (
+            "webkit",
+            "TypeError: Load failed",
+            "Fetch API cannot load https://api.example/items due to access control checks.",
+        ),
+    ];
+    for (browser, rejection, console) in expected {
+        let (code, stdout, stderr) = corsica(&[
+            "explain",
+            "--case",
+            &file,
+            "--format",
+            "json",
+            "--browser",
+            browser,
+        ]);
+        assert_eq!(code, 1, "{browser}: {stderr}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let list = v.as_array().unwrap();
+        assert!(list[0]["fetch_error"].is_null(), "{browser}: allowed");
+        assert_eq!(list[1]["fetch_error"], rejection, "{browser}");
+        assert_eq!(list[1]["console_message"], console, "{browser}");
+    }
+    let (_, text, _) = corsica(&["explain", "--case", &file, "--browser", "firefox"]);
+    assert!(
+        text.contains(
+            "fetch() rejects with TypeError: NetworkError when attempting to fetch resource."
+        ),
+        "{text}"
+    );
+}
