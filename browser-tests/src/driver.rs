@@ -1,11 +1,10 @@
 //! Browser drivers: what the harness needs from a real browser, behind a
 //! small trait, and the Chromium implementation over the DevTools protocol.
 //!
-//! Only Chromium is implemented. The trait is shaped so that Firefox
-//! (puppeteer-core over WebDriver BiDi: `network.fetchError`, `log.entryAdded`)
-//! and WebKit (WebKitWebDriver under `xvfb-run`, console via the WebDriver
-//! log) can be added as further implementations; see
-//! `docs/browser-differences.md`.
+//! Firefox ([`crate::firefox`], WebDriver BiDi) and WebKitGTK
+//! ([`crate::webkit`], classic WebDriver under `xvfb-run`) implement the
+//! same trait and run the same batch script; see
+//! `docs/browser-differences.md` for what each exposes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;

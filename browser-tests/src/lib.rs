@@ -1,13 +1,14 @@
 //! A differential harness: corsica's browser simulator against real
-//! headless Chromium.
+//! headless Chromium, Firefox ESR and WebKitGTK.
 //!
-//! [`run`] builds the corpus ([`mod@corpus`]: seeded [`random`] cases plus
+//! [`run_in`] builds the corpus ([`mod@corpus`]: seeded [`random`] cases plus
 //! the hand-written [`edge`] cases read from `cases/*.toml`, each a
 //! [`scenario::Scenario`]), serves every case from a scripted server on three
 //! ports of 127.0.0.1 ([`server`]), makes each `fetch()` from a page on
-//! one of them in a real browser ([`driver`], over the DevTools protocol in
-//! [`cdp`]), and compares what the browser did with what
-//! `corsica::browser::simulate` predicts ([`mod@compare`]).
+//! one of them in a real browser ([`driver`]: Chromium over the DevTools
+//! protocol in [`cdp`], [`firefox`] over WebDriver BiDi, [`webkit`] over
+//! classic WebDriver), and compares what the browser did with what
+//! `corsica::browser` predicts for that engine ([`mod@compare`]).
 
 #![warn(missing_docs)]
 
@@ -68,7 +69,7 @@ pub struct Failure {
 /// The outcome of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// The browser (`chromium`).
+    /// The browser (`chromium`, `firefox`, `webkit`).
     pub browser: String,
     /// Its version, as it reports it.
     pub browser_version: String,

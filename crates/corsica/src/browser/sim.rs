@@ -778,8 +778,8 @@ impl Simulation {
         // WebKit lets a same-origin request that will need a preflight go
         // on to it (observed: the preflight goes out, without the
         // credentials); a simple one it refuses.
-        let checks_target = !same_origin(&self.page_origin, &next)
-            && !(self.profile == Profile::WebKit && self.needs_preflight_now());
+        let webkit_goes_on = self.profile == Profile::WebKit && self.needs_preflight_now();
+        let checks_target = !same_origin(&self.page_origin, &next) && !webkit_goes_on;
         if has_credentials && (self.tainted || checks_target || self.cors_flag) {
             return self.block(
                 Stage::Redirect,
