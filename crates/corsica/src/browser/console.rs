@@ -168,3 +168,64 @@ fn webkit(_failure: &Failure, at: &Blocked<'_>) -> String {
         at.url
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at<'a>(headers: &'a ResponseHeaders, stage: Stage) -> Blocked<'a> {
+        Blocked {
+            url: "http://b/x",
+            initial: None,
+            page_origin: "http://a",
+            response: Some((403, headers)),
+            at: stage,
+            preflight_redirected: false,
+        }
+    }
+
+    #[test]
+    fn firefox_names_the_status_and_adds_a_line_for_a_failed_preflight() {
+        let h = ResponseHeaders::new(vec![]);
+        let failure = Failure::bare(CorsError::PreflightInvalidStatus);
+        assert_eq!(
+            message(Profile::Firefox, &failure, &at(&h, Stage::PreflightResponse)),
+            "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at http://b/x. (Reason: CORS preflight response did not succeed). Status code: 403.\nCross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at http://b/x. (Reason: CORS request did not succeed). Status code: (null)."
+        );
+        let missing = Failure::bare(CorsError::MissingAllowOriginHeader);
+        assert_eq!(
+            message(Profile::Firefox, &missing, &at(&h, Stage::Response)),
+            "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at http://b/x. (Reason: CORS header ‘Access-Control-Allow-Origin’ missing). Status code: 403."
+        );
+    }
+
+    #[test]
+    fn firefox_names_the_first_bad_token() {
+        let h = ResponseHeaders::new(vec![(
+            "Access-Control-Allow-Methods".into(),
+            b"GET, , (bad), P UT".to_vec(),
+        )]);
+        let failure = Failure::bare(CorsError::InvalidAllowMethodsPreflightResponse);
+        let text = message(
+            Profile::Firefox,
+            &failure,
+            &at(&h, Stage::PreflightResponse),
+        );
+        assert!(
+            text.contains(
+                "(Reason: invalid token ‘(bad)’ in CORS header ‘Access-Control-Allow-Methods’)."
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn webkit_blames_access_control_checks() {
+        let h = ResponseHeaders::new(vec![]);
+        let failure = Failure::bare(CorsError::MissingAllowOriginHeader);
+        assert_eq!(
+            message(Profile::WebKit, &failure, &at(&h, Stage::Response)),
+            "Fetch API cannot load http://b/x due to access control checks."
+        );
+    }
+}

@@ -108,3 +108,35 @@ impl Thrown {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_engine_words_the_same_error_its_own_way() {
+        let method = Thrown::ForbiddenMethod("TRACE".into());
+        assert_eq!(
+            method.message(Profile::Chromium),
+            "Failed to execute 'fetch' on 'Window': 'TRACE' HTTP method is unsupported."
+        );
+        assert_eq!(
+            method.message(Profile::Firefox),
+            "Window.fetch: Invalid request method TRACE."
+        );
+        assert_eq!(method.message(Profile::WebKit), "Method is forbidden.");
+        let value = Thrown::InvalidValue("X-A".into(), b"nul\0byte".to_vec());
+        assert_eq!(
+            value.message(Profile::Firefox),
+            "Window.fetch: nul is an invalid header value."
+        );
+        assert_eq!(
+            value.message(Profile::WebKit),
+            "Header 'X-A' has invalid value: 'nul\0byte'"
+        );
+        assert_eq!(
+            Thrown::InvalidName("Bad name".into()).message(Profile::Firefox),
+            "Window.fetch: bad name is an invalid header name."
+        );
+    }
+}

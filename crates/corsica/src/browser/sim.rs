@@ -893,10 +893,11 @@ impl Simulation {
             format!("{}: {detail}", failure.error.name()),
         );
         self.outcome = Some(Outcome::Blocked(failure));
+        let rejection = rejection::network(self.profile);
         self.note(
             Stage::Verdict,
             Some(false),
-            "blocked: fetch() rejects with TypeError: Failed to fetch",
+            format!("blocked: fetch() rejects with {rejection}"),
         );
         Step::Done
     }
