@@ -64,7 +64,7 @@ cargo test --workspace --all-targets
 cargo test --workspace --doc
 
 step "fuzz smoke: ${FUZZ_SECONDS}s per target"
-for target in origin_parser acrh_parser config_loader gateway_config; do
+for target in origin_parser acrh_parser config_loader gateway_config h1_response; do
   mkdir -p "fuzz/corpus/$target"
   cp -n fuzz/seeds/"$target"/* "fuzz/corpus/$target/" 2>/dev/null || true
   (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "corpus/$target" -- \

@@ -31,6 +31,30 @@ pub enum Command {
     /// Run the CORS gateway: a reverse proxy that applies a validated policy in front of any HTTP API.
     #[command(after_help = SERVE_HELP)]
     Serve(ServeArgs),
+    /// Open a web page that runs a real cross-origin fetch in your browser beside corsica's prediction, with the fix.
+    #[command(after_help = PLAYGROUND_HELP)]
+    Playground(PlaygroundArgs),
+}
+
+const PLAYGROUND_HELP: &str = "Examples:
+  corsica playground              # then open the printed URL
+  corsica playground --port 9000
+  corsica playground --port 0     # any free port
+
+Three origins on 127.0.0.1: the page (on --port), an API origin that answers the
+page's fetch exactly as composed, and a third origin for cross-origin redirects.
+Everything is embedded in the binary; nothing is fetched from the network.
+A link reproduces a composition: #case=<base64url of a case JSON>, and &run=1 runs it
+when the page loads.
+
+Exit status: 0 stopped with Ctrl-C, 2 the port could not be bound.";
+
+#[derive(Debug, clap::Args)]
+pub struct PlaygroundArgs {
+    /// The page origin's port on 127.0.0.1 (0 for any free port); the API and
+    /// redirect origins take free ports.
+    #[arg(long, default_value_t = 8788)]
+    pub port: u16,
 }
 
 const SERVE_HELP: &str = "Examples:

@@ -8,7 +8,8 @@ use corsica::browser::{
     self, AppResponse, Case, HopSpec, Profile, RequestSpec, ResponseSpec, Simulation, Step, Verdict,
 };
 use corsica::Policy;
-use corsica_gateway::config::{self as gateway, GatewayConfig, Mode, RouteCors};
+use corsica_gateway::config::{self as gateway, GatewayConfig};
+use corsica_gateway::router::{self, Mode, RouteCors};
 
 use super::CmdError;
 use crate::cli::{ExplainArgs, Format, ScriptArgs};
@@ -97,14 +98,14 @@ fn against_server(case: &Case, server: &Server, profile: Profile) -> Result<Verd
     Ok(sim.finish())
 }
 
-/// The policy the gateway applies to a request for `url`, or why the
-/// gateway's own answer cannot be predicted offline.
+/// The policy the gateway applies to a request for `url`, picked by the
+/// gateway's own router, or why the gateway's own answer cannot be
+/// predicted offline.
 fn route_policy<'c>(config: &'c GatewayConfig, url: &str) -> Result<&'c Policy, CmdError> {
     let uri: http::Uri = url
         .parse()
         .map_err(|e| format!("{url} is not a URL: {e}"))?;
-    let route = config
-        .route_for_uri(&uri)
+    let route = router::route_for_uri(&config.routes, &uri)
         .map_err(|reason| format!("the gateway answers {url} with 400: {reason}"))?;
     let Some(route) = route else {
         return Err(format!("no route of the gateway config matches {url}").into());

@@ -4,6 +4,7 @@ mod audit;
 mod check;
 mod explain;
 mod lint;
+mod playground;
 mod serve;
 
 use std::process::ExitCode;
@@ -21,5 +22,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CmdError> {
         Command::Check(args) => check::run(&args),
         Command::Audit(args) => audit::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Playground(args) => playground::run(&args),
     }
 }

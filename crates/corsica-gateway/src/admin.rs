@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::body::Body;
+use crate::control::stopped;
 use crate::metrics::Metrics;
 
 /// Serves the admin endpoints until `stop` turns true. `draining` makes
@@ -28,7 +29,7 @@ pub(crate) async fn serve(
 ) {
     loop {
         let (stream, _) = tokio::select! {
-            _ = crate::server::stopped(&mut stop) => return,
+            _ = stopped(&mut stop) => return,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {

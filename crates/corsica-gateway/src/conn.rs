@@ -20,10 +20,10 @@ use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 
 use crate::body::{Body, BodyError, UpstreamStalled};
+use crate::client::{ClientInfo, MalformedTarget};
 use crate::headers::routing_host;
 use crate::metrics::UpstreamError;
 use crate::path::PathError;
-use crate::proxy::ClientInfo;
 use crate::reply::Failure;
 use crate::routes::{Generation, RouteFuture, RouteService};
 use crate::timed_io::{ConnState, InFlight};
@@ -118,11 +118,6 @@ impl ConnService {
         }
     }
 }
-
-/// Marks a request whose path is malformed or ambiguous (see
-/// `crate::path`); the proxy refuses it with the reason.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct MalformedTarget(pub(crate) PathError);
 
 /// Puts the request's path in normal form before it is routed; the query
 /// is kept as it is.

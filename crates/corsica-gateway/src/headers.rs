@@ -8,7 +8,7 @@
 //! `Upgrade: websocket` must reach the upstream for the tunnel to exist.
 
 use http::header::{self, Entry, HeaderMap, HeaderName, HeaderValue};
-use http::{Method, Request, Version};
+use http::Request;
 
 /// `X-Forwarded-For`: the client addresses seen so far.
 pub(crate) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -189,12 +189,10 @@ impl ForwardedFields<'_> {
 }
 
 /// Whether a request is a WebSocket handshake: an HTTP/1.1 `GET` with
-/// `Connection: upgrade` and `Upgrade: websocket`.
+/// `Connection: upgrade` and `Upgrade: websocket`. The route's CORS layer
+/// judges handshakes by the same rule, so none is tunnelled unchecked.
 pub(crate) fn is_websocket_upgrade<B>(req: &Request<B>) -> bool {
-    req.version() == Version::HTTP_11
-        && req.method() == Method::GET
-        && has_token(req.headers(), header::CONNECTION, b"upgrade")
-        && has_token(req.headers(), header::UPGRADE, b"websocket")
+    corsica_tower::is_websocket_handshake(req)
 }
 
 /// Whether the client's `TE` lists `trailers` (it accepts trailer fields).
@@ -252,7 +250,28 @@ pub(crate) fn is_valid_host(value: &[u8]) -> bool {
         Some(colon) => (&value[..colon], &value[colon + 1..]),
         None => (value, &[][..]),
     };
-    !name.is_empty() && name.iter().all(|&b| is_reg_name_byte(b)) && is_port(port)
+    is_host_name(name) && is_port(port)
+}
+
+/// A name as DNS and browsers spell it: labels of letters, digits, `-`,
+/// `_` and `~`, one dot between two labels, and at most one trailing dot.
+///
+/// RFC 3986 allows more in a `reg-name` (`%`-escapes, `,`, `;`, empty
+/// labels), but no browser sends them, and each is a spelling that routing
+/// and an upstream could read differently: `secure%2eexample.com` is
+/// `secure.example.com` to a WHATWG URL parser, `a.example,b.example` is
+/// two hosts to some frameworks, and `secure.example.com..` is an empty
+/// label. A request naming such a host would get the default route's
+/// policy rather than the host route's, so it is refused instead.
+fn is_host_name(name: &[u8]) -> bool {
+    let name = name.strip_suffix(b".").unwrap_or(name);
+    !name.is_empty()
+        && name.split(|&b| b == b'.').all(|label| {
+            !label.is_empty()
+                && label
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~'))
+        })
 }
 
 /// At most five digits (none at all is allowed), worth at most 65535.
@@ -263,29 +282,6 @@ fn is_port(digits: &[u8]) -> bool {
             .iter()
             .fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'))
             <= 65535
-}
-
-/// RFC 3986's `unreserved`, `sub-delims` and the `%` of `pct-encoded`.
-fn is_reg_name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.'
-                | b'_'
-                | b'~'
-                | b'!'
-                | b'$'
-                | b'&'
-                | b'\''
-                | b'('
-                | b')'
-                | b'*'
-                | b'+'
-                | b','
-                | b';'
-                | b'='
-                | b'%'
-        )
 }
 
 /// `host[:port]` without the port; IPv6 literals keep their brackets.
@@ -329,6 +325,8 @@ mod tests {
             "xn--bcher-kva.example",
             "host:",
             "h:65535",
+            "example.com.",
+            "example.com.:8080",
         ] {
             assert!(is_valid_host(valid.as_bytes()), "{valid}");
         }
@@ -349,6 +347,12 @@ mod tests {
             "example.com/path",
             "example.com?q",
             "exa\tmple",
+            "secure%2eexample.com",
+            "a.example,b.example",
+            "secure.example.com..",
+            ".example.com",
+            "a..example",
+            "a;b.example",
         ] {
             assert!(!is_valid_host(invalid.as_bytes()), "{invalid}");
         }

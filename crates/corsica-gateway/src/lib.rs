@@ -62,39 +62,52 @@
 //!
 //! ## Modules
 //!
-//! `config` (the file; `config::keys`, every unknown key at once) ·
-//! `balance` (connections spread over workers) · `linger` (closing
-//! without losing the last response) · `clock` (cheap time for
-//! deadlines) · `server` (listeners, connections, shutdown) · `conn` (one
-//! client connection's service) · `path` (paths in normal form, before
-//! routing) · `routes` (the per-route layers, swapped whole on reload) ·
-//! `proxy` (one request upstream) · `deadline` (when to stop waiting for a
-//! response head) · `headers` (hop-by-hop, `X-Forwarded-*`) · `body`
-//! (streaming, limits, the client's body timer) · `timed_io` (header-read
-//! and idle timeouts) · `upstream`, `pool` and `h1` (the upstream clients) ·
+//! `config` (the file: `config::keys`, every unknown key at once;
+//! `config::file`, the file as written; `config::validate`, one check per
+//! section; `config::settings`, the validated configuration;
+//! `config::read`, reading the file without trusting its path) · `router`
+//! (which route a request gets, by host and path; public, as `corsica
+//! explain` routes with it) · `balance` (connections spread over workers) ·
+//! `linger` (closing without losing the last response) · `clock` (cheap
+//! time for deadlines) · `server` (listeners, connections, shutdown) ·
+//! `options` (what the embedder sets) · `handle` (the state a running
+//! gateway shares with its handles and reloader) · `control` (orders to
+//! the control loop, reload outcomes, the stop signal; below `server`,
+//! `reload`, `watch` and `admin`, which all use it) · `conn` (one client
+//! connection's service) · `client` (what a connection hands the proxy) ·
+//! `path` (paths in normal form, before routing) · `routes` (the per-route
+//! layers, swapped whole on reload) · `proxy` (one request upstream) ·
+//! `headers` (hop-by-hop, `X-Forwarded-*`) · `body` (the gateway's response
+//! bodies, the upstream's body timer) · `timed_io` (header-read and idle
+//! timeouts) · `upstream` (one client for every upstream: `upstream::pool`
+//! and `upstream::h1` for `http://`, hyper-util's for `https://` and h2c,
+//! the request body's limit and timer, the response head's deadline) ·
 //! `reload` (applying a new file, signals) · `watch` (noticing a changed
 //! file, symlinks and TLS files included) · `metrics` and `admin`
-//! (`/metrics`, `/healthz`) · `tls` · `reply` (the gateway's own JSON
-//! errors) · `tunnel` (WebSocket tunnels and their silence timer) · `demo`.
+//! (`/metrics`, `/healthz`) · `tls` (certificates and keys, from their
+//! paths) · `reply` (the gateway's own JSON errors) · `tunnel` (WebSocket
+//! tunnels and their silence timer) · `demo`.
 #![warn(missing_docs)]
 
 mod admin;
 mod balance;
 mod body;
+mod client;
 mod clock;
 pub mod config;
 mod conn;
-mod deadline;
+mod control;
 pub mod demo;
-mod h1;
+mod handle;
 mod headers;
 mod linger;
 mod metrics;
+mod options;
 mod path;
-mod pool;
 mod proxy;
 mod reload;
 mod reply;
+pub mod router;
 mod routes;
 mod server;
 mod timed_io;
@@ -103,4 +116,15 @@ mod tunnel;
 mod upstream;
 mod watch;
 
-pub use server::{Gateway, Handle, Options, ReloadOutcome, ReloadStatus, ServeError};
+/// The gateway's own HTTP/1 response parser and body decoder, for the
+/// fuzz target that feeds them arbitrary upstream bytes. Not a supported
+/// API.
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::upstream::h1::replay::{replay, Ending, Replayed};
+}
+
+pub use control::{ReloadOutcome, ReloadStatus};
+pub use handle::Handle;
+pub use options::Options;
+pub use server::{Gateway, ServeError};

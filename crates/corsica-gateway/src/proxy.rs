@@ -8,12 +8,17 @@
 //! WebSocket handshakes are proxied (both sides upgraded, bytes copied both
 //! ways). Browsers do not apply CORS to WebSockets, so a page from any
 //! origin could open one with the user's cookies (cross-site WebSocket
-//! hijacking); the gateway therefore checks the handshake's `Origin`
-//! against the route's policy with the engine's own decision and answers
-//! 403 to any origin the policy would refuse. A handshake without `Origin`
-//! comes from a non-browser client, which no browser policy concerns, and
-//! is let through, as a non-CORS request is. Report-only routes log the
-//! refusal and let the handshake through.
+//! hijacking); the route's layer therefore checks the handshake's `Origin`
+//! against the route's policy (`CorsLayer::check_websockets`), and the
+//! proxy answers 403 to a handshake the layer's decision refuses. A
+//! handshake without `Origin` comes from a non-browser client, which no
+//! browser policy concerns, and is let through, as a non-CORS request is.
+//! Report-only routes log the refusal and let the handshake through.
+//!
+//! The proxy never asks the engine itself: it reads the layer's decision
+//! from the request's extensions ([`CorsDecision`]), and it marks its own
+//! answers ([`ReportOnlyHeaders`]) so that a report-only layer gives them
+//! the headers an allowed origin would get.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -22,26 +27,26 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use corsica::{Decision, ForwardPlan};
-use corsica_tower::CorsLayer;
+use corsica_tower::{CorsDecision, ReportOnlyHeaders};
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use tower_service::Service;
 
-use crate::body::{Body, BodyFailure, BodyProgress, UpstreamBody};
+use crate::body::Body;
+use crate::client::{ClientInfo, MalformedTarget};
 use crate::config::Limits;
-use crate::conn::MalformedTarget;
-use crate::deadline::HeadDeadline;
 use crate::headers::{
     accepts_trailers, head_size, is_valid_host, is_websocket_upgrade, strip_hop_by_hop,
     ForwardedFields,
 };
 use crate::metrics::{Metrics, UpstreamError};
 use crate::reply::Failure;
-use crate::timed_io::ConnState;
-use crate::upstream::{chain, classify, ExchangeError, Failed, Outgoing, Upstream, UpstreamClient};
+use crate::upstream::{
+    chain, classify, BodyFailure, BodyProgress, ExchangeError, Failed, Outgoing, RequestBody,
+    Upstream,
+};
 
 /// The future of a proxied request.
 pub(crate) type ProxyFuture =
@@ -61,10 +66,6 @@ pub(crate) struct RouteProxy {
     pub(crate) limits: Limits,
     /// Counters.
     pub(crate) metrics: Arc<Metrics>,
-    /// The route's CORS layer and whether it only reports: WebSocket
-    /// handshakes are checked against it, and on a report-only route the
-    /// gateway's own errors get its headers (see [`report_only_plan`]).
-    pub(crate) policy: Option<(CorsLayer, bool)>,
 }
 
 impl RouteProxy {
@@ -80,22 +81,8 @@ impl RouteProxy {
             idle: self.idle,
             limits: self.limits,
             metrics: self.metrics.clone(),
-            policy: self.policy.clone(),
         }
     }
-}
-
-/// What the proxy knows about the client connection.
-pub(crate) struct ClientInfo {
-    /// The client's IP address, for `X-Forwarded-For`.
-    pub(crate) ip: HeaderValue,
-    /// `http` or `https`, for `X-Forwarded-Proto`.
-    pub(crate) proto: HeaderValue,
-    /// The connection's state, held busy while a WebSocket tunnel is open.
-    pub(crate) conn: Arc<ConnState>,
-    /// The pooled upstream client of the worker thread serving the
-    /// connection: its upstream connections live on the same thread.
-    pub(crate) upstream: UpstreamClient,
 }
 
 /// The proxy for one route on one connection.
@@ -109,6 +96,21 @@ impl Proxy {
     /// A proxy for `route`, serving the connection `client`.
     pub(crate) fn new(route: Arc<RouteProxy>, client: Arc<ClientInfo>) -> Self {
         Proxy { route, client }
+    }
+}
+
+impl Proxy {
+    /// The gateway's own refusal of a request its layer would answer
+    /// without calling the proxy (a preflight), when the request breaks a
+    /// rule every request is held to: a limit, a malformed target or Host.
+    /// Without this check a preflight over `max_header_bytes` got 204 where
+    /// the same head on a GET got 431.
+    pub(crate) fn refusal(&self, req: &Request<Incoming>) -> Option<ProxyFuture> {
+        let failure = check_request(req, &self.route.limits).err()?;
+        if !http_body::Body::is_end_stream(req.body()) {
+            self.client.conn.left_a_body_unread();
+        }
+        Some(Box::pin(std::future::ready(Ok(failure.into_response()))))
     }
 }
 
@@ -126,7 +128,6 @@ impl Service<Request<Incoming>> for Proxy {
         // Everything up to sending is synchronous and done here, so that the
         // boxed future holds only the upstream request and the exchange (it
         // is moved into its box whole: the smaller, the cheaper).
-        let report_plan = report_only_plan(&self.route, &req);
         let has_body = !http_body::Body::is_end_stream(req.body());
         let Prepared {
             upstream_req,
@@ -138,8 +139,7 @@ impl Service<Request<Incoming>> for Proxy {
                 if has_body {
                     self.client.conn.left_a_body_unread();
                 }
-                let response = answer(failure, report_plan.as_deref());
-                return Box::pin(std::future::ready(Ok(response)));
+                return Box::pin(std::future::ready(Ok(answer(failure))));
             }
         };
         Box::pin(exchange(
@@ -148,35 +148,18 @@ impl Service<Request<Incoming>> for Proxy {
             upstream_req,
             body,
             client_upgrade,
-            report_plan,
         ))
     }
 }
 
-/// On a report-only route the layer passes every response on as it is,
-/// so a response the gateway makes itself (502, 504, 413, 400) would carry
-/// no CORS header at all, and the page could not read why its request
-/// failed. For an actual request from an origin the policy allows, this is
-/// what the policy would have written; it goes on the gateway's own
-/// answers only, never on the upstream's. `None` on enforcing routes, where
-/// the layer does it.
-fn report_only_plan(route: &RouteProxy, req: &Request<Incoming>) -> Option<Box<ForwardPlan>> {
-    let Some((layer, true)) = &route.policy else {
-        return None;
-    };
-    match layer.policy().decide(req.method(), req.headers()) {
-        Decision::Forward(forward) if forward.is_allowed() => Some(Box::new(forward.to_plan())),
-        _ => None,
-    }
-}
-
-/// The gateway's own answer to `failure`, with the CORS headers of
-/// `report_plan` (see [`report_only_plan`]).
-fn answer(failure: Failure, report_plan: Option<&ForwardPlan>) -> Response<Body> {
+/// The gateway's own answer to `failure`. It is made inside the route's
+/// layer (on routes with a policy), which writes the route's CORS headers
+/// onto it as onto any response. The mark asks a report-only layer, which
+/// leaves the upstream's responses untouched, to write them too: without
+/// them the page could not read why its request failed.
+fn answer(failure: Failure) -> Response<Body> {
     let mut response = failure.into_response();
-    if let Some(plan) = report_plan {
-        plan.apply(response.headers_mut());
-    }
+    response.extensions_mut().insert(ReportOnlyHeaders);
     response
 }
 
@@ -198,7 +181,7 @@ fn prepare(
     check_request(&req, &route.limits)?;
     let websocket = is_websocket_upgrade(&req);
     if websocket {
-        check_websocket_origin(route, &req)?;
+        check_websocket_origin(&req)?;
         if route.upstream.is_h2c() {
             tracing::warn!(target: "corsica::gateway", upstream = route.upstream.display(), "WebSocket handshake on a route with upstream_http2 = true: HTTP/2 cannot carry the upgrade; give WebSocket paths a route of their own without upstream_http2");
             return Err(Failure::WebSocketOverHttp2);
@@ -231,14 +214,15 @@ fn exchange(
     upstream_req: Outgoing,
     body: Option<Arc<BodyProgress>>,
     client_upgrade: Option<OnUpgrade>,
-    report_plan: Option<Box<ForwardPlan>>,
 ) -> impl Future<Output = Result<Response<Body>, Infallible>> + Send {
     async move {
         let websocket = client_upgrade.is_some();
-        let deadline = HeadDeadline::new(route.upstream_response, body.clone());
-        let pending = client
-            .upstream
-            .send(&route.upstream, upstream_req, deadline);
+        let pending = client.upstream.send(
+            &route.upstream,
+            upstream_req,
+            route.upstream_response,
+            body.clone(),
+        );
         let mut response = match pending.await {
             Ok(response) => response,
             Err(error) => {
@@ -251,7 +235,7 @@ fn exchange(
                 if body.as_ref().is_some_and(|b| !b.is_ended()) {
                     client.conn.left_a_body_unread();
                 }
-                return Ok(answer(failure, report_plan.as_deref()));
+                return Ok(answer(failure));
             }
         };
         let upgraded = response.status() == StatusCode::SWITCHING_PROTOCOLS;
@@ -260,7 +244,7 @@ fn exchange(
             // leave the client's connection in a protocol nobody speaks.
             route.metrics.upstream_error(UpstreamError::Protocol);
             tracing::warn!(target: "corsica::gateway", upstream = route.upstream.display(), "upstream answered 101 Switching Protocols to a request that asked for no upgrade");
-            return Ok(answer(Failure::UpstreamProtocol, report_plan.as_deref()));
+            return Ok(answer(Failure::UpstreamProtocol));
         }
         if let (true, Some(client_upgrade)) = (upgraded, client_upgrade) {
             let upstream_upgrade = hyper::upgrade::on(&mut response);
@@ -301,6 +285,13 @@ fn check_request(req: &Request<Incoming>, limits: &Limits) -> Result<(), Failure
         return Err(Failure::BadRequest(
             "the request target has userinfo (user@host), which HTTP does not allow",
         ));
+    }
+    if let Some(authority) = req.uri().authority() {
+        if !is_valid_host(authority.as_str().as_bytes()) {
+            return Err(Failure::BadRequest(
+                "the request target's host is not a valid host[:port]",
+            ));
+        }
     }
     let mut hosts = req.headers().get_all(header::HOST).iter();
     match (hosts.next(), hosts.next()) {
@@ -350,22 +341,13 @@ fn check_request(req: &Request<Incoming>, limits: &Limits) -> Result<(), Failure
     Ok(())
 }
 
-/// Refuses a WebSocket handshake from an origin the route's policy refuses.
-fn check_websocket_origin(route: &RouteProxy, req: &Request<Incoming>) -> Result<(), Failure> {
-    let Some((layer, report_only)) = &route.policy else {
-        return Ok(());
-    };
-    let policy = layer.policy();
-    let decision = policy.decide(req.method(), req.headers());
-    let Some(denial) = decision.denial() else {
-        return Ok(());
-    };
-    if *report_only {
-        tracing::warn!(target: "corsica", reason = denial.code(), detail = %denial.explain(&policy), "WebSocket handshake would be refused (report-only)");
-        return Ok(());
+/// Refuses a WebSocket handshake from an origin the route's policy
+/// refuses, as the route's layer judged (and logged) it.
+fn check_websocket_origin(req: &Request<Incoming>) -> Result<(), Failure> {
+    match req.extensions().get::<CorsDecision>() {
+        Some(decision) if decision.refuses_websocket() => Err(Failure::WebSocketOrigin),
+        _ => Ok(()),
     }
-    tracing::info!(target: "corsica", reason = denial.code(), detail = %denial.explain(&policy), "WebSocket handshake refused");
-    Err(Failure::WebSocketOrigin)
 }
 
 /// Rewrites the client's request for the upstream, but for the gateway's
@@ -376,7 +358,7 @@ fn upstream_request<'a>(
     client: &'a ClientInfo,
     req: Request<Incoming>,
     websocket: bool,
-) -> Result<(Request<UpstreamBody>, ForwardedFields<'a>), Failure> {
+) -> Result<(Request<RequestBody>, ForwardedFields<'a>), Failure> {
     let (mut parts, body) = req.into_parts();
     // The host the request was routed by (see `crate::headers::routing_host`).
     let client_host = match parts.uri.authority() {
@@ -414,7 +396,7 @@ fn upstream_request<'a>(
     };
     let req = Request::from_parts(
         parts,
-        UpstreamBody::new(body, route.limits.max_body_bytes, route.body_read),
+        RequestBody::new(body, route.limits.max_body_bytes, route.body_read),
     );
     Ok((req, fields))
 }

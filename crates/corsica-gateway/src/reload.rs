@@ -19,8 +19,9 @@ use tokio::sync::mpsc;
 use corsica::ConfigError;
 
 use crate::config::{load_str, read_config_file, GatewayConfig};
+use crate::control::{Control, ReloadOutcome};
+use crate::handle::Inner;
 use crate::routes::Generation;
-use crate::server::{Control, Inner, ReloadOutcome};
 use crate::{tls, upstream};
 
 /// How long reading, checking and applying a configuration file may take
@@ -178,7 +179,7 @@ fn apply(inner: &Inner, config: GatewayConfig) -> Result<u64, String> {
     let old = inner.current.load_full();
     // TLS can be re-keyed live (new certificate files), not switched on or off.
     let tls = match (&config.tls, inner.started.tls) {
-        (Some(files), true) => Some(tls::acceptor(files)?),
+        (Some(files), true) => Some(tls::acceptor(&files.cert, &files.key)?),
         _ => old.tls.clone(),
     };
     // Keep the upstream clients, and their pooled connections, unless the
@@ -193,6 +194,7 @@ fn apply(inner: &Inner, config: GatewayConfig) -> Result<u64, String> {
                 config.timeouts.connect,
                 &roots,
                 inner.options.threads.max(1),
+                &inner.metrics,
             )
             .map_err(|e| e.to_string())?
         };

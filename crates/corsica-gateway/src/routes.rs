@@ -13,6 +13,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use corsica::RequestKind;
 use corsica_tower::{Cors, CorsEvent, CorsLayer, ResponseFuture};
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -25,9 +26,10 @@ use tower::Layer;
 use tower_service::Service;
 
 use crate::body::Body;
-use crate::config::{self, GatewayConfig, Mode, RouteCors};
+use crate::client::ClientInfo;
+use crate::config::{GatewayConfig, Mode, RouteCors};
 use crate::metrics::Metrics;
-use crate::proxy::{ClientInfo, Proxy, ProxyFuture, RouteProxy};
+use crate::proxy::{Proxy, ProxyFuture, RouteProxy};
 use crate::upstream::{Upstream, UpstreamClient};
 
 /// Everything one configuration produces.
@@ -81,7 +83,8 @@ impl Generation {
         let mut routes = Vec::with_capacity(config.routes.len());
         for route in &config.routes {
             let upstream = Upstream::new(&route.upstream, route.upstream_http2)
-                .ok_or_else(|| format!("upstream {} has no scheme or host", route.upstream))?;
+                .ok_or_else(|| format!("upstream {} has no scheme or host", route.upstream))?
+                .with_keepalive(route.keepalive);
             let cors = match &route.cors {
                 RouteCors::Off => RouteLayer::Off,
                 RouteCors::Policy {
@@ -95,15 +98,12 @@ impl Generation {
                         .report_only(*mode == Mode::ReportOnly)
                         // Report-only already sends preflights upstream untouched.
                         .forward_preflights(*forward_preflight && *mode == Mode::Enforce)
+                        // Browsers apply no CORS to WebSockets; the proxy
+                        // refuses the handshakes the layer's decision refuses.
+                        .check_websockets(true)
                         .with_observer(move |event: &CorsEvent<'_>| counter.observe(event));
                     RouteLayer::On(layer)
                 }
-            };
-            let policy = match (&cors, &route.cors) {
-                (RouteLayer::On(layer), RouteCors::Policy { mode, .. }) => {
-                    Some((layer.clone(), *mode == Mode::ReportOnly))
-                }
-                _ => None,
             };
             let proxy = Arc::new(RouteProxy {
                 upstream,
@@ -112,7 +112,6 @@ impl Generation {
                 idle: config.timeouts.idle,
                 limits: config.limits,
                 metrics: metrics.clone(),
-                policy,
             });
             routes.push(RouteEntry { proxy, cors });
         }
@@ -136,7 +135,7 @@ impl Generation {
 
     /// The index of the route for a host (without port) and path.
     pub(crate) fn route_index(&self, host: Option<&str>, path: &str) -> Option<usize> {
-        config::route_index(&self.config.routes, host, path)
+        crate::router::route_index(&self.config.routes, host, path)
     }
 
     /// The route services for one client connection, parallel to the routes.
@@ -147,7 +146,10 @@ impl Generation {
                 let proxy = Proxy::new(Arc::new(entry.proxy.for_connection()), client.clone());
                 match &entry.cors {
                     RouteLayer::Off => RouteService::Plain(proxy),
-                    RouteLayer::On(layer) => RouteService::Cors(layer.layer(proxy)),
+                    RouteLayer::On(layer) => RouteService::Cors {
+                        checks: proxy.clone(),
+                        layer: layer.layer(proxy),
+                    },
                 }
             })
             .collect()
@@ -188,7 +190,13 @@ pub(crate) enum RouteService {
     /// `cors = false`.
     Plain(Proxy),
     /// The route's layer around the proxy.
-    Cors(Cors<Proxy>),
+    Cors {
+        /// The proxy again, for the checks every request must pass, which
+        /// a preflight the layer answers would otherwise skip.
+        checks: Proxy,
+        /// The layer around the proxy.
+        layer: Cors<Proxy>,
+    },
 }
 
 impl RouteService {
@@ -199,9 +207,21 @@ impl RouteService {
             RouteService::Plain(proxy) => RouteFuture::Proxy {
                 inner: proxy.call(req),
             },
-            RouteService::Cors(cors) => RouteFuture::Cors {
-                inner: cors.call(req),
-            },
+            RouteService::Cors { checks, layer } => {
+                // A preflight is answered by the layer, so the proxy's
+                // checks run here first: every request over a limit gets
+                // the gateway's own answer, whichever part would have
+                // answered it. The answer carries no CORS headers; a
+                // preflight fails on any status that is not 2xx anyway.
+                if RequestKind::of(req.method(), req.headers()) == RequestKind::Preflight {
+                    if let Some(refusal) = checks.refusal(&req) {
+                        return RouteFuture::Proxy { inner: refusal };
+                    }
+                }
+                RouteFuture::Cors {
+                    inner: layer.call(req),
+                }
+            }
         }
     }
 }

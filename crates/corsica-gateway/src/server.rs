@@ -4,7 +4,6 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,62 +12,22 @@ use arc_swap::ArcSwap;
 use http::HeaderValue;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use crate::balance::{Balancer, Handoff, Live};
-use crate::config::{GatewayConfig, LogFormat};
+use crate::config::GatewayConfig;
 use crate::conn::{ConnService, Peer};
+use crate::control::{stopped, Control, ReloadStatus};
+use crate::handle::{Handle, Inner, Started};
 use crate::linger::Lingering;
 use crate::metrics::Metrics;
+use crate::options::Options;
 use crate::reload;
 use crate::routes::Generation;
 use crate::timed_io::{ConnState, TimedIo};
 use crate::{admin, tls, upstream};
-
-/// What the embedder (the CLI, a test) sets beyond the configuration file.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// The file the configuration came from. Reloads re-read it; without
-    /// it there is nothing to reload (the built-in demo).
-    pub config_path: Option<PathBuf>,
-    /// Reload when `config_path` changes on disk (debounced).
-    pub watch_config: bool,
-    /// Shut down gracefully on SIGTERM and Ctrl-C (a second one stops at
-    /// once), reload on SIGHUP; the handlers are in place once
-    /// [`Gateway::bind`] returns.
-    pub handle_signals: bool,
-    /// Listen here instead of the file's `listen` (the CLI's `--listen`).
-    pub listen_override: Option<SocketAddr>,
-    /// How long a shutdown waits for requests in flight before it closes
-    /// their connections anyway.
-    pub drain_timeout: Duration,
-    /// CA certificates trusted for `https://` upstreams on top of the
-    /// webpki roots (an internal CA; a test's self-signed certificate).
-    pub upstream_ca: Vec<CertificateDer<'static>>,
-    /// Worker threads serving client connections, each with its own
-    /// single-threaded runtime and upstream connection pool, so that a
-    /// request and its upstream exchange stay on one thread (no wake-ups
-    /// across threads, as in nginx's worker model). 0 serves on the
-    /// runtime that calls [`Gateway::run`] instead.
-    pub threads: usize,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            config_path: None,
-            watch_config: false,
-            handle_signals: false,
-            listen_override: None,
-            drain_timeout: Duration::from_secs(30),
-            upstream_ca: Vec::new(),
-            threads: 0,
-        }
-    }
-}
 
 /// Why the gateway could not start.
 #[derive(Debug)]
@@ -124,102 +83,6 @@ impl std::error::Error for ServeError {
     }
 }
 
-/// The result of one reload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReloadOutcome {
-    /// The new configuration is serving. `warnings` lists what it could not
-    /// change without a restart, and the configuration's own warnings.
-    Applied {
-        /// The generation now serving.
-        generation: u64,
-        /// Settings that need a restart, and validation warnings.
-        warnings: Vec<String>,
-    },
-    /// The file was refused; the previous configuration keeps serving.
-    Rejected {
-        /// Every problem, rendered with file:line:col.
-        errors: String,
-    },
-}
-
-/// How many reloads were attempted, and how the last one went.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ReloadStatus {
-    /// Reloads attempted so far.
-    pub attempts: u64,
-    /// The last reload's outcome.
-    pub last: Option<ReloadOutcome>,
-}
-
-/// Messages to the gateway's control loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Control {
-    Reload,
-    Shutdown,
-    /// A second shutdown signal: stop waiting for requests in flight.
-    Abort,
-}
-
-/// What the accept loops, the reloader and the handles share.
-pub(crate) struct Inner {
-    pub(crate) current: Arc<ArcSwap<Generation>>,
-    pub(crate) metrics: Arc<Metrics>,
-    pub(crate) options: Options,
-    pub(crate) control: mpsc::UnboundedSender<Control>,
-    pub(crate) status: watch::Sender<ReloadStatus>,
-    /// What was bound at start, which a reload cannot change.
-    pub(crate) started: Started,
-}
-
-/// The settings fixed at start.
-#[derive(Debug, Clone)]
-pub(crate) struct Started {
-    pub(crate) listen: std::net::SocketAddr,
-    pub(crate) admin_listen: Option<SocketAddr>,
-    pub(crate) tls: bool,
-    pub(crate) log_format: LogFormat,
-}
-
-/// Controls a running gateway from another task.
-#[derive(Clone)]
-pub struct Handle {
-    inner: Arc<Inner>,
-}
-
-impl fmt::Debug for Handle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handle").finish_non_exhaustive()
-    }
-}
-
-impl Handle {
-    /// Re-reads the configuration file, as SIGHUP does.
-    pub fn reload(&self) {
-        let _ = self.inner.control.send(Control::Reload);
-    }
-
-    /// Starts a graceful shutdown, as SIGTERM does: stop accepting, let
-    /// requests in flight finish, then [`Gateway::run`] returns.
-    pub fn shutdown(&self) {
-        let _ = self.inner.control.send(Control::Shutdown);
-    }
-
-    /// Reload outcomes, to wait on (`changed().await`).
-    pub fn reload_status(&self) -> watch::Receiver<ReloadStatus> {
-        self.inner.status.subscribe()
-    }
-
-    /// The generation serving now (0 until the first successful reload).
-    pub fn generation(&self) -> u64 {
-        self.inner.current.load().id
-    }
-
-    /// The metrics, as `/metrics` shows them.
-    pub fn metrics_text(&self) -> String {
-        self.inner.metrics.encode()
-    }
-}
-
 /// A bound gateway, ready to [`run`](Gateway::run).
 pub struct Gateway {
     listener: TcpListener,
@@ -253,14 +116,19 @@ impl Gateway {
             None => None,
         };
         let tls = match &config.tls {
-            Some(files) => Some(tls::acceptor(files).map_err(ServeError::Tls)?),
+            Some(files) => Some(tls::acceptor(&files.cert, &files.key).map_err(ServeError::Tls)?),
             None => None,
         };
         let roots = tls::upstream_roots(&options.upstream_ca, config.upstream_ca.as_deref())
             .map_err(ServeError::Client)?;
-        let clients = upstream::clients(config.timeouts.connect, &roots, options.threads.max(1))
-            .map_err(|e| ServeError::Client(e.to_string()))?;
         let metrics = Arc::new(Metrics::new());
+        let clients = upstream::clients(
+            config.timeouts.connect,
+            &roots,
+            options.threads.max(1),
+            &metrics,
+        )
+        .map_err(|e| ServeError::Client(e.to_string()))?;
         let started = Started {
             listen: config.listen,
             admin_listen: config.admin_listen,
@@ -308,9 +176,7 @@ impl Gateway {
 
     /// A handle to reload or stop the gateway once it runs.
     pub fn handle(&self) -> Handle {
-        Handle {
-            inner: self.inner.clone(),
-        }
+        Handle::new(self.inner.clone())
     }
 
     /// Serves until shut down (by a [`Handle`], or a signal with
@@ -539,12 +405,6 @@ fn serve_listener(
         done.push(done_rx);
     }
     Ok(done)
-}
-
-/// Resolves once `stop` turns true (or its sender is gone). It returns
-/// nothing, so no borrow of the channel outlives it inside a `select!`.
-pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stop| *stop).await;
 }
 
 /// A worker's share of the [`Balancer`]: the balancer, and the inbox of

@@ -9,8 +9,6 @@ use std::sync::Arc;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::Tls;
-
 /// Which of the two files a TLS problem is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TlsFileKind {
@@ -20,34 +18,35 @@ pub(crate) enum TlsFileKind {
     Key,
 }
 
-/// Loads the certificate and key and builds the acceptor. The error names
-/// the file and what is wrong with it.
-pub(crate) fn acceptor(tls: &Tls) -> Result<TlsAcceptor, String> {
-    build(tls).map_err(|(_, message)| message)
+/// Loads the certificate chain `cert` and private key `key` (PEM files)
+/// and builds the acceptor. The error names the file and what is wrong
+/// with it.
+pub(crate) fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
+    build(cert, key).map_err(|(_, message)| message)
 }
 
 /// Whether the files make a working TLS configuration: what `corsica lint`
 /// and a reload check before a gateway is started or re-keyed with them.
-pub(crate) fn check(tls: &Tls) -> Result<(), (TlsFileKind, String)> {
-    build(tls).map(drop)
+pub(crate) fn check(cert: &Path, key: &Path) -> Result<(), (TlsFileKind, String)> {
+    build(cert, key).map(drop)
 }
 
-fn build(tls: &Tls) -> Result<TlsAcceptor, (TlsFileKind, String)> {
-    let certs = certificates(&tls.cert).map_err(|e| (TlsFileKind::Cert, e))?;
-    let key = private_key(&tls.key).map_err(|e| (TlsFileKind::Key, e))?;
+fn build(cert: &Path, key: &Path) -> Result<TlsAcceptor, (TlsFileKind, String)> {
+    let certs = certificates(cert).map_err(|e| (TlsFileKind::Cert, e))?;
+    let private = private_key(key).map_err(|e| (TlsFileKind::Key, e))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| (TlsFileKind::Cert, format!("TLS setup failed: {e}")))?
         .with_no_client_auth()
-        .with_single_cert(certs, key)
+        .with_single_cert(certs, private)
         .map_err(|e| {
             (
                 TlsFileKind::Key,
                 format!(
                     "the certificate {} and key {} do not work together: {e}",
-                    tls.cert.display(),
-                    tls.key.display()
+                    cert.display(),
+                    key.display()
                 ),
             )
         })?;

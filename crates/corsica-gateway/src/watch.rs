@@ -20,8 +20,8 @@ use arc_swap::ArcSwap;
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 
+use crate::control::{Control, ReloadStatus};
 use crate::routes::Generation;
-use crate::server::{Control, ReloadStatus};
 
 /// Editors write a file in several steps; a reload waits this long after
 /// the last change...

@@ -3,35 +3,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
-use corsica::{Decision, ForwardPlan, OriginSet, Policy, PreflightPlan};
-use http::header::{HeaderMap, HeaderValue};
-use http::{Method, Response};
+use http::Response;
 use pin_project_lite::pin_project;
 
-use crate::layer::Shared;
-use crate::service::{debug_reason, report, DEBUG_HEADER};
-use crate::source::{BoxError, OriginsFuture};
-
-/// The CORS headers to write onto the inner service's response.
-#[derive(Debug, Clone)]
-pub(crate) enum Plan {
-    /// An actual (or non-CORS) request's headers.
-    Actual(ForwardPlan),
-    /// A preflight the inner service answered (`forward_preflights`).
-    Preflight(PreflightPlan),
-}
-
-impl Plan {
-    fn apply(&self, headers: &mut HeaderMap) {
-        match self {
-            Plan::Actual(plan) => plan.apply(headers),
-            Plan::Preflight(plan) => plan.apply(headers),
-        }
-    }
-}
+use crate::dynamic::DynamicContext;
+use crate::plan::Plan;
+use crate::source::OriginsFuture;
 
 pin_project! {
     /// The future returned by [`crate::Cors`].
@@ -47,12 +26,11 @@ pin_project! {
         // A preflight answered without the inner service.
         Ready { response: Option<Response<B>> },
         // The inner service's response, plus the headers to apply (none in
-        // report-only mode).
+        // report-only mode, unless the response asks for them).
         Forward {
             #[pin]
             future: F,
             plan: Option<Plan>,
-            reason: Option<HeaderValue>,
         },
         // A preflight waiting for a dynamic-origin lookup. The lookup's
         // states are boxed: they are rare, and inline they would double the
@@ -76,7 +54,7 @@ pin_project! {
 struct PendingLookup<B> {
     lookup: Option<OriginsFuture>,
     context: DynamicContext,
-    plan: Option<(Plan, Option<HeaderValue>)>,
+    plan: Option<Plan>,
     response: Option<Response<B>>,
 }
 
@@ -89,13 +67,9 @@ impl<F, B> ResponseFuture<F, B> {
         }
     }
 
-    pub(crate) fn forward(future: F, plan: Option<Plan>, reason: Option<HeaderValue>) -> Self {
+    pub(crate) fn forward(future: F, plan: Option<Plan>) -> Self {
         ResponseFuture {
-            state: State::Forward {
-                future,
-                plan,
-                reason,
-            },
+            state: State::Forward { future, plan },
         }
     }
 
@@ -140,18 +114,10 @@ where
                 Some(response) => Poll::Ready(Ok(response)),
                 None => Poll::Pending,
             },
-            StateProj::Forward {
-                future,
-                plan,
-                reason,
-            } => {
+            StateProj::Forward { future, plan } => {
                 let mut response = ready!(future.poll(cx))?;
                 if let Some(plan) = plan {
-                    let headers = response.headers_mut();
-                    plan.apply(headers);
-                    if let Some(reason) = reason.take() {
-                        headers.insert(DEBUG_HEADER, reason);
-                    }
+                    plan.apply(&mut response);
                 }
                 Poll::Ready(Ok(response))
             }
@@ -181,11 +147,8 @@ where
                     }
                 }
                 match (response.take(), plan) {
-                    (Some(mut response), Some((plan, reason))) => {
-                        plan.apply(response.headers_mut());
-                        if let Some(reason) = reason.take() {
-                            response.headers_mut().insert(DEBUG_HEADER, reason);
-                        }
+                    (Some(mut response), Some(plan)) => {
+                        plan.apply(&mut response);
                         Poll::Ready(Ok(response))
                     }
                     (response_slot, _) => {
@@ -194,91 +157,6 @@ where
                     }
                 }
             }
-        }
-    }
-}
-
-/// What a decision made after a dynamic lookup needs.
-pub(crate) struct DynamicContext {
-    policy: Arc<Policy>,
-    shared: Arc<Shared>,
-    method: Method,
-    headers: HeaderMap,
-    debug: bool,
-}
-
-impl DynamicContext {
-    pub(crate) fn new(
-        policy: Arc<Policy>,
-        shared: Arc<Shared>,
-        method: Method,
-        headers: HeaderMap,
-        debug: bool,
-    ) -> Self {
-        DynamicContext {
-            policy,
-            shared,
-            method,
-            headers,
-            debug,
-        }
-    }
-
-    pub(crate) fn is_preflight(&self) -> bool {
-        corsica::RequestKind::of(&self.method, &self.headers) == corsica::RequestKind::Preflight
-    }
-
-    /// Validates what the source returned with the policy's rules.
-    fn extra_origins(&self, result: Result<Vec<String>, BoxError>) -> OriginSet {
-        match result {
-            Ok(entries) => {
-                let (set, diagnostics) = self.policy.compile_dynamic_origins(&entries);
-                for d in diagnostics {
-                    tracing::warn!(target: "corsica", code = d.code, reason = %d.reason, "origin source returned an entry corsica refuses");
-                }
-                set
-            }
-            Err(error) => {
-                tracing::error!(target: "corsica", %error, "origin source failed; treating the origin as not allowed");
-                OriginSet::default()
-            }
-        }
-    }
-
-    fn preflight_response<B: Default>(self, result: Result<Vec<String>, BoxError>) -> Response<B> {
-        let extra = self.extra_origins(result);
-        let decision = self
-            .policy
-            .decide_with(&self.method, &self.headers, Some(&extra));
-        report(&self.shared, &self.policy, &decision, false);
-        let reason = debug_reason(self.debug, &self.policy, &decision);
-        let mut response = match decision {
-            Decision::Preflight(preflight) => preflight.into_response(),
-            // Unreachable by construction (the snapshot is a preflight), but
-            // answering 403 is the safe response if it ever happens.
-            Decision::Forward(_) => {
-                let mut r = Response::new(B::default());
-                *r.status_mut() = http::StatusCode::FORBIDDEN;
-                r
-            }
-        };
-        if let Some(reason) = reason {
-            response.headers_mut().insert(DEBUG_HEADER, reason);
-        }
-        response
-    }
-
-    fn forward_plan(&self, result: Result<Vec<String>, BoxError>) -> (Plan, Option<HeaderValue>) {
-        let extra = self.extra_origins(result);
-        let decision = self
-            .policy
-            .decide_with(&self.method, &self.headers, Some(&extra));
-        report(&self.shared, &self.policy, &decision, false);
-        let reason = debug_reason(self.debug, &self.policy, &decision);
-        match decision {
-            Decision::Forward(forward) => (Plan::Actual(forward.to_plan()), reason),
-            // A preflight the inner service answers (`forward_preflights`).
-            Decision::Preflight(preflight) => (Plan::Preflight(preflight.to_plan()), reason),
         }
     }
 }

@@ -10,17 +10,8 @@ use tower_layer::Layer;
 
 use crate::observe::CorsObserver;
 use crate::service::Cors;
+use crate::shared::Shared;
 use crate::source::OriginSource;
-
-/// The state every [`Cors`] service built from one layer shares.
-pub(crate) struct Shared {
-    pub policy: Arc<ArcSwap<Policy>>,
-    pub debug: AtomicBool,
-    pub report_only: bool,
-    pub forward_preflights: bool,
-    pub source: Option<Arc<dyn OriginSource>>,
-    pub observer: Option<Arc<dyn CorsObserver>>,
-}
 
 /// A tower [`Layer`] that applies a validated [`Policy`].
 ///
@@ -56,6 +47,7 @@ impl CorsLayer {
                 debug: AtomicBool::new(false),
                 report_only: false,
                 forward_preflights: false,
+                check_websockets: false,
                 source: None,
                 observer: None,
             }),
@@ -70,6 +62,7 @@ impl CorsLayer {
                 debug: AtomicBool::new(arc.debug.load(Ordering::Relaxed)),
                 report_only: arc.report_only,
                 forward_preflights: arc.forward_preflights,
+                check_websockets: arc.check_websockets,
                 source: arc.source.clone(),
                 observer: arc.observer.clone(),
             },
@@ -99,8 +92,10 @@ impl CorsLayer {
 
     /// Report-only mode: evaluate and report every decision (to the
     /// observer and to `tracing`), but enforce nothing. Requests, preflights
-    /// included, go to the inner service and responses are left untouched.
-    /// For migrating a live API to a policy.
+    /// included, go to the inner service and responses are left untouched,
+    /// but for those the inner service marks with
+    /// [`ReportOnlyHeaders`](crate::ReportOnlyHeaders). For migrating a live
+    /// API to a policy.
     #[must_use]
     pub fn report_only(self, on: bool) -> Self {
         self.edit(|s| s.report_only = on)
@@ -114,6 +109,26 @@ impl CorsLayer {
     #[must_use]
     pub fn forward_preflights(self, on: bool) -> Self {
         self.edit(|s| s.forward_preflights = on)
+    }
+
+    /// Holds WebSocket handshakes to the policy's origin rule. Browsers
+    /// apply no CORS to WebSockets, so a page from any origin could open
+    /// one with the user's cookies (cross-site WebSocket hijacking).
+    ///
+    /// With this on, a handshake (an HTTP/1.1 `GET` with `Connection:
+    /// upgrade` and `Upgrade: websocket`) from an origin the policy refuses
+    /// is logged, and its [`CorsDecision`](crate::CorsDecision) says so
+    /// ([`refuses_websocket`](crate::CorsDecision::refuses_websocket)): the
+    /// inner service answers it, 403 in its own format, and the answer gets
+    /// the policy's headers like any other response. A handshake without
+    /// `Origin` comes from a non-browser client, which no browser policy
+    /// concerns, and is let through. In report-only mode the refusal is
+    /// logged and the handshake let through. Handshakes are judged by the
+    /// static policy: an origin source is not asked about them, since the
+    /// inner service must know before it runs.
+    #[must_use]
+    pub fn check_websockets(self, on: bool) -> Self {
+        self.edit(|s| s.check_websockets = on)
     }
 
     /// Calls `observer` with every decision (for metrics).
@@ -151,6 +166,7 @@ impl std::fmt::Debug for CorsLayer {
             .field("debug", &self.shared.debug.load(Ordering::Relaxed))
             .field("report_only", &self.shared.report_only)
             .field("forward_preflights", &self.shared.forward_preflights)
+            .field("check_websockets", &self.shared.check_websockets)
             .field("origin_source", &self.shared.source.is_some())
             .finish()
     }

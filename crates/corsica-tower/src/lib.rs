@@ -12,19 +12,30 @@
 //! - [`CorsLayer::reconfigure`] swaps the policy atomically while serving.
 //! - [`CorsLayer::with_origin_source`] consults an async allowlist.
 //! - [`CorsLayer::debug`] explains refusals in an `x-corsica-debug` header.
+//! - The inner service finds the layer's decision in each request's
+//!   extensions, as a [`CorsDecision`]; it never needs to decide again.
 //!
 //! The layer holds no CORS rules of its own: every decision is
 //! [`corsica::Policy::decide`].
 #![warn(missing_docs)]
 
+mod dynamic;
+mod extensions;
 mod future;
 mod layer;
 mod observe;
+mod plan;
+mod report;
 mod service;
+mod shared;
 mod source;
+mod websocket;
 
+pub use extensions::{CorsDecision, ReportOnlyHeaders, Verdict};
 pub use future::ResponseFuture;
 pub use layer::CorsLayer;
 pub use observe::{CorsEvent, CorsObserver, Outcome};
-pub use service::{Cors, DEBUG_HEADER};
+pub use report::DEBUG_HEADER;
+pub use service::Cors;
 pub use source::{BoxError, OriginQuery, OriginSource, OriginsFuture};
+pub use websocket::is_websocket_handshake;

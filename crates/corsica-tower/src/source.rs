@@ -4,6 +4,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use http::header;
+use http::Request;
+
 /// The error type a source may return.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -17,6 +20,25 @@ pub struct OriginQuery {
     pub origin: String,
     /// The request's `Host` header (or URI authority), for multi-tenant lookups.
     pub host: Option<String>,
+}
+
+impl OriginQuery {
+    /// What a source is asked about `req`.
+    pub(crate) fn of<B>(req: &Request<B>) -> Self {
+        let origin = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| req.uri().authority().map(|a| a.to_string()));
+        OriginQuery { origin, host }
+    }
 }
 
 /// An asynchronous source of allowed origins.

@@ -44,7 +44,7 @@ fn is_policy_key(name: &str) -> bool {
 }
 
 /// The keys of a `[[routes]]` entry.
-pub(super) const ROUTE_KEYS: [&str; 8] = [
+pub(super) const ROUTE_KEYS: [&str; 10] = [
     "path_prefix",
     "host",
     "policy",
@@ -53,6 +53,8 @@ pub(super) const ROUTE_KEYS: [&str; 8] = [
     "mode",
     "upstream",
     "upstream_http2",
+    "keepalive",
+    "keepalive_requests",
 ];
 
 const ROUTE: &[Key] = &[
@@ -68,6 +70,8 @@ const ROUTE: &[Key] = &[
     ("mode", Shape::Value, "\"report-only\""),
     ("upstream", Shape::Value, "\"http://127.0.0.1:3000\""),
     ("upstream_http2", Shape::Value, "true"),
+    ("keepalive", Shape::Value, "false"),
+    ("keepalive_requests", Shape::Value, "1000"),
 ];
 
 /// The whole file.
@@ -75,6 +79,8 @@ const FILE: &[Key] = &[
     ("listen", Shape::Value, "\"127.0.0.1:8080\""),
     ("upstream", Shape::Value, "\"http://127.0.0.1:3000\""),
     ("upstream_http2", Shape::Value, "true"),
+    ("keepalive", Shape::Value, "false"),
+    ("keepalive_requests", Shape::Value, "1000"),
     ("upstream_ca", Shape::Value, "\"internal-ca.pem\""),
     ("admin_listen", Shape::Value, "\"127.0.0.1:9090\""),
     (

@@ -8,6 +8,7 @@
 //! | `corsica_upstream_errors_total` | `kind` = `connect`, `timeout`, `protocol` |
 //! | `corsica_request_duration_seconds` | histogram, until the response head |
 //! | `corsica_open_connections` | gauge, `worker` = the worker thread serving them |
+//! | `corsica_upstream_stray_responses_total` | `upstream` = host:port; bytes an upstream sent on a connection that no request was waiting on (idle, or not yet fully written to); each closes its connection |
 //!
 //! CORS counters are fed by the `corsica-tower` observer hook, so they count
 //! exactly what the layer decided. Report-only decisions carry
@@ -81,6 +82,7 @@ pub struct Metrics {
     upstream_errors: [Counter; 3],
     duration: ShardedHistogram,
     open_connections: Family<[(&'static str, String); 1], Gauge>,
+    stray_responses: Family<[(&'static str, String); 1], Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -162,6 +164,13 @@ impl Metrics {
             open_connections.clone(),
         );
 
+        let stray_responses = Family::<[(&'static str, String); 1], Counter>::default();
+        registry.register(
+            "corsica_upstream_stray_responses",
+            "Bytes an upstream sent that no request asked for (each closed its connection), by upstream",
+            stray_responses.clone(),
+        );
+
         Metrics {
             registry,
             requests,
@@ -170,7 +179,15 @@ impl Metrics {
             upstream_errors,
             duration,
             open_connections,
+            stray_responses,
         }
+    }
+
+    /// Counts bytes `upstream` sent that no request asked for.
+    pub(crate) fn stray_response(&self, upstream: &str) {
+        self.stray_responses
+            .get_or_create(&[("upstream", upstream.to_owned())])
+            .inc();
     }
 
     /// Counts a request by kind.

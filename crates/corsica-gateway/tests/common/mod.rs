@@ -368,3 +368,278 @@ pub fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// How long a hostile test gives the gateway to answer a normal request
+/// after an attack: an attack that leaves it slower than this has worked.
+pub const PROMPTLY: Duration = Duration::from_secs(5);
+
+/// Asserts that the gateway still answers, within [`PROMPTLY`], a preflight
+/// (answered by the gateway alone) and the admin `/healthz`, if it has one.
+pub async fn still_answers(gw: &TestGateway) {
+    let pre = tokio::time::timeout(
+        PROMPTLY,
+        preflight(&gw.url("/still-answers"), APP, "PUT", None),
+    )
+    .await
+    .expect("the gateway still answers a preflight promptly");
+    assert_eq!(pre.status, StatusCode::NO_CONTENT);
+    // APP itself, or `*` where the policy allows any origin.
+    let allowed = pre.header("access-control-allow-origin");
+    assert!(allowed == Some(APP) || allowed == Some("*"), "{allowed:?}");
+    if let Some(admin) = gw.admin {
+        let health = tokio::time::timeout(PROMPTLY, get(&format!("http://{admin}/healthz"), &[]))
+            .await
+            .expect("/healthz still answers promptly");
+        assert_eq!(health.status, StatusCode::OK);
+    }
+}
+
+/// Writes raw bytes to `addr` and reads what comes back until the server
+/// closes, or nothing more arrives for `quiet` once something has, or
+/// [`PROMPTLY`] has passed: a gateway that keeps the connection open after
+/// answering does not hold the test up.
+pub async fn raw_briefly(addr: SocketAddr, request: &[u8], quiet: Duration) -> String {
+    raw_exchange(addr, request, quiet).await.0
+}
+
+/// How a [`raw_exchange`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The server closed the connection (EOF or reset).
+    Closed,
+    /// Nothing more came for `quiet` after something had.
+    Quiet,
+    /// Nothing at all came within [`PROMPTLY`].
+    TimedOut,
+}
+
+/// [`raw_briefly`], also saying how the exchange ended.
+pub async fn raw_exchange(addr: SocketAddr, request: &[u8], quiet: Duration) -> (String, Ended) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    // The gateway may answer and close before reading everything.
+    let _ = stream.write_all(request).await;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + PROMPTLY;
+    let ended = loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let wait = if out.is_empty() {
+            left
+        } else {
+            quiet.min(left)
+        };
+        match tokio::time::timeout(wait, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => out.extend_from_slice(&buf[..n]),
+            Ok(_) => break Ended::Closed,
+            Err(_) if out.is_empty() => break Ended::TimedOut,
+            Err(_) => break Ended::Quiet,
+        }
+    };
+    (String::from_utf8_lossy(&out).into_owned(), ended)
+}
+
+/// What a [`recording_upstream`] received: every request head it parsed,
+/// and every way the gateway's framing toward it was ambiguous or broken.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    heads: Arc<std::sync::Mutex<Vec<String>>>,
+    problems: Arc<std::sync::Mutex<Vec<String>>>,
+    answered: Calls,
+}
+
+impl Recorder {
+    /// The request heads received so far, oldest first.
+    pub fn heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap().clone()
+    }
+
+    /// The request lines received so far, oldest first.
+    pub fn request_lines(&self) -> Vec<String> {
+        self.heads()
+            .iter()
+            .map(|h| h.lines().next().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// How many requests arrived whole (body included) and were answered.
+    pub fn answered(&self) -> usize {
+        self.answered.get()
+    }
+
+    /// Ambiguous framing seen on requests from the gateway.
+    pub fn problems(&self) -> Vec<String> {
+        self.problems.lock().unwrap().clone()
+    }
+}
+
+/// An upstream that parses what the gateway sends it as a strict HTTP/1.1
+/// server would (one `Content-Length` or `Transfer-Encoding: chunked`,
+/// never both), records every request head and any ambiguity in its
+/// framing, and answers each request `200 ok`. A request smuggled past the
+/// gateway shows up as a head of its own.
+pub async fn recording_upstream() -> (SocketAddr, Recorder) {
+    let recorder = Recorder::default();
+    let shared = recorder.clone();
+    let addr = tcp_upstream("127.0.0.1:0", move |stream| {
+        let recorder = shared.clone();
+        async move {
+            let mut conn = RecordedConn {
+                stream,
+                buf: Vec::new(),
+            };
+            while let Some(head) = conn.head().await {
+                recorder.heads.lock().unwrap().push(head.clone());
+                let framing = match framing_of(&head) {
+                    Ok(framing) => framing,
+                    Err(problem) => {
+                        recorder
+                            .problems
+                            .lock()
+                            .unwrap()
+                            .push(format!("{problem} in:\n{head}"));
+                        return;
+                    }
+                };
+                let complete = match framing {
+                    Framing::Length(n) => conn.take(n).await,
+                    Framing::Chunked => conn.chunked().await,
+                };
+                if !complete {
+                    // The gateway gave up on this request midway (the
+                    // client's body was refused): nothing more can follow.
+                    return;
+                }
+                let answer =
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-upstream: recorded\r\n\r\nok";
+                recorder.answered.inc();
+                if conn.stream.write_all(answer).await.is_err() {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    (addr, recorder)
+}
+
+enum Framing {
+    Length(usize),
+    Chunked,
+}
+
+/// A request's body framing, or why it is ambiguous (RFC 9112 §6.3).
+fn framing_of(head: &str) -> Result<Framing, String> {
+    let mut lengths = Vec::new();
+    let mut codings = Vec::new();
+    for line in head.lines().skip(1) {
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(format!("a field without a colon: {line:?}"));
+        };
+        if name != name.trim() {
+            return Err(format!("whitespace around a field name: {line:?}"));
+        }
+        match name.to_ascii_lowercase().as_str() {
+            "content-length" => lengths.push(value.trim().to_owned()),
+            "transfer-encoding" => codings.push(value.trim().to_ascii_lowercase()),
+            _ => {}
+        }
+    }
+    match (lengths.as_slice(), codings.as_slice()) {
+        ([], []) => Ok(Framing::Length(0)),
+        ([length], []) => length
+            .parse()
+            .map(Framing::Length)
+            .map_err(|_| format!("a Content-Length that is not a number: {length:?}")),
+        ([], [coding]) if coding == "chunked" => Ok(Framing::Chunked),
+        _ => Err(format!(
+            "ambiguous framing (content-length {lengths:?}, transfer-encoding {codings:?})"
+        )),
+    }
+}
+
+/// One upstream connection being read, with what was read past the last
+/// message.
+struct RecordedConn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RecordedConn {
+    /// Reads more into the buffer; false at EOF, an error or PATIENCE.
+    async fn fill(&mut self) -> bool {
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout(PATIENCE, self.stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The next line (without CRLF), or None at EOF.
+    async fn line(&mut self) -> Option<String> {
+        loop {
+            if let Some(end) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                let line = String::from_utf8_lossy(&self.buf[..end]).into_owned();
+                self.buf.drain(..end + 2);
+                return Some(line);
+            }
+            if !self.fill().await {
+                return None;
+            }
+        }
+    }
+
+    /// The next request head, or None at EOF.
+    async fn head(&mut self) -> Option<String> {
+        loop {
+            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
+                self.buf.drain(..end + 4);
+                return Some(head);
+            }
+            if !self.fill().await {
+                return None;
+            }
+        }
+    }
+
+    /// Skips `n` bytes of body; false if the connection ends first.
+    async fn take(&mut self, n: usize) -> bool {
+        while self.buf.len() < n {
+            if !self.fill().await {
+                return false;
+            }
+        }
+        self.buf.drain(..n);
+        true
+    }
+
+    /// Skips a chunked body and its trailers; false if it ends first or
+    /// is malformed.
+    async fn chunked(&mut self) -> bool {
+        loop {
+            let Some(line) = self.line().await else {
+                return false;
+            };
+            let size = line.split(';').next().unwrap_or_default().trim();
+            let Ok(size) = usize::from_str_radix(size, 16) else {
+                return false;
+            };
+            if size == 0 {
+                // Trailers, up to the blank line.
+                loop {
+                    match self.line().await {
+                        Some(line) if line.is_empty() => return true,
+                        Some(_) => {}
+                        None => return false,
+                    }
+                }
+            }
+            if !self.take(size + 2).await {
+                return false;
+            }
+        }
+    }
+}

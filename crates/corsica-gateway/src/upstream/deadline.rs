@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::body::BodyProgress;
+use super::request_body::BodyProgress;
 use crate::clock::coarse_now;
 
 /// The deadline of one request's response head.

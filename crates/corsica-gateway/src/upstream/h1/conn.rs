@@ -12,7 +12,7 @@ use std::task::{ready, Context, Poll};
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method};
 use http_body::Frame;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, Interest};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
@@ -35,6 +35,21 @@ pub(crate) struct Conn {
     /// per request is registered with the runtime's timer wheel and removed
     /// again every time.
     timer: Option<Pin<Box<Sleep>>>,
+    /// Requests written on this connection so far (`keepalive_requests`).
+    served: u32,
+}
+
+/// What an idle connection's socket holds ([`Conn::idle_state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IdleState {
+    /// Open, and nothing to read: it may take the next request.
+    Silent,
+    /// The upstream closed it (its keep-alive timeout, say).
+    Closed,
+    /// The upstream sent bytes no request asked for. Whatever they are,
+    /// the next request written on this connection would be answered by
+    /// them: the connection is closed, and the upstream named in a warning.
+    StrayBytes,
 }
 
 impl fmt::Debug for Conn {
@@ -59,6 +74,10 @@ pub(crate) enum ExchangeError {
     Head(HeadError),
     /// The deadline passed before the response head was complete.
     TimedOut,
+    /// Response bytes arrived before the request head was fully written:
+    /// they cannot be this request's answer, which the upstream has not
+    /// read yet.
+    EarlyResponse,
 }
 
 impl fmt::Display for ExchangeError {
@@ -71,6 +90,9 @@ impl fmt::Display for ExchangeError {
             }
             ExchangeError::Head(e) => e.fmt(f),
             ExchangeError::TimedOut => f.write_str("the upstream did not answer in time"),
+            ExchangeError::EarlyResponse => f.write_str(
+                "the upstream sent a response before the request head was fully written",
+            ),
         }
     }
 }
@@ -79,7 +101,7 @@ impl std::error::Error for ExchangeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ExchangeError::Write(e) | ExchangeError::Read(e) => Some(e),
-            ExchangeError::Closed | ExchangeError::TimedOut => None,
+            ExchangeError::Closed | ExchangeError::TimedOut | ExchangeError::EarlyResponse => None,
             ExchangeError::Head(e) => Some(e),
         }
     }
@@ -124,6 +146,7 @@ impl Conn {
             head_buf: Vec::new(),
             scratch: HeadScratch::default(),
             timer: None,
+            served: 0,
         })
     }
 
@@ -195,10 +218,8 @@ impl Conn {
         headers: &mut HeaderMap,
         received: &mut bool,
     ) -> Result<ResponseHead, ExchangeError> {
-        self.io
-            .write_all(head)
-            .await
-            .map_err(ExchangeError::Write)?;
+        self.served = self.served.saturating_add(1);
+        self.write_head(head).await?;
         loop {
             if !self.read_buf.is_empty() {
                 *received = true;
@@ -214,6 +235,41 @@ impl Conn {
                 return Err(ExchangeError::Closed);
             }
         }
+    }
+
+    /// Writes the request head. Usually one write takes it all; when the
+    /// socket's buffer fills, the rest waits for the socket to be writable,
+    /// and a socket that turns readable first holds response bytes for a
+    /// request the upstream has not finished reading: not this request's
+    /// answer, so a protocol error rather than a response.
+    async fn write_head(&mut self, head: &[u8]) -> Result<(), ExchangeError> {
+        let mut written = 0;
+        while written < head.len() {
+            match self.io.try_write(&head[written..]) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let ready = self
+                        .io
+                        .ready(Interest::WRITABLE | Interest::READABLE)
+                        .await
+                        .map_err(ExchangeError::Write)?;
+                    if ready.is_readable() {
+                        match self.idle_state() {
+                            IdleState::Silent => {}
+                            IdleState::StrayBytes => return Err(ExchangeError::EarlyResponse),
+                            IdleState::Closed => return Err(ExchangeError::Closed),
+                        }
+                    }
+                }
+                Err(e) => return Err(ExchangeError::Write(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Requests written on this connection so far.
+    pub(crate) fn served(&self) -> u32 {
+        self.served
     }
 
     /// The whole body at once, when it is all buffered already (`length`
@@ -261,29 +317,31 @@ impl Conn {
         self.io
     }
 
-    /// Whether the connection can carry the next request: its exchange
-    /// left nothing unread behind it.
-    pub(crate) fn is_clean(&self) -> bool {
-        self.read_buf.is_empty()
-    }
-
-    /// Whether an idle connection is still open and silent. An upstream
+    /// What an idle connection's socket holds. An upstream
     /// that closed it (its keep-alive timeout) or sent stray bytes makes
     /// the socket readable. `try_read` asks the reactor first: when it has
     /// seen nothing since the last read came up short, no system call is
     /// made; otherwise one non-blocking read settles it. Unlike
     /// `poll_read_ready`, it takes nothing from the task's cooperative
     /// budget, which would make it answer "not readable" without looking.
-    pub(crate) fn is_idle_usable(&mut self) -> bool {
+    pub(crate) fn idle_state(&mut self) -> IdleState {
+        if !self.read_buf.is_empty() {
+            return IdleState::StrayBytes;
+        }
         let mut probe = [0u8; 1];
-        matches!(self.io.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+        match self.io.try_read(&mut probe) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => IdleState::Silent,
+            Ok(0) | Err(_) => IdleState::Closed,
+            Ok(_) => IdleState::StrayBytes,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::h1::head::Framing;
+    use crate::upstream::h1::head::Framing;
+    use tokio::io::AsyncWriteExt;
     use tokio::net::TcpListener;
 
     /// A connection to a server that answers every request with `answer`
@@ -332,6 +390,40 @@ mod tests {
         Ok(out)
     }
 
+    /// An upstream that answers before it has read the request head: the
+    /// head is too large for the socket buffers, so writing it waits, and
+    /// the bytes that come meanwhile are nobody's answer.
+    #[tokio::test]
+    async fn a_response_before_the_head_is_written_is_a_protocol_error() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .unwrap();
+            // Hold the connection without reading, so the head cannot drain.
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            drop(socket);
+        });
+        let mut conn = Conn::new(TcpStream::connect(addr).await.unwrap());
+        let mut head = b"GET / HTTP/1.1\r\nhost: upstream\r\nx-pad: ".to_vec();
+        head.resize(head.len() + 32 * 1024 * 1024, b'p');
+        head.extend_from_slice(b"\r\n\r\n");
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        let failed = conn
+            .exchange(&Method::GET, &head, &mut HeaderMap::new(), deadline)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(failed.error, ExchangeError::EarlyResponse),
+            "{:?}",
+            failed.error
+        );
+        server.abort();
+    }
+
     #[tokio::test]
     async fn a_connection_carries_one_request_after_another() {
         let mut conn = conn_to(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false).await;
@@ -339,9 +431,9 @@ mod tests {
             let head = get(&mut conn).await.unwrap();
             assert_eq!(head.framing, Framing::Length(2));
             assert_eq!(body(&mut conn, head.framing).await.unwrap(), b"ok");
-            assert!(conn.is_clean());
+            assert!(conn.read_buf.is_empty(), "nothing is left unread");
             tokio::task::yield_now().await;
-            assert!(conn.is_idle_usable());
+            assert_eq!(conn.idle_state(), IdleState::Silent);
         }
     }
 
@@ -430,7 +522,7 @@ mod tests {
         get(&mut conn).await.unwrap();
         // The server has closed; let the reactor see it.
         for _ in 0..50 {
-            if !conn.is_idle_usable() {
+            if conn.idle_state() != IdleState::Silent {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
