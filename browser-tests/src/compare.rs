@@ -421,6 +421,7 @@ mod tests {
                     headers: vec![],
                 }),
                 redirects: vec![],
+                local_network: Default::default(),
             },
             follow_ups: vec![],
         }

@@ -184,39 +184,6 @@ pub fn default_sample(_engine: Engine) -> usize {
     1
 }
 
-/// A disagreement the simulator does not model yet: the case (in the
-/// default corpus), the field, and what the browser does instead. Each is
-/// listed in `docs/browser-differences.md`.
-#[derive(Debug, Clone, Copy)]
-pub struct Known {
-    /// The case's id.
-    pub id: &'static str,
-    /// The only field that disagrees.
-    pub field: &'static str,
-    /// What the browser does that the simulator does not predict.
-    pub why: &'static str,
-}
-
-impl Report {
-    /// Takes out the failures that `known` lists (same case, and no other
-    /// field disagreeing), and returns them; only for the default corpus,
-    /// whose case ids the list names.
-    pub fn take_known(&mut self, known: &[Known]) -> Vec<Failure> {
-        if self.seed != DEFAULT_SEED || self.generated != DEFAULT_CASES {
-            return Vec::new();
-        }
-        let (listed, rest): (Vec<Failure>, Vec<Failure>) = std::mem::take(&mut self.failures)
-            .into_iter()
-            .partition(|f| {
-                f.disagreements
-                    .iter()
-                    .all(|d| known.iter().any(|k| k.id == f.id && k.field == d.field))
-            });
-        self.failures = rest;
-        listed
-    }
-}
-
 /// Reads `CORSICA_SAMPLE` (run one random case in N), or the engine's
 /// default.
 pub fn sample(engine: Engine) -> Result<usize, String> {
@@ -250,6 +217,11 @@ pub fn settings() -> Result<(u64, usize), String> {
     let seed = parse("CORSICA_SEED")?.unwrap_or(DEFAULT_SEED);
     let cases = parse("CORSICA_CASES")?.map_or(DEFAULT_CASES, |n| n as usize);
     Ok((seed, cases))
+}
+
+/// The warm-up URL on the API origin (see `server::WARM_PATH`).
+fn warm_url(ports: server::Ports) -> String {
+    format!("{}{}", server::Ports::origin(ports.api), server::WARM_PATH)
 }
 
 /// A real browser engine the harness can drive.
@@ -339,7 +311,7 @@ pub async fn run_in(
             ctx.drive(b).await?
         }
         Engine::Firefox => {
-            let b = Firefox::launch(&ports.page_url(), &run_token).await?;
+            let b = Firefox::launch(&ports.page_url(), &warm_url(ports), &run_token).await?;
             ctx.drive(b).await?
         }
         Engine::WebKit => {

@@ -6,27 +6,18 @@
 //! names the install command. `CORSICA_SEED`, `CORSICA_CASES` and
 //! `CORSICA_SAMPLE` (run one random case in N) pick the corpus.
 
-use corsica_browser_tests::{run_in, sample, settings, Engine, Known, Report};
-
-/// Disagreements in the default corpus that the simulator does not model
-/// yet: none.
-const KNOWN: &[Known] = &[];
+use corsica_browser_tests::{run_in, sample, settings, Engine, Report};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webkit_agrees_with_the_simulator() {
     let (seed, cases) = settings().unwrap_or_else(|e| panic!("bad settings: {e}"));
     let every = sample(Engine::WebKit).unwrap_or_else(|e| panic!("bad settings: {e}"));
-    let mut report = match run_in(Engine::WebKit, seed, cases, Some(every)).await {
+    let report = match run_in(Engine::WebKit, seed, cases, Some(every)).await {
         Ok(r) => r,
         Err(e) => panic!("the differential test could not run against WebKit: {e}"),
     };
     let path = report.write();
-    let known = report.take_known(KNOWN);
     println!("{}", report.details());
-    for f in &known {
-        let why = KNOWN.iter().find(|k| k.id == f.id).map_or("", |k| k.why);
-        println!("known, not modelled yet: {} ({why})", f.id);
-    }
     match path {
         Ok(p) => println!("report: {}", p.display()),
         Err(e) => panic!(
@@ -47,14 +38,4 @@ async fn webkit_agrees_with_the_simulator() {
         report.seed,
         Report::dir().join(Report::file_name("webkit")).display()
     );
-    if seed == corsica_browser_tests::DEFAULT_SEED
-        && cases == corsica_browser_tests::DEFAULT_CASES
-        && every == 1
-    {
-        assert_eq!(
-            known.len(),
-            KNOWN.len(),
-            "a listed disagreement no longer occurs: update KNOWN and docs/browser-differences.md"
-        );
-    }
 }
