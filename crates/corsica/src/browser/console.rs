@@ -113,7 +113,12 @@ fn firefox(failure: &Failure, at: &Blocked<'_>) -> String {
             &format!("header ‘{hint}’ is not allowed according to header ‘Access-Control-Allow-Headers’ from CORS preflight response"),
             None,
         ),
-        DisallowedByMode | InvalidResponse | RedirectContainsCredentials => {
+        // Only the Chromium profile blocks for Local Network Access.
+        DisallowedByMode
+        | InvalidResponse
+        | RedirectContainsCredentials
+        | LocalNetworkAccessPermissionDenied
+        | InsecureLocalNetwork => {
             return firefox_did_not_succeed(at.url);
         }
     };

@@ -16,6 +16,7 @@ use super::error::{escape_hint, failed_parameter, CorsError};
 use super::expose::readable_headers;
 use super::fix::{fix, FixInput};
 use super::headers::{latin1, ResponseHeaders};
+use super::lna::{self, LnaBlock, LocalNetwork};
 use super::order::chromium_order;
 use super::preflight::PreflightResult;
 use super::profile::Profile;
@@ -100,6 +101,8 @@ pub struct Simulation {
     crossed_origin: bool,
     /// Whether the last redirect turned the method into `GET`.
     changed_method: bool,
+    /// Local Network Access inputs.
+    network: LocalNetwork,
 }
 
 impl Simulation {
@@ -145,7 +148,14 @@ impl Simulation {
             first_unsafe: Vec::new(),
             crossed_origin: false,
             changed_method: false,
+            network: LocalNetwork::default(),
         }
+    }
+
+    /// Sets what the caller knows about Local Network Access: the address
+    /// spaces of names and the page's permission (see [`super::lna`]).
+    pub fn set_local_network(&mut self, network: LocalNetwork) {
+        self.network = network;
     }
 
     fn note(&mut self, stage: Stage, ok: Option<bool>, text: impl Into<String>) {
@@ -307,9 +317,61 @@ impl Simulation {
         self.begin_hop()
     }
 
+    /// Local Network Access, checked before each connection: Chromium
+    /// blocks a request from a more public page to a less public target
+    /// without the permission. Firefox's and WebKit's profiles apply no
+    /// such check; the trace says that Chromium would.
+    fn local_network_check(&mut self, url: &str) -> Option<Step> {
+        let block = lna::check(&self.page_origin, url, &self.network)?;
+        let (error, space) = match block {
+            LnaBlock::PermissionDenied(space) => {
+                (CorsError::LocalNetworkAccessPermissionDenied, space)
+            }
+            LnaBlock::InsecureContext(space) => (CorsError::InsecureLocalNetwork, space),
+        };
+        let page = lna::spaces(&self.page_origin, url, &self.network)
+            .page
+            .map_or("?", |p| p.as_str());
+        if self.profile != Profile::Chromium {
+            self.note(
+                Stage::Classify,
+                None,
+                format!(
+                    "a {page} page fetching the {} address space: Chromium 142+ would need the Local Network Access permission ({}); this profile applies no such check (not verified in {})",
+                    space.as_str(),
+                    space.permission(),
+                    self.profile.as_str()
+                ),
+            );
+            return None;
+        }
+        let why = match block {
+            LnaBlock::PermissionDenied(_) => format!(
+                "Local Network Access: a {page} page fetching the {} address space needs the user's `{}` permission, which it does not have (prompt dismissed or denied); no CORS header changes this (predicted from Chromium's sources and the LNA spec, not verified in a browser by corsica's harness)",
+                space.as_str(),
+                space.permission()
+            ),
+            LnaBlock::InsecureContext(_) => format!(
+                "Local Network Access: a {page} page that is not a secure context (not HTTPS) cannot be granted access to the {} address space; Chromium blocks without a prompt (predicted from Chromium's sources, not verified in a browser by corsica's harness)",
+                space.as_str()
+            ),
+        };
+        self.note(Stage::Classify, Some(false), why);
+        Some(self.block(
+            Stage::Classify,
+            Failure {
+                error,
+                hint: space.as_str().as_bytes().to_vec(),
+            },
+        ))
+    }
+
     /// Decides between a preflight and the request itself for the current URL.
     fn begin_hop(&mut self) -> Step {
         let url = self.current_url();
+        if let Some(step) = self.local_network_check(&url) {
+            return step;
+        }
         self.unsafe_names = unsafe_headers(&self.headers, self.profile);
         if self.redirects == 0 {
             self.first_unsafe = self.unsafe_names.clone();
@@ -1009,6 +1071,10 @@ impl Simulation {
                 Vec::new()
             },
             skipped: skipped_actual,
+            lna_space: error
+                .as_ref()
+                .filter(|f| f.error.is_local_network_access())
+                .and_then(|f| std::str::from_utf8(&f.hint).ok()),
         };
         let fix = fix(&fix_input, error.as_ref().map(|f| f.error));
         Verdict {

@@ -36,6 +36,7 @@ fn case(
         preflight_response: preflight.map(spec),
         response: response.map(spec),
         redirects: vec![],
+        local_network: Default::default(),
     }
 }
 
@@ -881,4 +882,131 @@ fn the_fix_names_only_headers_that_were_sent_but_hidden() {
     );
     c.request.read_headers = vec!["x-absent".into()];
     assert!(run(&c).fix.summary.starts_with("Nothing to fix"));
+}
+
+fn lna_case(page: &str, url: &str, network: lna::LocalNetwork) -> Case {
+    let mut c = case(
+        "GET",
+        &[],
+        Credentials::SameOrigin,
+        None,
+        Some((200, &[("access-control-allow-origin", "*")])),
+    );
+    c.origin = page.into();
+    c.request.url = url.into();
+    c.local_network = network;
+    c
+}
+
+#[test]
+fn chromium_blocks_a_public_page_fetching_loopback_without_the_permission() {
+    let v = run(&lna_case(
+        "https://8.8.8.8",
+        "http://127.0.0.1:9000/x",
+        lna::LocalNetwork::default(),
+    ));
+    assert!(!v.allowed && !v.preflight && !v.actual_sent);
+    assert_eq!(
+        v.cors_error,
+        Some(CorsError::LocalNetworkAccessPermissionDenied)
+    );
+    assert_eq!(
+        v.console_message.as_deref(),
+        Some("Access to fetch at 'http://127.0.0.1:9000/x' from origin 'https://8.8.8.8' has been blocked by CORS policy: Permission was denied for this request to access the `loopback` address space.")
+    );
+    assert_eq!(v.fetch_error.as_deref(), Some("TypeError: Failed to fetch"));
+    assert!(
+        v.fix.summary.contains("Local Network Access"),
+        "{}",
+        v.fix.summary
+    );
+    assert!(
+        v.fix.summary.contains("loopback-network"),
+        "{}",
+        v.fix.summary
+    );
+    assert!(v.fix.response_headers.is_empty() && v.fix.preflight_headers.is_empty());
+}
+
+#[test]
+fn granted_local_network_access_leaves_only_cors() {
+    let network = lna::LocalNetwork {
+        page_address_space: Some(lna::AddressSpace::Public),
+        permission: lna::LnaPermission::Granted,
+        ..Default::default()
+    };
+    let v = run(&lna_case(
+        "https://app.example",
+        "http://192.168.1.20/x",
+        network,
+    ));
+    assert!(v.allowed && v.actual_sent);
+}
+
+#[test]
+fn an_http_public_page_is_blocked_as_insecure_local_network() {
+    let network = lna::LocalNetwork {
+        page_address_space: Some(lna::AddressSpace::Public),
+        permission: lna::LnaPermission::Granted,
+        ..Default::default()
+    };
+    let v = run(&lna_case(
+        "http://app.example",
+        "http://localhost:3000/x",
+        network,
+    ));
+    assert_eq!(v.cors_error, Some(CorsError::InsecureLocalNetwork));
+    assert!(v
+        .console_message
+        .as_deref()
+        .is_some_and(|m| m.ends_with("The request client is not a secure context and the resource is in more-private address space `loopback`.")));
+}
+
+#[test]
+fn a_redirect_into_the_local_network_is_checked_too() {
+    let mut c = lna_case(
+        "https://8.8.8.8",
+        "https://1.1.1.1/x",
+        lna::LocalNetwork::default(),
+    );
+    c.response = Some(ResponseSpec {
+        status: 302,
+        headers: vec![
+            ("location".into(), "http://10.0.0.7/y".into()),
+            ("access-control-allow-origin".into(), "*".into()),
+        ],
+    });
+    c.redirects = vec![HopSpec {
+        preflight_response: None,
+        response: ResponseSpec {
+            status: 200,
+            headers: vec![("access-control-allow-origin".into(), "*".into())],
+        },
+    }];
+    let v = run(&c);
+    assert_eq!(v.requests.len(), 1, "only the public hop reaches a server");
+    assert_eq!(
+        v.cors_error,
+        Some(CorsError::LocalNetworkAccessPermissionDenied)
+    );
+    assert_eq!(v.failed_parameter.as_deref(), Some("local"));
+}
+
+#[test]
+fn firefox_and_webkit_apply_no_local_network_check_but_say_chromium_would() {
+    let c = lna_case(
+        "https://8.8.8.8",
+        "http://127.0.0.1:9000/x",
+        lna::LocalNetwork::default(),
+    );
+    for profile in [Profile::Firefox, Profile::WebKit] {
+        let v = simulate(&c, profile).unwrap();
+        assert!(v.allowed, "{profile:?}");
+        assert!(
+            v.trace
+                .iter()
+                .any(|e| e.text.contains("Local Network Access")),
+            "{profile:?}"
+        );
+    }
 }
