@@ -129,11 +129,11 @@ Exit status: 0 every request allowed, 1 at least one blocked, 2 bad input.";
 /// Which browser engine to simulate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BrowserProfile {
-    /// Chromium, Chrome, Edge (verified against real Chromium).
+    /// Chromium, Chrome, Edge (verified against Chromium 156).
     Chromium,
-    /// Firefox: its preflight cache cap and safelist.
+    /// Firefox (verified against Firefox ESR 153).
     Firefox,
-    /// WebKit, Safari: its preflight cache cap and safelist.
+    /// WebKit, Safari (verified against WebKitGTK 2.50).
     Webkit,
 }
 
@@ -392,6 +392,11 @@ pub struct AuditArgs {
     /// How many requests run at once.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
+    /// The browser whose console text and fetch() rejection are shown for
+    /// the trusted origin's own request (the findings, which rest on the
+    /// exact-match rule every browser applies, do not depend on it).
+    #[arg(long, value_enum, default_value_t = BrowserProfile::Chromium)]
+    pub browser: BrowserProfile,
     /// A file with one URL per line (blank lines and # comments ignored).
     #[arg(long, value_name = "FILE")]
     pub urls_file: Option<PathBuf>,
