@@ -103,6 +103,8 @@ pub struct Simulation {
     changed_method: bool,
     /// Local Network Access inputs.
     network: LocalNetwork,
+    /// Whether a URL of this fetch needed a preflight, sent or cached.
+    needed_preflight: bool,
 }
 
 impl Simulation {
@@ -149,6 +151,7 @@ impl Simulation {
             crossed_origin: false,
             changed_method: false,
             network: LocalNetwork::default(),
+            needed_preflight: false,
         }
     }
 
@@ -406,10 +409,12 @@ impl Simulation {
         }
         if self.profile.preflights_after_preflighted_redirect()
             && self.redirects > 0
-            && self.requests.iter().any(|r| r.leg == Leg::Preflight)
+            && self.needed_preflight
         {
+            // Needed, not sent: a preflight served from the cache counts
+            // (observed in Firefox 153 and WebKitGTK 2.50).
             reasons.push(
-                "an earlier URL of this fetch needed a preflight, and this browser keeps preflighting after a redirect".to_owned(),
+                "an earlier URL of this fetch needed a preflight (sent or served from the cache), and this browser keeps preflighting after a redirect".to_owned(),
             );
         }
         if self.spec.force_preflight {
@@ -442,6 +447,7 @@ impl Simulation {
             );
             return self.send_actual(Skipped::NoPreflight);
         }
+        self.needed_preflight = true;
         let origin = self.preflight_origin().to_owned();
         self.note(
             Stage::Classify,
@@ -707,6 +713,13 @@ impl Simulation {
             return self.block(Stage::PreflightResponse, f);
         }
         if let Err(f) = result.check_headers(&self.unsafe_names) {
+            if self.profile == Profile::WebKit && self.stores_preflight_cache() {
+                // WebKit caches a result whose method passed even when a
+                // header then fails: a later request needing only the
+                // method is served from it (observed, WebKitGTK 2.50).
+                let (key, url) = (self.cache_key(&origin), self.current_url());
+                self.cache.store(&key, &url, result, self.now);
+            }
             return self.block(Stage::PreflightResponse, f);
         }
         let mut allowed = format!("the preflight allows {}", self.method);

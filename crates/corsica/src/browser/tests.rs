@@ -1010,3 +1010,86 @@ fn firefox_and_webkit_apply_no_local_network_check_but_say_chromium_would() {
         );
     }
 }
+
+fn twice_in(profile: Profile, first: &Case, again: &RequestSpec) -> (Verdict, Verdict) {
+    let (a, cache) =
+        simulate_with_cache(first, &first.request, profile, PreflightCache::new(), 0).unwrap();
+    let (b, _) = simulate_with_cache(first, again, profile, cache, 0).unwrap();
+    (a, b)
+}
+
+#[test]
+fn webkit_caches_a_preflight_whose_method_passed_and_header_failed() {
+    // Observed in WebKitGTK 2.50 (harness seed 2, gen-0730).
+    let c = cached_put(&[("x-c", "")], "", (200, &[ACAO]));
+    let mut plain = c.request.clone();
+    plain.headers.clear();
+    let (a, b) = twice_in(Profile::WebKit, &c, &plain);
+    assert_eq!(
+        a.cors_error,
+        Some(CorsError::HeaderDisallowedByPreflightResponse)
+    );
+    assert!(!b.preflight && b.allowed, "served from the stored result");
+    let (_, b) = twice_in(Profile::Chromium, &c, &plain);
+    assert!(
+        b.preflight,
+        "Chromium stores nothing from a failed preflight"
+    );
+}
+
+#[test]
+fn a_cached_preflight_still_makes_firefox_and_webkit_preflight_after_a_redirect() {
+    // Observed in Firefox 153 and WebKitGTK 2.50 (harness seed 2, gen-0794).
+    let mut c = case(
+        "DELETE",
+        &[],
+        Credentials::Omit,
+        Some((
+            204,
+            &[
+                ("access-control-allow-origin", "*"),
+                ("access-control-allow-methods", "DELETE"),
+                ("access-control-max-age", "60"),
+            ],
+        )),
+        Some((
+            303,
+            &[
+                ("location", "http://127.0.0.1:18002/y"),
+                ("access-control-allow-origin", "*"),
+            ],
+        )),
+    );
+    let allow = vec![("access-control-allow-origin".to_owned(), "*".to_owned())];
+    c.redirects = vec![HopSpec {
+        // A failing preflight: nothing for /y is cached.
+        preflight_response: Some(ResponseSpec {
+            status: 404,
+            headers: allow.clone(),
+        }),
+        response: ResponseSpec {
+            status: 200,
+            headers: allow,
+        },
+    }];
+    for profile in [Profile::Firefox, Profile::WebKit] {
+        let (_, b) = twice_in(profile, &c, &c.request);
+        let preflights: Vec<&str> = b
+            .requests
+            .iter()
+            .filter(|r| r.leg == Leg::Preflight)
+            .map(|r| r.url.as_str())
+            .collect();
+        assert_eq!(
+            preflights,
+            ["http://127.0.0.1:18002/y"],
+            "{profile:?}: {:#?}",
+            b.trace
+        );
+    }
+    let (_, b) = twice_in(Profile::Chromium, &c, &c.request);
+    assert!(
+        !b.preflight && b.allowed,
+        "Chromium decides per hop: a GET needs none"
+    );
+}
