@@ -49,6 +49,7 @@ pub fn predict(scenario: &Scenario, profile: Profile) -> Result<Vec<Verdict>, St
     let mut out = Vec::new();
     for request in scenario.fetches() {
         let mut sim = Simulation::with_cache(&case.id, &case.origin, &request, profile, cache, 0);
+        sim.set_local_network(case.local_network);
         let mut step = sim.start();
         let mut sent = 0;
         while let Step::Send(outgoing) = step {

@@ -227,6 +227,16 @@ impl Chromium {
     /// Launches headless Chromium with a fresh profile and opens `page_url`.
     /// `run` is the run token in case URLs, used to attribute events.
     pub async fn launch(page_url: &str, run: &str) -> Result<Chromium, DriverError> {
+        Chromium::launch_with(page_url, run, &[]).await
+    }
+
+    /// [`Chromium::launch`] with extra command-line switches (e.g.
+    /// `--ip-address-space-overrides=…`).
+    pub async fn launch_with(
+        page_url: &str,
+        run: &str,
+        extra: &[String],
+    ) -> Result<Chromium, DriverError> {
         let binary = find_chromium()?;
         let profile_dir = std::env::temp_dir().join(format!(
             "corsica-chromium-{}-{}",
@@ -253,6 +263,7 @@ impl Chromium {
                 "--remote-debugging-port=0",
             ])
             .arg(format!("--user-data-dir={}", profile_dir.display()))
+            .args(extra)
             .arg("about:blank")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -335,6 +346,24 @@ impl Chromium {
         };
         chromium.open(page_url).await?;
         Ok(chromium)
+    }
+
+    /// Sets a permission for `origin` over DevTools (`Browser.setPermission`),
+    /// e.g. `loopback-network` to `granted` or `denied`.
+    pub async fn set_permission(
+        &mut self,
+        name: &str,
+        setting: &str,
+        origin: &str,
+    ) -> Result<(), DriverError> {
+        self.cdp
+            .call(
+                "Browser.setPermission",
+                json!({"permission": {"name": name}, "setting": setting, "origin": origin}),
+                None,
+            )
+            .await?;
+        Ok(())
     }
 
     async fn open(&mut self, page_url: &str) -> Result<(), DriverError> {

@@ -18,6 +18,7 @@ pub mod corpus;
 pub mod driver;
 pub mod edge;
 pub mod firefox;
+pub mod lna;
 pub mod random;
 pub mod rng;
 pub mod scenario;

@@ -8,7 +8,8 @@
 //! in the project's reference notes): an IP literal is classified by the
 //! IANA special-purpose ranges below; `localhost` and `*.localhost` are
 //! loopback; any other name is unknown to the simulator (DNS is not its
-//! job) and needs the caller's `--target-address-space`/`--page-address-space`.
+//! job) and needs the caller's `--target-address-space`/`--page-address-space`,
+//! which also override what an IP literal says.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -176,13 +177,13 @@ pub struct Spaces {
     pub target: Option<AddressSpace>,
 }
 
-/// The spaces of `page_origin` and `url`, from the URLs or else the
-/// caller's inputs (the URL decides when it can: a caller cannot declare
-/// `127.0.0.1` public).
+/// The spaces of `page_origin` and `url`: the caller's inputs when given
+/// (they override, as Chromium's `--ip-address-space-overrides` does, so a
+/// page on `127.0.0.1` can be declared public), else what the URL says.
 pub fn spaces(page_origin: &str, url: &str, network: &LocalNetwork) -> Spaces {
     Spaces {
-        page: of_url(page_origin).or(network.page_address_space),
-        target: of_url(url).or(network.target_address_space),
+        page: network.page_address_space.or_else(|| of_url(page_origin)),
+        target: network.target_address_space.or_else(|| of_url(url)),
     }
 }
 
@@ -305,12 +306,25 @@ mod tests {
             check("https://app.example", "https://nas.example/", &target),
             Some(LnaBlock::PermissionDenied(AddressSpace::Local))
         );
-        // An IP literal is not overridden by the caller's input.
-        let wrong = LocalNetwork {
+        // The caller's input overrides an IP literal, as Chromium's
+        // --ip-address-space-overrides does.
+        let overridden = LocalNetwork {
             target_address_space: Some(AddressSpace::Public),
             ..public
         };
-        assert!(check("https://app.example", "http://10.1.2.3/", &wrong).is_some());
+        assert_eq!(
+            check("https://app.example", "http://10.1.2.3/", &overridden),
+            None
+        );
+        let page_public = LocalNetwork {
+            page_address_space: Some(AddressSpace::Public),
+            ..LocalNetwork::default()
+        };
+        assert_eq!(
+            check("http://127.0.0.1:1", "http://127.0.0.1:2/", &page_public),
+            Some(LnaBlock::PermissionDenied(AddressSpace::Loopback)),
+            "a loopback page declared public is still a secure context"
+        );
     }
 
     #[test]

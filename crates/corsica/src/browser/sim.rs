@@ -350,7 +350,7 @@ impl Simulation {
         }
         let why = match block {
             LnaBlock::PermissionDenied(_) => format!(
-                "Local Network Access: a {page} page fetching the {} address space needs the user's `{}` permission, which it does not have (prompt dismissed or denied); no CORS header changes this (predicted from Chromium's sources and the LNA spec, not verified in a browser by corsica's harness)",
+                "Local Network Access: a {page} page fetching the {} address space needs the user's `{}` permission, which it does not have (prompt dismissed or denied); no CORS header changes this (verified in Chromium 156 for a public page fetching loopback with the permission denied or granted; other spaces and redirects follow Chromium's sources, unverified)",
                 space.as_str(),
                 space.permission()
             ),
@@ -1096,10 +1096,11 @@ impl Simulation {
             actual_sent: self.requests.iter().any(|r| r.leg == Leg::Actual),
             allowed,
             cors_error: error.as_ref().map(|f| f.error),
-            // The scheme list in a CorsDisabledScheme message is not a
-            // failed parameter: DevTools reports it empty.
+            // The scheme list in a CorsDisabledScheme message and the
+            // address space of a Local Network Access one are not failed
+            // parameters: DevTools reports them empty (both observed).
             failed_parameter: error.as_ref().map(|f| {
-                if f.error == CorsError::CorsDisabledScheme {
+                if f.error == CorsError::CorsDisabledScheme || f.error.is_local_network_access() {
                     String::new()
                 } else {
                     failed_parameter(&f.hint)

@@ -989,7 +989,15 @@ fn a_redirect_into_the_local_network_is_checked_too() {
         v.cors_error,
         Some(CorsError::LocalNetworkAccessPermissionDenied)
     );
-    assert_eq!(v.failed_parameter.as_deref(), Some("local"));
+    assert_eq!(
+        v.failed_parameter.as_deref(),
+        Some(""),
+        "as DevTools reports it"
+    );
+    assert!(v
+        .console_message
+        .as_deref()
+        .is_some_and(|m| m.ends_with("access the `local` address space.")));
 }
 
 #[test]
