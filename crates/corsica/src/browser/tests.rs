@@ -1101,3 +1101,38 @@ fn a_cached_preflight_still_makes_firefox_and_webkit_preflight_after_a_redirect(
         "Chromium decides per hop: a GET needs none"
     );
 }
+
+#[test]
+fn firefox_refuses_a_data_redirect_before_checking_its_cors_headers() {
+    // Observed in Firefox 153 (harness seed 1, gen-0193).
+    let c = case(
+        "GET",
+        &[],
+        Credentials::Omit,
+        None,
+        Some((
+            308,
+            &[
+                ("location", "data:,x"),
+                ("access-control-allow-origin", "https://elsewhere.example"),
+            ],
+        )),
+    );
+    let v = simulate(&c, Profile::Firefox).unwrap();
+    assert_eq!(v.network_error.as_deref(), Some("NS_ERROR_DOM_BAD_URI"));
+    assert_eq!(v.cors_error, None);
+    assert_eq!(
+        v.console_message.as_deref(),
+        Some("Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at http://127.0.0.1:18002/x. (Reason: CORS request did not succeed). Status code: (null).")
+    );
+    // Chromium checks the redirect response first, and so does Firefox for
+    // other schemes (gen-0766: ftp:, gen-1581: about:).
+    let v = run(&c);
+    assert_eq!(v.cors_error, Some(CorsError::AllowOriginMismatch));
+    let mut ftp = c.clone();
+    if let Some(r) = ftp.response.as_mut() {
+        r.headers[0].1 = "ftp://127.0.0.1/x".into();
+    }
+    let v = simulate(&ftp, Profile::Firefox).unwrap();
+    assert_eq!(v.cors_error, Some(CorsError::AllowOriginMismatch));
+}
