@@ -679,6 +679,13 @@ impl Simulation {
             Ok(())
         };
         if let Err(f) = check {
+            if self.profile == Profile::WebKit {
+                // A preflight failing its CORS check drops the URL's cached
+                // result in WebKit (a failing method or header does not;
+                // observed, WebKitGTK 2.50: harness seed 2, gen-1515).
+                let (key, url) = (self.cache_key(&origin), self.current_url());
+                self.cache.clear(&key, &url);
+            }
             return self.block(
                 Stage::PreflightResponse,
                 Failure {

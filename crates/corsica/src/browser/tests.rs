@@ -1136,3 +1136,41 @@ fn firefox_refuses_a_data_redirect_before_checking_its_cors_headers() {
     let v = simulate(&ftp, Profile::Firefox).unwrap();
     assert_eq!(v.cors_error, Some(CorsError::AllowOriginMismatch));
 }
+
+#[test]
+fn webkit_drops_the_cached_result_when_a_preflight_fails_its_cors_check() {
+    // Observed in WebKitGTK 2.50 (harness seed 2, gen-1515): an
+    // uncredentialed PUT caches `*`; a credentialed one fails on that `*`;
+    // the next uncredentialed PUT is preflighted again.
+    let c = case(
+        "PUT",
+        &[("x-a", "1")],
+        Credentials::SameOrigin,
+        Some((
+            204,
+            &[
+                ("access-control-allow-origin", "*"),
+                ("access-control-allow-methods", "PUT"),
+                ("access-control-allow-headers", "x-a"),
+                ("access-control-max-age", "60"),
+            ],
+        )),
+        Some((200, &[ACAO])),
+    );
+    let mut credentialed = c.request.clone();
+    credentialed.credentials = Credentials::Include;
+    // (Chromium evicts the entry on the credentialed lookup already, and
+    // Firefox clears it on any failure, so all three preflight again.)
+    for profile in [Profile::WebKit, Profile::Chromium, Profile::Firefox] {
+        let (first, cache) =
+            simulate_with_cache(&c, &c.request, profile, PreflightCache::new(), 0).unwrap();
+        assert!(first.allowed);
+        let (second, cache) = simulate_with_cache(&c, &credentialed, profile, cache, 0).unwrap();
+        assert_eq!(
+            second.cors_error,
+            Some(CorsError::PreflightWildcardOriginNotAllowed)
+        );
+        let (third, _) = simulate_with_cache(&c, &c.request, profile, cache, 0).unwrap();
+        assert!(third.preflight, "{profile:?}");
+    }
+}
