@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of corsica, installing what the tests need when it is
 # missing: formatting and lints, unit/integration/property tests, the
-# Chromium differential suite, the gateway's network tests, and a fuzz smoke
-# run of every fuzz target.
+# differential suite in Chromium, Firefox ESR and WebKitGTK, the gateway's
+# network tests, and a fuzz smoke run of every fuzz target.
 #
 #   ./scripts/test.sh                 # everything
 #   FUZZ_SECONDS=5 ./scripts/test.sh  # shorter fuzz smoke
@@ -29,23 +29,37 @@ if [ "$free_kb" -lt $((3500 * 1024)) ]; then
 fi
 
 step "install missing test dependencies"
+# The differential suite runs three real browsers: Chromium, Firefox ESR
+# (over WebDriver BiDi) and WebKitGTK (WebKitWebDriver, under xvfb-run).
 packages=()
 [ -x /usr/lib/chromium/chromium ] || packages+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || packages+=(chromium-driver)
+[ -x /usr/bin/firefox-esr ] || packages+=(firefox-esr)
+[ -x /usr/bin/WebKitWebDriver ] || packages+=(webkit2gtk-driver)
+command -v xvfb-run >/dev/null 2>&1 || packages+=(xvfb)
+command -v xauth >/dev/null 2>&1 || packages+=(xauth) # xvfb-run needs it
 if [ ${#packages[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}"
 fi
-[ -x /usr/lib/chromium/chromium ] || { echo "chromium is required for the browser tests and could not be installed" >&2; exit 1; }
+missing() { echo "$1 is required for the browser tests and could not be installed" >&2; exit 1; }
+[ -x /usr/lib/chromium/chromium ] || missing chromium
+[ -x /usr/bin/firefox-esr ] || missing firefox-esr
+[ -x /usr/bin/WebKitWebDriver ] || missing "webkit2gtk-driver (WebKitWebDriver)"
+ls /usr/lib/*/webkit2gtk-4.*/MiniBrowser >/dev/null 2>&1 || missing "WebKitGTK's MiniBrowser (libwebkit2gtk-4.1-0)"
+command -v xvfb-run >/dev/null 2>&1 || missing "xvfb (xvfb-run)"
+command -v xauth >/dev/null 2>&1 || missing xauth
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 /usr/lib/chromium/chromium --version || true
+/usr/bin/firefox-esr --version || true
+dpkg-query -W -f='WebKitGTK ${Version}\n' libwebkit2gtk-4.1-0 2>/dev/null || true
 
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "tests (unit, integration, property, gateway, Chromium differential)"
+step "tests (unit, integration, property, gateway, differential in Chromium, Firefox and WebKit)"
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 

@@ -129,11 +129,11 @@ Exit status: 0 every request allowed, 1 at least one blocked, 2 bad input.";
 /// Which browser engine to simulate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BrowserProfile {
-    /// Chromium, Chrome, Edge (verified against real Chromium).
+    /// Chromium, Chrome, Edge (verified against Chromium 156).
     Chromium,
-    /// Firefox: its preflight cache cap and safelist.
+    /// Firefox (verified against Firefox ESR 153).
     Firefox,
-    /// WebKit, Safari: its preflight cache cap and safelist.
+    /// WebKit, Safari (verified against WebKitGTK 2.50).
     Webkit,
 }
 
@@ -215,12 +215,97 @@ pub struct ExplainArgs {
     /// A header on the actual response, 'name: value' (repeatable).
     #[arg(long = "response-header", value_name = "NAME: VALUE")]
     pub response_headers: Vec<String>,
-    /// The browser engine to simulate.
-    #[arg(long, value_enum, default_value_t = BrowserProfile::Chromium)]
-    pub browser: BrowserProfile,
+    /// Local Network Access inputs (Chromium 142+).
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    /// The browser engine to simulate; `all` runs the three and shows where
+    /// they differ.
+    #[arg(long, value_enum, default_value_t = BrowserChoice::Chromium)]
+    pub browser: BrowserChoice,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// `explain --browser`: one engine, or all three side by side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BrowserChoice {
+    /// Chromium, Chrome, Edge.
+    Chromium,
+    /// Firefox.
+    Firefox,
+    /// WebKit, Safari.
+    Webkit,
+    /// The three, with their differences and why.
+    All,
+}
+
+impl BrowserChoice {
+    /// The engines this choice runs.
+    pub fn profiles(self) -> Vec<corsica::browser::Profile> {
+        use corsica::browser::Profile;
+        match self {
+            BrowserChoice::Chromium => vec![Profile::Chromium],
+            BrowserChoice::Firefox => vec![Profile::Firefox],
+            BrowserChoice::Webkit => vec![Profile::WebKit],
+            BrowserChoice::All => vec![Profile::Chromium, Profile::Firefox, Profile::WebKit],
+        }
+    }
+}
+
+/// Local Network Access: what the simulator cannot know from the URLs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NetworkArgs {
+    /// The page's address space when its host is a name (an IP literal or
+    /// localhost decides it): public, local (alias private) or loopback.
+    #[arg(long, value_name = "SPACE", value_parser = parse_space)]
+    pub page_address_space: Option<corsica::browser::lna::AddressSpace>,
+    /// The target's address space when its host is a name (DNS is not
+    /// the simulator's job): public, local (alias private) or loopback.
+    #[arg(long, value_name = "SPACE", value_parser = parse_space)]
+    pub target_address_space: Option<corsica::browser::lna::AddressSpace>,
+    /// The page's Local Network Access permission.
+    #[arg(long, value_enum, default_value_t = LnaPermissionArg::Prompt)]
+    pub lna_permission: LnaPermissionArg,
+}
+
+impl NetworkArgs {
+    /// Whether any flag was given.
+    pub fn is_set(&self) -> bool {
+        self.page_address_space.is_some()
+            || self.target_address_space.is_some()
+            || self.lna_permission != LnaPermissionArg::Prompt
+    }
+
+    /// The simulator's input.
+    pub fn to_local_network(&self) -> corsica::browser::lna::LocalNetwork {
+        use corsica::browser::lna::{LnaPermission, LocalNetwork};
+        LocalNetwork {
+            page_address_space: self.page_address_space,
+            target_address_space: self.target_address_space,
+            permission: match self.lna_permission {
+                LnaPermissionArg::Prompt => LnaPermission::Prompt,
+                LnaPermissionArg::Granted => LnaPermission::Granted,
+                LnaPermissionArg::Denied => LnaPermission::Denied,
+            },
+        }
+    }
+}
+
+/// The Local Network Access permission state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LnaPermissionArg {
+    /// Not decided yet: predict the outcome without it.
+    Prompt,
+    /// Allowed by the user.
+    Granted,
+    /// Blocked by the user.
+    Denied,
+}
+
+fn parse_space(text: &str) -> Result<corsica::browser::lna::AddressSpace, String> {
+    corsica::browser::lna::AddressSpace::parse(text)
+        .ok_or_else(|| format!("{text:?}: expected public, local, private or loopback"))
 }
 
 const CHECK_HELP: &str = "Examples:
@@ -307,6 +392,11 @@ pub struct AuditArgs {
     /// How many requests run at once.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
+    /// The browser whose console text and fetch() rejection are shown for
+    /// the trusted origin's own request (the findings, which rest on the
+    /// exact-match rule every browser applies, do not depend on it).
+    #[arg(long, value_enum, default_value_t = BrowserProfile::Chromium)]
+    pub browser: BrowserProfile,
     /// A file with one URL per line (blank lines and # comments ignored).
     #[arg(long, value_name = "FILE")]
     pub urls_file: Option<PathBuf>,

@@ -88,10 +88,20 @@ pub fn verdict(v: &Verdict) -> String {
         );
     }
     if let Some(message) = &v.console_message {
-        let _ = writeln!(out, "{:>9}   {YELLOW}{message}{YELLOW:#}", "console");
+        // Firefox prints some failures as several lines.
+        for line in message.lines() {
+            let _ = writeln!(out, "{:>9}   {YELLOW}{line}{YELLOW:#}", "console");
+        }
     }
     if let Some(js) = &v.js_error {
         let _ = writeln!(out, "{:>9}   {YELLOW}TypeError: {js}{YELLOW:#}", "console");
+    }
+    if let Some(rejection) = &v.fetch_error {
+        let _ = writeln!(
+            out,
+            "{:>9}   fetch() rejects with {YELLOW}{rejection}{YELLOW:#}",
+            "script"
+        );
     }
     let fix = &v.fix;
     let _ = writeln!(out, "{BOLD}{:>9}{BOLD:#}   {}", "fix", fix.summary);

@@ -330,6 +330,59 @@ fn sarif_output_is_sarif_2_1_0() {
 }
 
 #[test]
+fn the_trusted_origins_blocked_request_is_shown_in_the_chosen_browser() {
+    let url = format!("http://{}/none", spawn(handler(|_| (200, vec![]))));
+    for (browser, rejection, console) in [
+        (
+            "chromium",
+            "TypeError: Failed to fetch",
+            "has been blocked by CORS policy",
+        ),
+        (
+            "firefox",
+            "TypeError: NetworkError when attempting to fetch resource.",
+            "Cross-Origin Request Blocked",
+        ),
+        (
+            "webkit",
+            "TypeError: Load failed",
+            "due to access control checks",
+        ),
+    ] {
+        let (code, stdout, stderr) = corsica(&[
+            "audit",
+            &url,
+            "--trusted-origin",
+            TRUSTED,
+            "--format",
+            "json",
+            "--browser",
+            browser,
+        ]);
+        assert_eq!(code, 0, "{browser}: {stderr}");
+        let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let trusted = &report[0]["trusted"];
+        assert_eq!(trusted["browser"], browser);
+        assert_eq!(trusted["allowed"], false);
+        assert_eq!(trusted["fetch_error"], rejection);
+        assert!(trusted["console_message"]
+            .as_str()
+            .unwrap()
+            .contains(console));
+        let (_, text, _) = corsica(&[
+            "audit",
+            &url,
+            "--trusted-origin",
+            TRUSTED,
+            "--browser",
+            browser,
+        ]);
+        assert!(text.contains(&format!("blocked in {browser}")), "{text}");
+        assert!(text.contains(rejection), "{text}");
+    }
+}
+
+#[test]
 fn probes_go_only_to_the_given_urls_and_all_run() {
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();

@@ -119,6 +119,25 @@ fn a_blocked_request_names_chromiums_error() {
 }
 
 #[test]
+fn check_speaks_the_chosen_browsers_language() {
+    let (code, live, offline) = both(&[], &[], &["--browser", "firefox"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        live["fetch_error"],
+        "TypeError: NetworkError when attempting to fetch resource."
+    );
+    assert!(live["console_message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at"));
+    assert_agree(&live, &offline);
+    assert_eq!(live["console_message"], offline["console_message"]);
+    let (code, live, _) = both(&[], &[], &["--browser", "webkit"]);
+    assert_eq!(code, 1);
+    assert_eq!(live["fetch_error"], "TypeError: Load failed");
+}
+
+#[test]
 fn a_redirect_is_followed_as_the_browser_follows_it() {
     let target = spawn(scripted(vec![], vec![("access-control-allow-origin", "*")]));
     let location: &'static str = Box::leak(format!("http://{target}/final").into_boxed_str());

@@ -232,3 +232,188 @@ cors = false
         "{stderr}"
     );
 }
+
+#[test]
+fn each_browser_rejects_and_logs_in_its_own_words() {
+    let file = write("cases-browsers.json", CASES);
+    let expected = [
+        (
+            "chromium",
+            "TypeError: Failed to fetch",
+            "Access to fetch at 'https://api.example/items' from origin 'https://app.example' has been blocked by CORS policy: Request header field x-token is not allowed by Access-Control-Allow-Headers in preflight response.",
+        ),
+        (
+            "firefox",
+            "TypeError: NetworkError when attempting to fetch resource.",
+            "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at https://api.example/items. (Reason: header ‘x-token’ is not allowed according to header ‘Access-Control-Allow-Headers’ from CORS preflight response).\nCross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at https://api.example/items. (Reason: CORS request did not succeed). Status code: (null).",
+        ),
+        (
+            "webkit",
+            "TypeError: Load failed",
+            "Fetch API cannot load https://api.example/items due to access control checks.",
+        ),
+    ];
+    for (browser, rejection, console) in expected {
+        let (code, stdout, stderr) = corsica(&[
+            "explain",
+            "--case",
+            &file,
+            "--format",
+            "json",
+            "--browser",
+            browser,
+        ]);
+        assert_eq!(code, 1, "{browser}: {stderr}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let list = v.as_array().unwrap();
+        assert!(list[0]["fetch_error"].is_null(), "{browser}: allowed");
+        assert_eq!(list[1]["fetch_error"], rejection, "{browser}");
+        assert_eq!(list[1]["console_message"], console, "{browser}");
+    }
+    let (_, text, _) = corsica(&["explain", "--case", &file, "--browser", "firefox"]);
+    assert!(
+        text.contains(
+            "fetch() rejects with TypeError: NetworkError when attempting to fetch resource."
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn browser_all_shows_the_three_verdicts_and_why_they_differ() {
+    let args = [
+        "explain",
+        "--origin",
+        "https://app.example",
+        "--url",
+        "https://api.example/items",
+        "--method",
+        "PUT",
+        "-H",
+        "dpr: 2",
+        "-H",
+        "x-a: 1",
+        "--preflight-header",
+        "access-control-allow-origin: https://app.example",
+        "--preflight-header",
+        "access-control-allow-methods: PUT",
+        "--preflight-header",
+        "access-control-allow-headers: x-a",
+        "--response-header",
+        "access-control-allow-origin: https://app.example",
+        "--browser",
+        "all",
+    ];
+    let (code, stdout, stderr) = corsica(&args);
+    assert_eq!(code, 1, "Firefox and WebKit block it: {stderr}");
+    assert!(stdout.contains("chromium") && stdout.contains("firefox") && stdout.contains("webkit"));
+    assert!(stdout.contains("client hints"), "{stdout}");
+    assert!(stdout.contains("TypeError: Load failed"), "{stdout}");
+    assert!(stdout.contains("Cross-Origin Request Blocked"), "{stdout}");
+
+    let mut json_args = args.to_vec();
+    json_args.extend(["--format", "json"]);
+    let (_, stdout, _) = corsica(&json_args);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let first = &v[0];
+    assert_eq!(first["browsers"]["chromium"]["allowed"], true);
+    assert_eq!(first["browsers"]["firefox"]["allowed"], false);
+    assert_eq!(
+        first["browsers"]["webkit"]["fetch_error"],
+        "TypeError: Load failed"
+    );
+    let diffs = first["differences"].as_array().unwrap();
+    let allowed = diffs.iter().find(|d| d["field"] == "allowed").unwrap();
+    assert_eq!(allowed["values"]["chromium"], "true");
+    assert_eq!(allowed["values"]["webkit"], "false");
+    assert!(allowed["reason"].as_str().unwrap().contains("client hints"));
+}
+
+#[test]
+fn browser_all_names_webkits_shorter_preflight_cache() {
+    let (code, stdout, stderr) = corsica(&[
+        "explain",
+        "--origin",
+        "https://app.example",
+        "--url",
+        "https://api.example/items",
+        "--method",
+        "PUT",
+        "--preflight-header",
+        "access-control-allow-origin: https://app.example",
+        "--preflight-header",
+        "access-control-allow-methods: PUT",
+        "--preflight-header",
+        "access-control-max-age: 86400",
+        "--response-header",
+        "access-control-allow-origin: https://app.example",
+        "--browser",
+        "all",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let diffs = v[0]["differences"].as_array().unwrap();
+    assert_eq!(diffs.len(), 1, "only the cache lifetime differs: {diffs:?}");
+    assert_eq!(diffs[0]["field"], "preflight_cache");
+    assert_eq!(diffs[0]["values"]["chromium"], "7200 s");
+    assert_eq!(diffs[0]["values"]["firefox"], "86400 s");
+    assert_eq!(diffs[0]["values"]["webkit"], "600 s");
+}
+
+#[test]
+fn a_public_page_fetching_localhost_is_explained_as_local_network_access() {
+    let (code, stdout, stderr) = corsica(&[
+        "explain",
+        "--origin",
+        "https://app.example",
+        "--url",
+        "http://localhost:8080/api",
+        "--page-address-space",
+        "public",
+        "--response-header",
+        "access-control-allow-origin: *",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stdout.contains("LocalNetworkAccessPermissionDenied"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(
+        "Permission was denied for this request to access the `loopback` address space."
+    ));
+    assert!(stdout.contains("Not a CORS header problem"));
+    assert!(
+        !stdout.contains("the response must carry"),
+        "no CORS header fix: {stdout}"
+    );
+
+    // Granted, only CORS is left, and the same request passes.
+    let (code, _, stderr) = corsica(&[
+        "explain",
+        "--origin",
+        "https://app.example",
+        "--url",
+        "http://localhost:8080/api",
+        "--page-address-space",
+        "public",
+        "--lna-permission",
+        "granted",
+        "--response-header",
+        "access-control-allow-origin: *",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+
+    // Without the page's space, a name is not guessed: no LNA verdict.
+    let (code, stdout, _) = corsica(&[
+        "explain",
+        "--origin",
+        "https://app.example",
+        "--url",
+        "http://localhost:8080/api",
+        "--response-header",
+        "access-control-allow-origin: *",
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+}

@@ -1,6 +1,8 @@
 //! A minimal Chrome DevTools Protocol client: commands are `{id, method,
 //! params, sessionId}` frames over one WebSocket; replies are routed back
-//! by id, and every event goes to one queue in arrival order.
+//! by id, and every event goes to one queue in arrival order. WebDriver
+//! BiDi frames its commands, replies and events the same way, so the
+//! Firefox driver uses this client too.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -125,7 +127,12 @@ fn route(pending: &Pending, events: &mpsc::UnboundedSender<Event>, value: Value)
             .remove(&id);
         if let Some(tx) = waiter {
             let result = match value.get("error") {
-                Some(e) => Err(CdpError(e.to_string())),
+                // WebDriver BiDi (same framing) puts the explanation
+                // beside the error code.
+                Some(e) => Err(CdpError(match value.get("message") {
+                    Some(m) => format!("{e}: {m}"),
+                    None => e.to_string(),
+                })),
                 None => Ok(value.get("result").cloned().unwrap_or(Value::Null)),
             };
             let _ = tx.send(result);

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use corsica::browser::{simulate_with_cache, Leg, PreflightCache, Profile, Verdict};
+use corsica::browser::{
+    Incoming, Leg, PreflightCache, Profile, ResponseHeaders, Simulation, Step, Verdict,
+};
 use serde::Serialize;
 
 use crate::driver::{FetchObservation, JobObservation, ScriptResult};
@@ -36,16 +38,61 @@ impl std::fmt::Display for Disagreement {
 /// The simulator's verdicts for every fetch of a scenario, each later
 /// fetch seeing the preflight cache the earlier ones left (all at time 0:
 /// the fetches run back to back, well within any max-age).
+///
+/// Each request the simulator sends is answered as the scripted server
+/// answers it: by the hop its URL names (a redirect to the same URL gets
+/// the same answer again), and with an empty 599 when the case scripts
+/// none (which the server reports as a harness problem).
 pub fn predict(scenario: &Scenario, profile: Profile) -> Result<Vec<Verdict>, String> {
+    let case = &scenario.case;
     let mut cache = PreflightCache::new();
     let mut out = Vec::new();
     for request in scenario.fetches() {
-        let (verdict, next) = simulate_with_cache(&scenario.case, &request, profile, cache, 0)
-            .map_err(|e| e.to_string())?;
-        cache = next;
-        out.push(verdict);
+        let mut sim = Simulation::with_cache(&case.id, &case.origin, &request, profile, cache, 0);
+        sim.set_local_network(case.local_network);
+        let mut step = sim.start();
+        let mut sent = 0;
+        while let Step::Send(outgoing) = step {
+            sent += 1;
+            if sent > 100 {
+                return Err(format!("{}: the simulation does not end", case.id));
+            }
+            let hop = hop_of(&outgoing.request.url);
+            let scripted = match hop {
+                Some(0) => Some((case.preflight_response.as_ref(), case.response.as_ref())),
+                Some(n) => case
+                    .redirects
+                    .get(n - 1)
+                    .map(|h| (h.preflight_response.as_ref(), Some(&h.response))),
+                None => None,
+            };
+            let response = scripted.and_then(|(preflight, response)| match outgoing.request.leg {
+                Leg::Preflight => preflight,
+                Leg::Actual => response,
+            });
+            step = match response {
+                Some(r) => sim.on_response(r.into()),
+                None => sim.on_response(Incoming {
+                    status: 599,
+                    headers: ResponseHeaders::new(Vec::new()),
+                }),
+            };
+        }
+        cache = sim.cache().clone();
+        out.push(sim.finish());
     }
     Ok(out)
+}
+
+/// The hop a case URL names (`/c/<run>/<case>/<hop>`).
+fn hop_of(url: &str) -> Option<usize> {
+    let path = url.split("/c/").nth(1)?;
+    let hop = path.split('/').nth(2)?;
+    hop.chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .ok()
 }
 
 /// A request as both sides describe it, for comparison.
@@ -78,6 +125,18 @@ impl std::fmt::Display for Wire {
             )?;
         }
         Ok(())
+    }
+}
+
+/// A URL without its `user:password@`, which never reaches the server.
+fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_owned(),
     }
 }
 
@@ -151,13 +210,30 @@ fn seen(obs: &FetchObservation, reads: &[String]) -> Result<Seen, String> {
     })
 }
 
-/// Compares a scenario's verdicts with what the browser and the server
-/// saw. An empty result means full agreement.
+/// Compares a scenario's verdicts with what Chromium and the server saw.
+/// An empty result means full agreement.
 pub fn compare(
     verdicts: &[Verdict],
     observed: &JobObservation,
     arrivals: &[Arrival],
 ) -> Vec<Disagreement> {
+    compare_for(Profile::Chromium, verdicts, observed, arrivals)
+}
+
+/// Compares a scenario's verdicts with what the browser `profile` names
+/// and the server saw, on every field that browser exposes: Chromium's
+/// DevTools report error names, failed parameters and network error
+/// texts; Firefox and WebKit report none of these, only the rejection the
+/// script sees and (Firefox) the console message. An empty result means
+/// full agreement.
+pub fn compare_for(
+    profile: Profile,
+    verdicts: &[Verdict],
+    observed: &JobObservation,
+    arrivals: &[Arrival],
+) -> Vec<Disagreement> {
+    let devtools = profile == Profile::Chromium;
+    let console = profile != Profile::WebKit;
     let mut out = Vec::new();
     let mut push = |fetch: usize, field: &'static str, simulator: String, browser: String| {
         out.push(Disagreement {
@@ -183,7 +259,7 @@ pub fn compare(
         .map(|r| Wire {
             preflight: r.leg == Leg::Preflight,
             method: r.method.clone(),
-            url: r.url.clone(),
+            url: without_userinfo(&r.url),
             origin: r.origin.clone(),
             acrm: r.request_method.clone(),
             acrh: r.request_headers.clone(),
@@ -225,6 +301,46 @@ pub fn compare(
     }
     for (i, (v, obs)) in verdicts.iter().zip(&observed.fetches).enumerate() {
         let reads: Vec<String> = v.readable_headers.keys().cloned().collect();
+        let rejection = match &obs.script {
+            Some(ScriptResult::Rejected(e)) => Some(e.clone()),
+            _ => None,
+        };
+        if !devtools {
+            if v.fetch_error != rejection {
+                push(i, "fetch_error", show(&v.fetch_error), show(&rejection));
+            }
+            if v.allowed
+                != obs
+                    .script
+                    .as_ref()
+                    .is_some_and(|r| matches!(r, ScriptResult::Resolved { .. }))
+            {
+                push(i, "allowed", show(&v.allowed), show(&!v.allowed));
+            }
+            let readable = match &obs.script {
+                Some(ScriptResult::Resolved { headers, .. }) => headers.clone(),
+                _ => reads.iter().map(|n| (n.clone(), None)).collect(),
+            };
+            if v.readable_headers != readable {
+                push(
+                    i,
+                    "readable_headers",
+                    show(&v.readable_headers),
+                    show(&readable),
+                );
+            }
+            // Every CORS line the browser printed for the fetch, in order.
+            let printed = (!obs.console.is_empty()).then(|| obs.console.join("\n"));
+            if console && v.console_message != printed {
+                push(
+                    i,
+                    "console_message",
+                    show(&v.console_message),
+                    show(&printed),
+                );
+            }
+            continue;
+        }
         let s = match seen(obs, &reads) {
             Ok(s) => s,
             Err(e) => {
@@ -265,6 +381,9 @@ pub fn compare(
         }
         if v.js_error != s.js_error {
             push(i, "js_error", show(&v.js_error), show(&s.js_error));
+        } else if v.allowed == s.allowed && v.fetch_error != rejection {
+            // Otherwise the rejection follows from the fields above.
+            push(i, "fetch_error", show(&v.fetch_error), show(&rejection));
         }
         if v.network_error != s.network_error {
             push(
@@ -303,6 +422,7 @@ mod tests {
                     headers: vec![],
                 }),
                 redirects: vec![],
+                local_network: Default::default(),
             },
             follow_ups: vec![],
         }

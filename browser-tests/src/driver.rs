@@ -1,11 +1,10 @@
 //! Browser drivers: what the harness needs from a real browser, behind a
 //! small trait, and the Chromium implementation over the DevTools protocol.
 //!
-//! Only Chromium is implemented. The trait is shaped so that Firefox
-//! (puppeteer-core over WebDriver BiDi: `network.fetchError`, `log.entryAdded`)
-//! and WebKit (WebKitWebDriver under `xvfb-run`, console via the WebDriver
-//! log) can be added as further implementations; see
-//! `docs/browser-differences.md`.
+//! Firefox ([`crate::firefox`], WebDriver BiDi) and WebKitGTK
+//! ([`crate::webkit`], classic WebDriver under `xvfb-run`) implement the
+//! same trait and run the same batch script; see
+//! `docs/browser-differences.md` for what each exposes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -140,6 +139,50 @@ const CANDIDATES: &[&str] = &[
 pub const INSTALL_HINT: &str =
     "install it with `sudo apt-get update && sudo apt-get install -y chromium` (Debian), or point CORSICA_CHROMIUM at a Chromium binary";
 
+/// Finds a browser binary: `env` when it is set (it must be a file), else
+/// the first of `candidates` that exists.
+pub(crate) fn find_binary(
+    env: &str,
+    candidates: &[&str],
+    what: &str,
+    hint: &str,
+) -> Result<PathBuf, DriverError> {
+    if let Ok(path) = std::env::var(env) {
+        let p = PathBuf::from(&path);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(DriverError(format!("{env}={path} is not a file; {hint}")))
+        };
+    }
+    candidates
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            DriverError(format!(
+                "{what} is not installed (looked for {}); {hint}",
+                candidates.join(", ")
+            ))
+        })
+}
+
+/// A fresh, empty directory under the temporary directory for a
+/// browser's profile.
+pub(crate) fn fresh_dir(browser: &str) -> Result<PathBuf, DriverError> {
+    let dir = std::env::temp_dir().join(format!(
+        "corsica-{browser}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| DriverError(format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
 /// Finds the Chromium binary.
 pub fn find_chromium() -> Result<PathBuf, DriverError> {
     if let Ok(path) = std::env::var("CORSICA_CHROMIUM") {
@@ -184,6 +227,16 @@ impl Chromium {
     /// Launches headless Chromium with a fresh profile and opens `page_url`.
     /// `run` is the run token in case URLs, used to attribute events.
     pub async fn launch(page_url: &str, run: &str) -> Result<Chromium, DriverError> {
+        Chromium::launch_with(page_url, run, &[]).await
+    }
+
+    /// [`Chromium::launch`] with extra command-line switches (e.g.
+    /// `--ip-address-space-overrides=…`).
+    pub async fn launch_with(
+        page_url: &str,
+        run: &str,
+        extra: &[String],
+    ) -> Result<Chromium, DriverError> {
         let binary = find_chromium()?;
         let profile_dir = std::env::temp_dir().join(format!(
             "corsica-chromium-{}-{}",
@@ -210,6 +263,7 @@ impl Chromium {
                 "--remote-debugging-port=0",
             ])
             .arg(format!("--user-data-dir={}", profile_dir.display()))
+            .args(extra)
             .arg("about:blank")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -294,6 +348,24 @@ impl Chromium {
         Ok(chromium)
     }
 
+    /// Sets a permission for `origin` over DevTools (`Browser.setPermission`),
+    /// e.g. `loopback-network` to `granted` or `denied`.
+    pub async fn set_permission(
+        &mut self,
+        name: &str,
+        setting: &str,
+        origin: &str,
+    ) -> Result<(), DriverError> {
+        self.cdp
+            .call(
+                "Browser.setPermission",
+                json!({"permission": {"name": name}, "setting": setting, "origin": origin}),
+                None,
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn open(&mut self, page_url: &str) -> Result<(), DriverError> {
         self.cdp
             .call(
@@ -354,21 +426,32 @@ async fn eval(
 }
 
 /// The script one batch runs: every job concurrently, each job's fetches
-/// in sequence; each settled promise becomes `{ok, status, headers}` or
-/// `{ok: false, err}`.
-const BATCH_SCRIPT: &str = r#"(async (jobs) => {
+/// in sequence (`gap` ms apart, when given, so that a browser's late
+/// console messages can be told apart by time); each settled promise
+/// becomes `{ok, status, headers, t}` or `{ok: false, err, t}`, `t` being
+/// when the fetch started.
+pub(crate) const BATCH_SCRIPT: &str = r#"(async (jobs, gap) => {
   const one = async (f) => {
+    const t = Date.now();
     try {
       const r = await fetch(f.url, {method: f.method, headers: f.headers, credentials: f.credentials});
       const headers = {};
       for (const n of f.read) headers[n] = r.headers.get(n);
       try { await r.arrayBuffer(); } catch (_) {}
-      return {ok: true, status: r.status, headers};
+      return {ok: true, status: r.status, headers, t};
     } catch (e) {
-      return {ok: false, err: String(e)};
+      return {ok: false, err: String(e), t};
     }
   };
-  const run = async (job) => { const out = []; for (const f of job) out.push(await one(f)); return out; };
+  const pause = () => new Promise((r) => setTimeout(r, gap));
+  const run = async (job) => {
+    const out = [];
+    for (const f of job) {
+      if (gap && out.length) await pause();
+      out.push(await one(f));
+    }
+    return out;
+  };
   return JSON.stringify(await Promise.all(jobs.map(run)));
 })"#;
 
@@ -376,7 +459,8 @@ fn credentials_str(c: Credentials) -> &'static str {
     c.as_str()
 }
 
-fn batch_expression(jobs: &[Job]) -> String {
+/// The jobs as the batch script's argument.
+pub(crate) fn batch_argument(jobs: &[Job]) -> Value {
     let jobs: Vec<Vec<Value>> = jobs
         .iter()
         .map(|j| {
@@ -394,18 +478,48 @@ fn batch_expression(jobs: &[Job]) -> String {
                 .collect()
         })
         .collect();
-    format!("{BATCH_SCRIPT}({})", json!(jobs))
+    json!(jobs)
 }
 
+fn batch_expression(jobs: &[Job]) -> String {
+    format!("{BATCH_SCRIPT}({})", batch_argument(jobs))
+}
+
+/// One settled fetch as the batch script reports it.
 #[derive(Deserialize)]
-struct Settled {
-    ok: bool,
+pub(crate) struct Settled {
+    pub(crate) ok: bool,
     #[serde(default)]
     status: u16,
     #[serde(default)]
     headers: BTreeMap<String, Option<String>>,
     #[serde(default)]
     err: String,
+    /// When the fetch started, in ms since the epoch (page clock).
+    #[serde(default)]
+    pub(crate) t: f64,
+}
+
+impl Settled {
+    /// How the promise settled.
+    pub(crate) fn result(&self) -> ScriptResult {
+        if self.ok {
+            ScriptResult::Resolved {
+                status: self.status,
+                headers: self.headers.clone(),
+            }
+        } else {
+            ScriptResult::Rejected(self.err.clone())
+        }
+    }
+}
+
+/// Parses what the batch script returned.
+pub(crate) fn parse_batch(value: &Value) -> Result<Vec<Vec<Settled>>, DriverError> {
+    let text = value
+        .as_str()
+        .ok_or_else(|| DriverError(format!("the batch returned {value}")))?;
+    serde_json::from_str(text).map_err(|e| DriverError(format!("the batch returned {text}: {e}")))
 }
 
 /// Per-request bookkeeping while a batch runs.
@@ -712,7 +826,8 @@ impl BrowserDriver for Chromium {
     }
 }
 
-async fn remove_dir(dir: &Path) {
+/// Removes a browser profile directory.
+pub(crate) async fn remove_dir(dir: &Path) {
     // Chromium may still be flushing the profile for a moment.
     for _ in 0..10 {
         if std::fs::remove_dir_all(dir).is_ok() || !dir.exists() {

@@ -304,6 +304,7 @@ impl EdgeCase {
                 preflight_response: Some(preflight),
                 response: Some(response),
                 redirects,
+                local_network: Default::default(),
             },
             follow_ups,
         })

@@ -1,13 +1,14 @@
 //! A differential harness: corsica's browser simulator against real
-//! headless Chromium.
+//! headless Chromium, Firefox ESR and WebKitGTK.
 //!
-//! [`run`] builds the corpus ([`mod@corpus`]: seeded [`random`] cases plus
+//! [`run_in`] builds the corpus ([`mod@corpus`]: seeded [`random`] cases plus
 //! the hand-written [`edge`] cases read from `cases/*.toml`, each a
 //! [`scenario::Scenario`]), serves every case from a scripted server on three
 //! ports of 127.0.0.1 ([`server`]), makes each `fetch()` from a page on
-//! one of them in a real browser ([`driver`], over the DevTools protocol in
-//! [`cdp`]), and compares what the browser did with what
-//! `corsica::browser::simulate` predicts ([`mod@compare`]).
+//! one of them in a real browser ([`driver`]: Chromium over the DevTools
+//! protocol in [`cdp`], [`firefox`] over WebDriver BiDi, [`webkit`] over
+//! classic WebDriver), and compares what the browser did with what
+//! `corsica::browser` predicts for that engine ([`mod@compare`]).
 
 #![warn(missing_docs)]
 
@@ -16,10 +17,13 @@ pub mod compare;
 pub mod corpus;
 pub mod driver;
 pub mod edge;
+pub mod firefox;
+pub mod lna;
 pub mod random;
 pub mod rng;
 pub mod scenario;
 pub mod server;
+pub mod webkit;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -27,11 +31,13 @@ use std::time::Instant;
 use corsica::browser::Profile;
 use serde::Serialize;
 
-use crate::compare::{compare, predict, Disagreement};
+use crate::compare::{compare_for, predict, Disagreement};
 use crate::corpus::corpus;
 use crate::driver::{BrowserDriver, Chromium, DriverError, Job};
+use crate::firefox::Firefox;
 use crate::scenario::Scenario;
 use crate::server::Server;
+use crate::webkit::WebKit;
 
 /// The seed used when `CORSICA_SEED` is not set.
 pub const DEFAULT_SEED: u64 = 0xC012_51CA;
@@ -64,7 +70,7 @@ pub struct Failure {
 /// The outcome of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
-    /// The browser (`chromium`).
+    /// The browser (`chromium`, `firefox`, `webkit`).
     pub browser: String,
     /// Its version, as it reports it.
     pub browser_version: String,
@@ -110,14 +116,39 @@ impl Report {
         }
     }
 
-    /// Writes `report.json` and returns its path.
+    /// Writes `report.json` (Chromium) or `report-<browser>.json` and
+    /// returns its path.
     pub fn write(&self) -> std::io::Result<PathBuf> {
         let dir = Report::dir();
         std::fs::create_dir_all(&dir)?;
-        let path = dir.join("report.json");
+        let path = dir.join(Report::file_name(&self.browser));
         let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         std::fs::write(&path, json)?;
         Ok(path)
+    }
+
+    /// The report's file name for a browser.
+    pub fn file_name(browser: &str) -> String {
+        match browser {
+            "chromium" => "report.json".to_owned(),
+            other => format!("report-{other}.json"),
+        }
+    }
+
+    /// Every disagreement, then the summary.
+    pub fn details(&self) -> String {
+        let mut out = String::new();
+        for f in &self.failures {
+            out.push_str(&format!("\n✗ {}\n", f.id));
+            for d in &f.disagreements {
+                out.push_str(&format!("    {d}\n"));
+            }
+            out.push_str(&format!("    case: {}\n", f.case));
+            if f.follow_ups.as_array().is_some_and(|a| !a.is_empty()) {
+                out.push_str(&format!("    then: {}\n", f.follow_ups));
+            }
+        }
+        out + "\n" + &self.summary()
     }
 
     /// A short human-readable summary, with the outcome counts.
@@ -146,6 +177,28 @@ impl Report {
     }
 }
 
+/// How many random cases per one that runs, by default, in each engine.
+/// Every engine runs the whole default corpus (about 15 s in Chromium,
+/// 25 s in Firefox, 4 s in WebKit on two cores), so the default is 1;
+/// `CORSICA_SAMPLE` thins a larger corpus.
+pub fn default_sample(_engine: Engine) -> usize {
+    1
+}
+
+/// Reads `CORSICA_SAMPLE` (run one random case in N), or the engine's
+/// default.
+pub fn sample(engine: Engine) -> Result<usize, String> {
+    match std::env::var("CORSICA_SAMPLE") {
+        Err(_) => Ok(default_sample(engine)),
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(format!(
+                "CORSICA_SAMPLE={v}: expected a whole number of at least 1"
+            )),
+        },
+    }
+}
+
 /// Reads the seed and the case count from `CORSICA_SEED` and
 /// `CORSICA_CASES` (decimal, or hex with `0x`).
 pub fn settings() -> Result<(u64, usize), String> {
@@ -167,8 +220,48 @@ pub fn settings() -> Result<(u64, usize), String> {
     Ok((seed, cases))
 }
 
+/// The warm-up URL on the API origin (see `server::WARM_PATH`).
+fn warm_url(ports: server::Ports) -> String {
+    format!("{}{}", server::Ports::origin(ports.api), server::WARM_PATH)
+}
+
+/// A real browser engine the harness can drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Headless Chromium over the DevTools protocol.
+    Chromium,
+    /// Headless Firefox ESR over WebDriver BiDi.
+    Firefox,
+    /// WebKitGTK's MiniBrowser through `WebKitWebDriver` under `xvfb-run`.
+    WebKit,
+}
+
+impl Engine {
+    /// The simulator profile that predicts this engine.
+    pub fn profile(self) -> Profile {
+        match self {
+            Engine::Chromium => Profile::Chromium,
+            Engine::Firefox => Profile::Firefox,
+            Engine::WebKit => Profile::WebKit,
+        }
+    }
+}
+
 /// Runs the whole differential test against Chromium.
 pub async fn run(seed: u64, count: usize) -> Result<Report, DriverError> {
+    run_in(Engine::Chromium, seed, count, None).await
+}
+
+/// Runs the differential test against `engine`: `count` random cases from
+/// `seed` plus the hand-written ones. With `sample`, only a seeded sample
+/// of the random cases runs (every `sample`-th on average, picked by the
+/// seed) while every hand-written case still runs.
+pub async fn run_in(
+    engine: Engine,
+    seed: u64,
+    count: usize,
+    sample: Option<usize>,
+) -> Result<Report, DriverError> {
     let started = Instant::now();
     let server = Server::start()
         .await
@@ -186,19 +279,50 @@ pub async fn run(seed: u64, count: usize) -> Result<Report, DriverError> {
     for (i, s) in scenarios.iter().enumerate() {
         server.install(&run_token, i, &s.case);
     }
-    let mut failures = Vec::new();
+    // Which scenarios run: all, or with `sample`, a seeded pick of the
+    // random ones (each kept with probability 1/sample, decided by its own
+    // draw) and every hand-written one. Indices stay those of the full
+    // corpus, which the case URLs carry.
+    let selected: Vec<usize> = match sample.filter(|&n| n > 1) {
+        None => (0..scenarios.len()).collect(),
+        Some(every) => {
+            let mut pick = crate::rng::Rng::new(seed ^ 0x5A3B_1E5E);
+            (0..scenarios.len())
+                .filter(|&i| pick.next_u64() % every as u64 == 0 || i >= count)
+                .collect()
+        }
+    };
+    let generated = selected.iter().filter(|&&i| i < count).count();
+    let profile = engine.profile();
     // Predict first: a case the simulator cannot run is a corpus bug, and
     // it is reported like any disagreement.
-    let mut predictions = Vec::with_capacity(scenarios.len());
-    for s in &scenarios {
-        predictions.push(predict(s, Profile::Chromium));
-    }
-    let mut browser = Chromium::launch(&ports.page_url(), &run_token).await?;
-    let mut agreeing = 0;
-    let mut fetches = 0;
+    let predictions: Vec<_> = scenarios.iter().map(|s| predict(s, profile)).collect();
+    let predicted = || selected.iter().map(|&i| &predictions[i]);
+    let ctx = Context {
+        server: &server,
+        run_token: &run_token,
+        scenarios: &scenarios,
+        predictions: &predictions,
+        selected: &selected,
+        profile,
+    };
+    let observed = match engine {
+        Engine::Chromium => {
+            let b = Chromium::launch(&ports.page_url(), &run_token).await?;
+            ctx.drive(b).await?
+        }
+        Engine::Firefox => {
+            let b = Firefox::launch(&ports.page_url(), &warm_url(ports), &run_token).await?;
+            ctx.drive(b).await?
+        }
+        Engine::WebKit => {
+            let b = WebKit::launch(&ports.page_url(), &run_token).await?;
+            ctx.drive(b).await?
+        }
+    };
     let mut outcomes = std::collections::BTreeMap::new();
     let (mut preflights, mut redirected) = (0, 0);
-    for verdict in predictions.iter().flatten().flatten() {
+    for verdict in predicted().flatten().flatten() {
         let outcome = match (
             &verdict.cors_error,
             &verdict.js_error,
@@ -219,74 +343,17 @@ pub async fn run(seed: u64, count: usize) -> Result<Report, DriverError> {
                 .any(|r| r.url != verdict.requests[0].url),
         );
     }
-    type Indexed<'a> = Vec<(usize, &'a Scenario)>;
-    let (repeats, singles): (Indexed<'_>, Indexed<'_>) = scenarios
-        .iter()
-        .enumerate()
-        .partition(|(_, s)| !s.follow_ups.is_empty());
-    let batches = singles
-        .chunks(BATCH)
-        .map(|c| (false, c))
-        .chain(repeats.chunks(CACHE_BATCH).map(|c| (true, c)));
-    for (clean, chunk) in batches {
-        if clean {
-            if let Err(e) = browser.reset_caches().await {
-                browser.close().await;
-                return Err(e);
-            }
-        }
-        let jobs: Vec<Job> = chunk
-            .iter()
-            .map(|(i, s)| Job {
-                key: *i,
-                fetches: s.fetches(),
-            })
-            .collect();
-        let observed = match browser.run(&jobs).await {
-            Ok(o) => o,
-            Err(e) => {
-                browser.close().await;
-                return Err(e);
-            }
-        };
-        for ((i, scenario), obs) in chunk.iter().zip(&observed) {
-            fetches += obs.fetches.len();
-            let arrivals = server.arrivals(&run_token, *i);
-            let disagreements = match &predictions[*i] {
-                Ok(verdicts) => compare(verdicts, obs, &arrivals),
-                Err(e) => vec![Disagreement {
-                    fetch: 0,
-                    field: "simulate",
-                    simulator: format!("error: {e}"),
-                    browser: "-".into(),
-                }],
-            };
-            if disagreements.is_empty() {
-                agreeing += 1;
-            } else {
-                failures.push(Failure {
-                    id: scenario.case.id.clone(),
-                    disagreements,
-                    case: serde_json::to_value(&scenario.case).unwrap_or_default(),
-                    follow_ups: serde_json::to_value(&scenario.follow_ups).unwrap_or_default(),
-                    browser_events: obs.fetches.iter().flat_map(|f| f.log.clone()).collect(),
-                });
-            }
-        }
-    }
-    let browser_name = browser.name().to_owned();
-    let version = browser.version().to_owned();
-    browser.close().await;
-    let total = scenarios.len();
-    let hand_written = total - count;
+    let total = selected.len();
+    let hand_written = total - generated;
+    let agreeing = observed.agreeing;
     Ok(Report {
-        browser: browser_name,
-        browser_version: version,
+        browser: observed.name,
+        browser_version: observed.version,
         seed,
-        generated: count,
+        generated,
         hand_written,
         scenarios: total,
-        fetches,
+        fetches: observed.fetches,
         agreeing,
         agreement_percent: if total == 0 {
             0.0
@@ -298,6 +365,100 @@ pub async fn run(seed: u64, count: usize) -> Result<Report, DriverError> {
         redirected,
         seconds: started.elapsed().as_secs_f64(),
         harness_problems: server.problems(),
-        failures,
+        failures: observed.failures,
     })
+}
+
+/// What a run needs besides the browser.
+struct Context<'a> {
+    server: &'a Server,
+    run_token: &'a str,
+    scenarios: &'a [Scenario],
+    predictions: &'a [Result<Vec<corsica::browser::Verdict>, String>],
+    selected: &'a [usize],
+    profile: Profile,
+}
+
+/// What a browser did with the whole corpus.
+struct Observed {
+    name: String,
+    version: String,
+    fetches: usize,
+    agreeing: usize,
+    failures: Vec<Failure>,
+}
+
+impl Context<'_> {
+    /// Runs every scenario in `browser` and compares; closes the browser.
+    async fn drive<B: BrowserDriver>(&self, mut browser: B) -> Result<Observed, DriverError> {
+        let result = self.drive_open(&mut browser).await;
+        let name = browser.name().to_owned();
+        let version = browser.version().to_owned();
+        browser.close().await;
+        let (fetches, agreeing, failures) = result?;
+        Ok(Observed {
+            name,
+            version,
+            fetches,
+            agreeing,
+            failures,
+        })
+    }
+
+    async fn drive_open<B: BrowserDriver>(
+        &self,
+        browser: &mut B,
+    ) -> Result<(usize, usize, Vec<Failure>), DriverError> {
+        let mut failures = Vec::new();
+        let mut agreeing = 0;
+        let mut fetches = 0;
+        type Indexed<'a> = Vec<(usize, &'a Scenario)>;
+        let (repeats, singles): (Indexed<'_>, Indexed<'_>) = self
+            .selected
+            .iter()
+            .map(|&i| (i, &self.scenarios[i]))
+            .partition(|(_, s)| !s.follow_ups.is_empty());
+        let batches = singles
+            .chunks(BATCH)
+            .map(|c| (false, c))
+            .chain(repeats.chunks(CACHE_BATCH).map(|c| (true, c)));
+        for (clean, chunk) in batches {
+            if clean {
+                browser.reset_caches().await?;
+            }
+            let jobs: Vec<Job> = chunk
+                .iter()
+                .map(|(i, s)| Job {
+                    key: *i,
+                    fetches: s.fetches(),
+                })
+                .collect();
+            let observed = browser.run(&jobs).await?;
+            for ((i, scenario), obs) in chunk.iter().zip(&observed) {
+                fetches += obs.fetches.len();
+                let arrivals = self.server.arrivals(self.run_token, *i);
+                let disagreements = match &self.predictions[*i] {
+                    Ok(verdicts) => compare_for(self.profile, verdicts, obs, &arrivals),
+                    Err(e) => vec![Disagreement {
+                        fetch: 0,
+                        field: "simulate",
+                        simulator: format!("error: {e}"),
+                        browser: "-".into(),
+                    }],
+                };
+                if disagreements.is_empty() {
+                    agreeing += 1;
+                } else {
+                    failures.push(Failure {
+                        id: scenario.case.id.clone(),
+                        disagreements,
+                        case: serde_json::to_value(&scenario.case).unwrap_or_default(),
+                        follow_ups: serde_json::to_value(&scenario.follow_ups).unwrap_or_default(),
+                        browser_events: obs.fetches.iter().flat_map(|f| f.log.clone()).collect(),
+                    });
+                }
+            }
+        }
+        Ok((fetches, agreeing, failures))
+    }
 }

@@ -246,6 +246,9 @@ fn answer(
         );
         return r;
     }
+    if req.uri().path() == WARM_PATH {
+        return warm();
+    }
     let Some(rest) = path.strip_prefix("/c/") else {
         return plain(StatusCode::NOT_FOUND);
     };
@@ -287,6 +290,27 @@ fn answer(
             plain(StatusCode::from_u16(599).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         }
     }
+}
+
+/// The path of the warm-up URL (see [`warm`]).
+pub const WARM_PATH: &str = "/warm";
+
+/// The answer to the warm-up URL, preflight or request: any origin may
+/// `PUT` with `X-Warm`, cached for 60 s. A driver fetches it before the
+/// corpus when its browser needs a warm-up (Firefox: its first
+/// preflight-cache lookups after launch miss).
+fn warm() -> Response<Full<Bytes>> {
+    let mut r = plain(StatusCode::NO_CONTENT);
+    for (name, value) in [
+        ("access-control-allow-origin", "*"),
+        ("access-control-allow-methods", "PUT"),
+        ("access-control-allow-headers", "x-warm"),
+        ("access-control-max-age", "60"),
+    ] {
+        r.headers_mut()
+            .insert(name, HeaderValue::from_static(value));
+    }
+    r
 }
 
 fn plain(status: StatusCode) -> Response<Full<Bytes>> {

@@ -6,6 +6,7 @@ pub mod finding;
 pub mod judge;
 pub mod probes;
 pub mod report;
+pub mod trusted;
 
 use futures_util::stream::{self, StreamExt};
 use indicatif::ProgressBar;
@@ -31,6 +32,10 @@ pub struct UrlReport {
     /// Requests that got no HTTP response.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// The trusted origin's own `GET`, judged in the chosen browser (absent
+    /// when it got no response or was redirected).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted: Option<trusted::TrustedOutcome>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +54,7 @@ pub async fn run(
     token: &str,
     concurrency: usize,
     progress: Option<&ProgressBar>,
+    profile: corsica::browser::Profile,
 ) -> Vec<UrlReport> {
     let probes = probes(trusted, token);
     let mut jobs = Vec::new();
@@ -126,6 +132,8 @@ pub async fn run(
                 findings,
                 requests: mine.len(),
                 errors,
+                trusted: get(Kind::Trusted)
+                    .and_then(|e| trusted::judge(&e, &trusted.origin, profile)),
             }
         })
         .collect()

@@ -36,6 +36,21 @@ pub fn text(reports: &[UrlReport]) -> String {
                 style(Severity::High)
             );
         }
+        if let Some(t) = r.trusted.as_ref().filter(|t| !t.allowed) {
+            let _ = writeln!(
+                out,
+                "  {}blocked{:#} the trusted origin's own GET is blocked in {}:",
+                style(Severity::Medium),
+                style(Severity::Medium),
+                t.browser
+            );
+            for line in t.console_message.iter().flat_map(|m| m.lines()) {
+                let _ = writeln!(out, "         console: {line}");
+            }
+            if let Some(e) = &t.fetch_error {
+                let _ = writeln!(out, "         fetch() rejects with {e}");
+            }
+        }
         if r.findings.is_empty() && r.errors.is_empty() {
             let _ = writeln!(out, "  no findings");
         }

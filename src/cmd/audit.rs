@@ -55,6 +55,7 @@ pub fn run(args: &AuditArgs) -> Result<ExitCode, CmdError> {
         &token,
         args.concurrency,
         progress.as_ref(),
+        args.browser.into(),
     ));
     if let Some(bar) = progress {
         bar.finish_and_clear();

@@ -1,5 +1,5 @@
-//! `corsica check URL --origin ORIGIN`: a live server, judged as Chromium
-//! would judge it. The browser simulator decides every request to send and
+//! `corsica check URL --origin ORIGIN`: a live server, judged as the
+//! chosen browser (`--browser`, Chromium by default) would judge it. The browser simulator decides every request to send and
 //! judges every response; this module only moves bytes.
 
 use std::process::ExitCode;

@@ -11,13 +11,12 @@ use corsica::Policy;
 use corsica_gateway::config::{self as gateway, GatewayConfig};
 use corsica_gateway::router::{self, Mode, RouteCors};
 
-use super::CmdError;
-use crate::cli::{ExplainArgs, Format, ScriptArgs};
+use super::{side_by_side, CmdError};
+use crate::cli::{BrowserChoice, ExplainArgs, Format, ScriptArgs};
 use crate::render;
 
 pub fn run(args: &ExplainArgs) -> Result<ExitCode, CmdError> {
-    let profile: Profile = args.browser.into();
-    let cases = match &args.case {
+    let mut cases = match &args.case {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -26,29 +25,57 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, CmdError> {
         }
         None => vec![case_from_flags(args)?],
     };
+    if args.case.is_some() && args.network.is_set() {
+        // The flags override what the case files say.
+        for case in &mut cases {
+            case.local_network = args.network.to_local_network();
+        }
+    }
     let server = match &args.policy {
         Some(path) => Some(load_server(path)?),
         None => None,
     };
+    let profiles = args.browser.profiles();
+    // verdicts[case][profile]
     let mut verdicts = Vec::with_capacity(cases.len());
     for case in &cases {
-        let verdict = match &server {
-            Some(server) => against_server(case, server, profile)?,
-            None => browser::simulate(case, profile).map_err(|e| e.to_string())?,
-        };
-        verdicts.push(verdict);
+        let mut per_case = Vec::with_capacity(profiles.len());
+        for &profile in &profiles {
+            per_case.push(match &server {
+                Some(server) => against_server(case, server, profile)?,
+                None => browser::simulate(case, profile).map_err(|e| e.to_string())?,
+            });
+        }
+        verdicts.push(per_case);
     }
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&verdicts)?),
-        Format::Text => {
-            use std::io::Write;
-            let mut out = anstream::stdout();
-            for v in &verdicts {
-                writeln!(out, "{}", render::verdict(v))?;
+    let all_allowed = verdicts.iter().flatten().all(|v| v.allowed);
+    use std::io::Write;
+    let mut out = anstream::stdout();
+    if args.browser == BrowserChoice::All {
+        let compared: Vec<side_by_side::Compared> = cases
+            .iter()
+            .zip(verdicts)
+            .map(|(case, v)| side_by_side::compare(case, v))
+            .collect();
+        match args.format {
+            Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&compared)?)?,
+            Format::Text => {
+                for c in &compared {
+                    writeln!(out, "{}", side_by_side::render(c))?;
+                }
+            }
+        }
+    } else {
+        let verdicts: Vec<Verdict> = verdicts.into_iter().flatten().collect();
+        match args.format {
+            Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&verdicts)?)?,
+            Format::Text => {
+                for v in &verdicts {
+                    writeln!(out, "{}", render::verdict(v))?;
+                }
             }
         }
     }
-    let all_allowed = verdicts.iter().all(|v| v.allowed);
     Ok(if all_allowed {
         ExitCode::SUCCESS
     } else {
@@ -86,6 +113,7 @@ fn load_server(path: &Path) -> Result<Server, CmdError> {
 /// Runs a case with corsica answering every request.
 fn against_server(case: &Case, server: &Server, profile: Profile) -> Result<Verdict, CmdError> {
     let mut sim = Simulation::new(&case.id, &case.origin, &case.request, profile);
+    sim.set_local_network(case.local_network);
     let mut step = sim.start();
     let app = AppResponse::default();
     while let Step::Send(out) = step {
@@ -190,5 +218,6 @@ fn case_from_flags(args: &ExplainArgs) -> Result<Case, CmdError> {
             })
             .collect(),
         response: Some(response),
+        local_network: args.network.to_local_network(),
     })
 }

@@ -6,6 +6,7 @@ mod explain;
 mod lint;
 mod playground;
 mod serve;
+mod side_by_side;
 
 use std::process::ExitCode;
 

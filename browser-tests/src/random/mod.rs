@@ -182,5 +182,6 @@ pub fn random_case(rng: &mut Rng, place: &Place<'_>, repeat: bool) -> Case {
                 response: r,
             })
             .collect(),
+        local_network: Default::default(),
     }
 }

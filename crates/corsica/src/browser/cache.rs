@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use super::case::Credentials;
 use super::preflight::PreflightResult;
+use super::profile::Profile;
 use super::request::UnsafeHeader;
 
 /// Cached preflight results, with a clock in seconds supplied by the caller.
@@ -15,6 +16,16 @@ use super::request::UnsafeHeader;
 #[derive(Debug, Clone, Default)]
 pub struct PreflightCache {
     entries: HashMap<(String, String), (PreflightResult, u64)>,
+}
+
+/// The request a cache lookup is for.
+pub(crate) struct Lookup<'a> {
+    /// Its method.
+    pub method: &'a str,
+    /// Its CORS-unsafe headers.
+    pub unsafe_headers: &'a [UnsafeHeader],
+    /// Its credentials mode.
+    pub credentials: Credentials,
 }
 
 impl PreflightCache {
@@ -35,8 +46,9 @@ impl PreflightCache {
         self.entries.insert(key, (result, expires));
     }
 
-    /// Whether a fresh cached result allows this request. An expired or
-    /// insufficient entry is evicted, as Chromium does.
+    /// Whether a fresh cached result allows this request, in Chromium. An
+    /// expired or insufficient entry is evicted, as Chromium does.
+    #[cfg(test)]
     pub(crate) fn allows(
         &mut self,
         origin: &str,
@@ -46,17 +58,43 @@ impl PreflightCache {
         credentials: Credentials,
         now: u64,
     ) -> bool {
+        let request = Lookup {
+            method,
+            unsafe_headers,
+            credentials,
+        };
+        self.allows_in(Profile::Chromium, origin, url, &request, now)
+    }
+
+    /// Whether a fresh cached result allows this request in `profile`. An
+    /// expired entry is evicted; an insufficient one too in Chromium, while
+    /// WebKit keeps it for the requests it does cover (observed: a failed
+    /// `patch` preflight between two `PUT`s leaves the `PUT` result).
+    pub(crate) fn allows_in(
+        &mut self,
+        profile: Profile,
+        origin: &str,
+        url: &str,
+        request: &Lookup<'_>,
+        now: u64,
+    ) -> bool {
         let key = (origin.to_owned(), url.to_owned());
-        let fresh = match self.entries.get(&key) {
-            Some((result, expires)) => {
-                now < *expires && result.allows(method, unsafe_headers, credentials)
-            }
+        let (expired, covers) = match self.entries.get(&key) {
+            Some((result, expires)) => (
+                now >= *expires,
+                result.allows(
+                    profile,
+                    request.method,
+                    request.unsafe_headers,
+                    request.credentials,
+                ),
+            ),
             None => return false,
         };
-        if !fresh {
+        if expired || (!covers && profile != Profile::WebKit) {
             self.entries.remove(&key);
         }
-        fresh
+        !expired && covers
     }
 
     /// Drops every entry for an origin and URL (after a failed CORS fetch).

@@ -16,6 +16,7 @@
 //! A redirect is a `response` with a 3xx status and a `location` header;
 //! the responses for the following URLs are listed in `redirects`, in order.
 
+use super::lna::LocalNetwork;
 use serde::{Deserialize, Serialize};
 
 /// The credentials mode of a `fetch()`.
@@ -110,6 +111,10 @@ pub struct Case {
     /// Answers for the URLs that redirects lead to, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirects: Vec<HopSpec>,
+    /// Local Network Access inputs: address spaces of names, and the
+    /// permission (Chromium only; see [`super::lna`]).
+    #[serde(default, skip_serializing_if = "LocalNetwork::is_default")]
+    pub local_network: LocalNetwork,
 }
 
 /// Parses a file holding one case or an array of cases.

@@ -57,6 +57,8 @@ cors_errors! {
     MethodDisallowedByPreflightResponse,
     HeaderDisallowedByPreflightResponse,
     RedirectContainsCredentials,
+    LocalNetworkAccessPermissionDenied,
+    InsecureLocalNetwork,
 }
 
 impl CorsError {
@@ -78,6 +80,15 @@ impl CorsError {
             InvalidAllowCredentials => PreflightInvalidAllowCredentials,
             other => other,
         }
+    }
+
+    /// Whether this is a Local Network Access failure (a permission, not a
+    /// CORS header, decides it).
+    pub fn is_local_network_access(&self) -> bool {
+        matches!(
+            self,
+            CorsError::LocalNetworkAccessPermissionDenied | CorsError::InsecureLocalNetwork
+        )
     }
 
     /// Whether Chromium prefixes the message with "Response to preflight
@@ -140,6 +151,12 @@ impl CorsError {
             }
             RedirectContainsCredentials => format!(
                 "Redirect location '{hint}' contains a username and password, which is disallowed for cross-origin requests."
+            ),
+            LocalNetworkAccessPermissionDenied => format!(
+                "Permission was denied for this request to access the `{hint}` address space."
+            ),
+            InsecureLocalNetwork => format!(
+                "The request client is not a secure context and the resource is in more-private address space `{hint}`."
             ),
         }
     }

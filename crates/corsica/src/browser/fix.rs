@@ -29,6 +29,9 @@ pub struct FixInput<'a> {
     /// Set when the fetch stopped before the request itself, with what had
     /// cleared it.
     pub skipped: Option<Skipped>,
+    /// The address space a Local Network Access block names (`loopback`,
+    /// `local`), when the request was blocked for it.
+    pub lna_space: Option<&'a str>,
 }
 
 /// Builds the fix for an outcome (`None` means the request was allowed).
@@ -81,8 +84,11 @@ pub fn fix(input: &FixInput<'_>, error: Option<CorsError>) -> Fix {
         ));
     }
 
-    if input.skipped == Some(Skipped::SameOrigin) {
-        // CORS never blocks a same-origin request: no header is owed.
+    if input.skipped == Some(Skipped::SameOrigin)
+        || error.is_some_and(|e| e.is_local_network_access())
+    {
+        // CORS never blocks a same-origin request, and no header lifts a
+        // Local Network Access block: no header is owed.
         preflight_headers.clear();
         response_headers.clear();
     }
@@ -145,6 +151,19 @@ fn summary(input: &FixInput<'_>, error: Option<CorsError>) -> String {
             input.unsafe_headers.join(", ")
         ),
         RedirectContainsCredentials => "The redirect's Location has a user name or password, which browsers refuse for cross-origin requests: remove them from the Location URL.".to_owned(),
+        LocalNetworkAccessPermissionDenied => {
+            let space = input.lna_space.unwrap_or("local");
+            let permission = if space == "loopback" { "loopback-network" } else { "local-network" };
+            format!(
+                "Not a CORS header problem: this is Local Network Access (Chrome 142+). A page on a more public address fetching the `{space}` address space needs the user's `{permission}` permission: the user must allow Chromium's prompt (or allow it in the site's settings). To avoid the prompt, serve the page and the API from the same address space (e.g. both on localhost in development, or the API on a public address). An HTTPS page fetching an http:// local address also needs `fetch(url, {{targetAddressSpace: \"local\"}})`, or mixed-content blocking stops it first; the permission is still required. Once allowed, CORS still applies: the policy below grants this request."
+            )
+        }
+        InsecureLocalNetwork => {
+            let space = input.lna_space.unwrap_or("local");
+            format!(
+                "Not a CORS header problem: this is Local Network Access (Chrome 142+). A page that is not a secure context cannot be given access to the `{space}` address space, and Chromium blocks without asking: serve the page over HTTPS (then the user can grant the permission), or serve the page and the API from the same address space."
+            )
+        }
         DisallowedByMode | InvalidResponse | CorsDisabledScheme => format!("The request failed ({}).", error.name()),
     }
 }
@@ -221,6 +240,7 @@ mod tests {
             read_headers: read,
             hidden_headers: vec![],
             skipped: None,
+            lna_space: None,
         }
     }
 

@@ -20,14 +20,17 @@
 mod cache;
 mod case;
 mod check;
+mod console;
 mod error;
 mod expose;
 mod fix;
 mod headers;
+pub mod lna;
 mod loopback;
 mod order;
 mod preflight;
 mod profile;
+mod rejection;
 mod request;
 // Reached by the property tests through `crate::__private`.
 pub(crate) mod safelist;
@@ -72,7 +75,8 @@ impl From<&ResponseSpec> for Incoming {
 
 /// Runs a case against its scripted responses.
 pub fn simulate(case: &Case, profile: Profile) -> Result<Verdict, CaseError> {
-    let sim = Simulation::new(&case.id, &case.origin, &case.request, profile);
+    let mut sim = Simulation::new(&case.id, &case.origin, &case.request, profile);
+    sim.set_local_network(case.local_network);
     Ok(drive(case, sim)?.finish())
 }
 
@@ -88,7 +92,8 @@ pub fn simulate_with_cache(
     cache: PreflightCache,
     now: u64,
 ) -> Result<(Verdict, PreflightCache), CaseError> {
-    let sim = Simulation::with_cache(&case.id, &case.origin, request, profile, cache, now);
+    let mut sim = Simulation::with_cache(&case.id, &case.origin, request, profile, cache, now);
+    sim.set_local_network(case.local_network);
     let sim = drive(case, sim)?;
     let cache = sim.cache().clone();
     Ok((sim.finish(), cache))

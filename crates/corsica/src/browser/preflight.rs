@@ -8,6 +8,7 @@ use super::case::Credentials;
 use super::check::Failure;
 use super::error::CorsError;
 use super::headers::ResponseHeaders;
+use super::profile::Profile;
 use super::request::UnsafeHeader;
 use crate::token::split_token_list;
 
@@ -110,14 +111,32 @@ impl PreflightResult {
     /// Whether this cached result serves a request (Chromium
     /// `EnsureAllowedRequest`): a result for a request without credentials
     /// never serves one with, and `Authorization` must be listed by name.
+    /// WebKit lets a cached `*` serve `Authorization` as the preflight
+    /// itself did (observed).
     pub fn allows(
         &self,
+        profile: Profile,
         method: &str,
         unsafe_headers: &[UnsafeHeader],
         credentials: Credentials,
     ) -> bool {
         if !self.credentials && credentials == Credentials::Include {
             return false;
+        }
+        if profile == Profile::Firefox {
+            // Firefox's cache holds the names the response listed, one
+            // entry each: `*` serves nothing later, and only GET and POST
+            // skip the method lookup (HEAD does not). Observed, Firefox
+            // 153; the lookup code is `nsPreflightCache::CacheEntry::CheckRequest`.
+            let method_ok = matches!(method.to_ascii_uppercase().as_str(), "GET" | "POST")
+                || self.methods.contains(method);
+            let headers_ok = unsafe_headers
+                .iter()
+                .all(|u| u.name != "*" && self.headers.contains(u.name.as_str()));
+            return method_ok && headers_ok;
+        }
+        if profile == Profile::WebKit {
+            return self.check_method(method).is_ok() && self.check_headers(unsafe_headers).is_ok();
         }
         // Chromium checks a cached result with `Authorization` as a
         // non-wildcard name: `*` lets a preflight allow it, but a cached

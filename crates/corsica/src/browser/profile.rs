@@ -63,6 +63,60 @@ impl Profile {
         *self == Profile::Chromium
     }
 
+    /// Whether a name the script sets twice becomes one header whose value
+    /// is `a, b` before the CORS checks (Chromium, WebKit), rather than two
+    /// header-list entries each checked on its own, as Fetch says
+    /// (Firefox: both entries are checked, and both are named in
+    /// `Access-Control-Request-Headers`).
+    pub fn combines_repeated_headers(&self) -> bool {
+        *self != Profile::Firefox
+    }
+
+    /// Whether a preflight always carries (and is checked against) the
+    /// page's origin, even after a redirect made the request's origin
+    /// `null` (Firefox: the preflight is its own request on behalf of the
+    /// page; one to the page's own origin gets no CORS check at all).
+    pub fn preflight_keeps_page_origin(&self) -> bool {
+        *self == Profile::Firefox
+    }
+
+    /// Whether a byte at or above 0x80 in `Accept` or `Content-Type` is
+    /// CORS-unsafe. Fetch lists no such byte; Gecko's check compares a
+    /// signed `char`, so every non-ASCII byte counts as a control byte.
+    pub fn non_ascii_is_unsafe(&self) -> bool {
+        *self == Profile::Firefox
+    }
+
+    /// Whether a redirected preflight is refused before its CORS check
+    /// (Chromium: `PreflightDisallowedRedirect` even without
+    /// `Access-Control-Allow-Origin`), rather than after it (Firefox: the
+    /// redirect response's `Access-Control-Allow-Origin` is checked first).
+    pub fn refuses_preflight_redirect_first(&self) -> bool {
+        *self != Profile::Firefox
+    }
+
+    /// Whether, once a fetch has sent a preflight, every URL it is
+    /// redirected to is preflighted too, whatever its method and headers
+    /// (Firefox keeps the preflight requirement on the redirected channel;
+    /// WebKit starts a new cross-origin request that needs one).
+    pub fn preflights_after_preflighted_redirect(&self) -> bool {
+        *self != Profile::Chromium
+    }
+
+    /// Whether a redirect re-sends the script's original headers: no
+    /// `Authorization` removed on a cross-origin redirect, no body headers
+    /// removed when the method becomes `GET`, and `Origin` kept (WebKit's
+    /// `DocumentThreadableLoader` restores them).
+    pub fn restores_headers_on_redirect(&self) -> bool {
+        *self == Profile::WebKit
+    }
+
+    /// Whether a `DELETE` redirected to another origin becomes a `GET`, as
+    /// WebKit's network layer does (any redirect status).
+    pub fn redirects_delete_as_get(&self) -> bool {
+        *self == Profile::WebKit
+    }
+
     /// The engine's name, lower case.
     pub fn as_str(&self) -> &'static str {
         match self {

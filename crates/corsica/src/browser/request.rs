@@ -4,6 +4,7 @@
 //! repeated names.
 
 use super::profile::Profile;
+use super::rejection::Thrown;
 use super::safelist::{self, Unsafe, MAX_TOTAL_LEN};
 use crate::header_names::{
     is_chromium_forbidden_request_header, is_forbidden_request_header, METHOD_OVERRIDE,
@@ -23,11 +24,15 @@ pub struct Prepared {
     pub dropped: Vec<String>,
 }
 
-/// A `TypeError` thrown by `fetch()`; the message is Chromium's.
+/// A `TypeError` thrown by `fetch()`: Chromium's message, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScriptError(pub String);
+pub struct ScriptError(pub String, pub Thrown);
 
-const PREFIX: &str = "Failed to execute 'fetch' on 'Window': ";
+impl From<Thrown> for ScriptError {
+    fn from(why: Thrown) -> Self {
+        ScriptError(why.message(Profile::Chromium), why)
+    }
+}
 
 /// Validates and normalizes the script's method and headers.
 pub fn prepare(
@@ -42,39 +47,40 @@ pub fn prepare(
     let mut bytes = Vec::with_capacity(headers.len());
     for (name, value) in headers {
         let (Some(_), Some(value)) = (to_byte_string(name), to_byte_string(value)) else {
-            return Err(ScriptError(format!("{PREFIX}Failed to read the 'headers' property from 'RequestInit': String contains non ISO-8859-1 code point.")));
+            let (index, unit) = [name, value]
+                .iter()
+                .find_map(|s| s.encode_utf16().enumerate().find(|&(_, u)| u > 0xff))
+                .unwrap_or_default();
+            return Err(Thrown::NotByteString { index, unit }.into());
         };
         bytes.push((name, value));
     }
     if !is_token(method_as_written.as_bytes()) {
-        return Err(ScriptError(format!(
-            "{PREFIX}'{method_as_written}' is not a valid HTTP method."
-        )));
+        return Err(Thrown::InvalidMethod(method_as_written.to_owned()).into());
     }
     if method::is_forbidden(method_as_written) {
-        return Err(ScriptError(format!(
-            "{PREFIX}'{method_as_written}' HTTP method is unsupported."
-        )));
+        return Err(Thrown::ForbiddenMethod(method_as_written.to_owned()).into());
     }
     let method = method::normalize(method_as_written).into_owned();
     let mut combined: Vec<(String, Vec<u8>)> = Vec::new();
     let mut dropped = Vec::new();
     for (name, value) in bytes {
         if !is_token(name.as_bytes()) {
-            return Err(ScriptError(format!("{PREFIX}Invalid name")));
+            return Err(Thrown::InvalidName(name.clone()).into());
         }
         let value = normalize_value(&value);
         if value.iter().any(|&b| b == 0 || b == b'\n' || b == b'\r') {
-            return Err(ScriptError(format!("{PREFIX}Invalid value")));
+            return Err(Thrown::InvalidValue(name.clone(), value).into());
         }
         if is_forbidden(name, &value, profile) {
             dropped.push(name.to_ascii_lowercase());
             continue;
         }
-        match combined
+        let repeated = combined
             .iter_mut()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
+            .filter(|_| profile.combines_repeated_headers());
+        match repeated {
             Some((_, existing)) => {
                 existing.extend_from_slice(b", ");
                 existing.extend_from_slice(&value);
@@ -82,11 +88,13 @@ pub fn prepare(
             None => combined.push((name.clone(), value)),
         }
     }
-    // The combined value is trimmed again: `a` and an empty value make
+    // Chromium trims the combined value again: `a` and an empty value make
     // `a,` rather than `a, ` (observed in Chromium 156: 127 bytes plus an
-    // empty value stays within the 128-byte limit).
-    for (_, value) in &mut combined {
-        *value = normalize_value(value);
+    // empty value stays within the 128-byte limit). WebKit keeps `a, `.
+    if profile == Profile::Chromium {
+        for (_, value) in &mut combined {
+            *value = normalize_value(value);
+        }
     }
     Ok(Prepared {
         method,
@@ -160,15 +168,23 @@ pub fn unsafe_headers(headers: &[(String, Vec<u8>)], profile: Profile) -> Vec<Un
             reason: Unsafe::Value("pushes the safelisted headers past 1,024 bytes in total"),
         }));
     }
+    if !profile.combines_repeated_headers() {
+        // Firefox keeps Fetch's sorted list of names, and checks the
+        // preflight response in that order.
+        unsafe_names.sort_by(|a, b| a.name.cmp(&b.name));
+    }
     unsafe_names
 }
 
 /// The `Access-Control-Request-Headers` value: the unsafe names, lower
 /// case, sorted, de-duplicated, joined by `,` without spaces.
-pub fn request_headers_value(unsafe_names: &[UnsafeHeader]) -> Option<String> {
+/// Firefox, which keeps a header set twice as two entries, names each.
+pub fn request_headers_value(unsafe_names: &[UnsafeHeader], profile: Profile) -> Option<String> {
     let mut names: Vec<&str> = unsafe_names.iter().map(|u| u.name.as_str()).collect();
     names.sort_unstable();
-    names.dedup();
+    if profile.combines_repeated_headers() {
+        names.dedup();
+    }
     (!names.is_empty()).then(|| names.join(","))
 }
 
@@ -269,7 +285,10 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["x-b", "x-a"]
         );
-        assert_eq!(request_headers_value(&unsafe_names).unwrap(), "x-a,x-b");
+        assert_eq!(
+            request_headers_value(&unsafe_names, Profile::Chromium).unwrap(),
+            "x-a,x-b"
+        );
         let big = "a".repeat(120);
         let many: Vec<(String, String)> =
             (0..9).map(|_| ("accept".to_owned(), big.clone())).collect();

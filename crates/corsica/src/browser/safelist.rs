@@ -47,6 +47,14 @@ pub fn check(name: &str, value: &[u8], profile: Profile) -> Result<(), Unsafe> {
         return Err(Unsafe::TooLong);
     }
     let lower = name.to_ascii_lowercase();
+    if profile.non_ascii_is_unsafe()
+        && matches!(lower.as_str(), "accept" | "content-type")
+        && !value.is_ascii()
+    {
+        return Err(Unsafe::Value(
+            "contains a byte outside ASCII (Firefox counts it as CORS-unsafe)",
+        ));
+    }
     match lower.as_str() {
         "accept" => rule(
             !value.iter().any(|&b| is_unsafe_byte(b)),
@@ -64,12 +72,22 @@ pub fn check(name: &str, value: &[u8], profile: Profile) -> Result<(), Unsafe> {
             "is not application/x-www-form-urlencoded, multipart/form-data or text/plain",
         ),
         "range" => rule(
-            is_simple_range(value),
+            is_simple_range(&range_unit_folded(value, profile)),
             "is not a single range of the form bytes=N- or bytes=N-M",
         ),
         _ if profile == Profile::Chromium => chromium_extra(&lower, value),
         _ => Err(Unsafe::Name),
     }
+}
+
+/// WebKit matches the `bytes` unit case-insensitively (`Bytes=0-1` needs
+/// no preflight there); Fetch, Chromium and Firefox do not.
+fn range_unit_folded(value: &[u8], profile: Profile) -> Vec<u8> {
+    let mut out = value.to_vec();
+    if profile == Profile::WebKit && out.len() >= 5 && out[..5].eq_ignore_ascii_case(b"bytes") {
+        out[..5].copy_from_slice(b"bytes");
+    }
+    out
 }
 
 fn rule(ok: bool, why: &'static str) -> Result<(), Unsafe> {

@@ -8,16 +8,19 @@ use std::collections::BTreeMap;
 
 use url::Url;
 
-use super::cache::PreflightCache;
+use super::cache::{Lookup, PreflightCache};
 use super::case::{Credentials, RequestSpec};
 use super::check::{cors_check, Failure};
+use super::console::{self, Blocked};
 use super::error::{escape_hint, failed_parameter, CorsError};
 use super::expose::readable_headers;
 use super::fix::{fix, FixInput};
 use super::headers::{latin1, ResponseHeaders};
+use super::lna::{self, LnaBlock, LocalNetwork};
 use super::order::chromium_order;
 use super::preflight::PreflightResult;
 use super::profile::Profile;
+use super::rejection::{self, Thrown};
 use super::request::{prepare, request_headers_value, unsafe_headers, UnsafeHeader};
 use super::verdict::{Leg, SentRequest, Skipped, Stage, TraceEvent, Verdict};
 
@@ -86,6 +89,22 @@ pub struct Simulation {
     trace: Vec<TraceEvent>,
     cache: PreflightCache,
     now: u64,
+    /// The last response received, for the console message.
+    last_response: Option<Incoming>,
+    /// Where the fetch was blocked.
+    blocked_at: Option<Stage>,
+    /// Whether a preflight response was a redirect.
+    preflight_redirected: bool,
+    /// The first URL's CORS-unsafe headers.
+    first_unsafe: Vec<UnsafeHeader>,
+    /// Whether the last redirect went to another origin.
+    crossed_origin: bool,
+    /// Whether the last redirect turned the method into `GET`.
+    changed_method: bool,
+    /// Local Network Access inputs.
+    network: LocalNetwork,
+    /// Whether a URL of this fetch needed a preflight, sent or cached.
+    needed_preflight: bool,
 }
 
 impl Simulation {
@@ -125,7 +144,21 @@ impl Simulation {
             trace: Vec::new(),
             cache,
             now,
+            last_response: None,
+            blocked_at: None,
+            preflight_redirected: false,
+            first_unsafe: Vec::new(),
+            crossed_origin: false,
+            changed_method: false,
+            network: LocalNetwork::default(),
+            needed_preflight: false,
         }
+    }
+
+    /// Sets what the caller knows about Local Network Access: the address
+    /// spaces of names and the page's permission (see [`super::lna`]).
+    pub fn set_local_network(&mut self, network: LocalNetwork) {
+        self.network = network;
     }
 
     fn note(&mut self, stage: Stage, ok: Option<bool>, text: impl Into<String>) {
@@ -146,6 +179,29 @@ impl Simulation {
         }
     }
 
+    /// The origin a preflight carries and is checked against: the
+    /// request's, except in Firefox, whose preflight always speaks for the
+    /// page (a redirect's `null` never reaches it).
+    fn preflight_origin(&self) -> &str {
+        if self.profile.preflight_keeps_page_origin() {
+            &self.page_origin
+        } else {
+            self.request_origin()
+        }
+    }
+
+    /// The origin part of the preflight cache's key. Firefox keeps
+    /// credentialed and uncredentialed results apart (the key includes the
+    /// credentials flag); the others keep one result per origin and URL.
+    fn cache_key(&self, origin: &str) -> String {
+        if self.profile == Profile::Firefox && self.spec.credentials == Credentials::Include {
+            // Must match what `block` clears.
+            format!("{origin} (credentialed)")
+        } else {
+            origin.to_owned()
+        }
+    }
+
     fn current_url(&self) -> String {
         self.url
             .as_ref()
@@ -153,28 +209,32 @@ impl Simulation {
             .unwrap_or_else(|| self.spec.url.clone())
     }
 
-    /// Whether this request may be served from Chromium's preflight cache.
-    /// A request whose origin a redirect tainted has a fresh opaque origin,
-    /// which no cached entry matches; and a conditional request (`If-*`
-    /// headers) runs in the "no-store" cache mode, which skips the lookup
-    /// (its own preflight result is still stored). Both observed in
-    /// Chromium 156.
+    /// Whether this request may be served from the preflight cache. A
+    /// request whose origin a redirect tainted has a fresh opaque origin,
+    /// which no cached entry matches (Chromium 156 and WebKitGTK 2.50;
+    /// Firefox's preflight speaks for the page, so its entries are the
+    /// page's); in Chromium and Firefox a conditional request (`If-*`
+    /// headers) skips the lookup (its own preflight result is still
+    /// stored).
     fn reads_preflight_cache(&self) -> bool {
-        if self.profile != Profile::Chromium {
+        if self.tainted && !self.profile.preflight_keeps_page_origin() {
+            return false;
+        }
+        if self.profile == Profile::WebKit {
             return true;
         }
-        !self.tainted
-            && !self.headers.iter().any(|(n, _)| {
-                CONDITIONAL_HEADERS
-                    .iter()
-                    .any(|c| c.eq_ignore_ascii_case(n))
-            })
+        !self.headers.iter().any(|(n, _)| {
+            CONDITIONAL_HEADERS
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(n))
+        })
     }
 
     /// Whether a successful preflight's result is cached: not for a tainted
-    /// origin, whose opaque origin no later request shares.
+    /// origin, whose opaque origin no later request shares (Firefox's
+    /// preflight is the page's).
     fn stores_preflight_cache(&self) -> bool {
-        self.profile != Profile::Chromium || !self.tainted
+        !self.tainted || self.profile.preflight_keeps_page_origin()
     }
 
     /// Starts the fetch: validates the script's input, then sends the first request.
@@ -183,18 +243,10 @@ impl Simulation {
         self.note(Stage::Request, None, summary);
         let url = match Url::parse(&self.spec.url) {
             Ok(url) => url,
-            Err(_) => {
-                return self.script_error(format!(
-                    "Failed to execute 'fetch' on 'Window': Failed to parse URL from {}",
-                    self.spec.url
-                ))
-            }
+            Err(_) => return self.script_error(Thrown::UrlInvalid(self.spec.url.clone())),
         };
         if !url.username().is_empty() || url.password().is_some() {
-            return self.script_error(format!(
-                "Failed to execute 'fetch' on 'Window': Request cannot be constructed from a URL that includes credentials: {}",
-                self.spec.url
-            ));
+            return self.script_error(Thrown::UrlCredentials(self.spec.url.clone()));
         }
         if !matches!(url.scheme(), "http" | "https") {
             return self.network_error(format!(
@@ -205,7 +257,7 @@ impl Simulation {
         }
         let prepared = match prepare(&self.spec.method, &self.spec.headers, self.profile) {
             Ok(p) => p,
-            Err(e) => return self.script_error(e.0),
+            Err(e) => return self.script_error(e.1),
         };
         if !prepared.dropped.is_empty() {
             let dropped = prepared.dropped.join(", ");
@@ -268,10 +320,79 @@ impl Simulation {
         self.begin_hop()
     }
 
+    /// Local Network Access, checked before each connection: Chromium
+    /// blocks a request from a more public page to a less public target
+    /// without the permission. Firefox's and WebKit's profiles apply no
+    /// such check; the trace says that Chromium would.
+    fn local_network_check(&mut self, url: &str) -> Option<Step> {
+        let block = lna::check(&self.page_origin, url, &self.network)?;
+        let (error, space) = match block {
+            LnaBlock::PermissionDenied(space) => {
+                (CorsError::LocalNetworkAccessPermissionDenied, space)
+            }
+            LnaBlock::InsecureContext(space) => (CorsError::InsecureLocalNetwork, space),
+        };
+        let page = lna::spaces(&self.page_origin, url, &self.network)
+            .page
+            .map_or("?", |p| p.as_str());
+        if self.profile != Profile::Chromium {
+            self.note(
+                Stage::Classify,
+                None,
+                format!(
+                    "a {page} page fetching the {} address space: Chromium 142+ would need the Local Network Access permission ({}); this profile applies no such check (not verified in {})",
+                    space.as_str(),
+                    space.permission(),
+                    self.profile.as_str()
+                ),
+            );
+            return None;
+        }
+        let why = match block {
+            LnaBlock::PermissionDenied(_) => format!(
+                "Local Network Access: a {page} page fetching the {} address space needs the user's `{}` permission, which it does not have (prompt dismissed or denied); no CORS header changes this (verified in Chromium 156 for a public page fetching loopback with the permission denied or granted; other spaces and redirects follow Chromium's sources, unverified)",
+                space.as_str(),
+                space.permission()
+            ),
+            LnaBlock::InsecureContext(_) => format!(
+                "Local Network Access: a {page} page that is not a secure context (not HTTPS) cannot be granted access to the {} address space; Chromium blocks without a prompt (predicted from Chromium's sources, not verified in a browser by corsica's harness)",
+                space.as_str()
+            ),
+        };
+        self.note(Stage::Classify, Some(false), why);
+        Some(self.block(
+            Stage::Classify,
+            Failure {
+                error,
+                hint: space.as_str().as_bytes().to_vec(),
+            },
+        ))
+    }
+
     /// Decides between a preflight and the request itself for the current URL.
     fn begin_hop(&mut self) -> Step {
         let url = self.current_url();
+        if let Some(step) = self.local_network_check(&url) {
+            return step;
+        }
         self.unsafe_names = unsafe_headers(&self.headers, self.profile);
+        if self.redirects == 0 {
+            self.first_unsafe = self.unsafe_names.clone();
+        } else if self.profile == Profile::Firefox {
+            // Firefox's preflights after a redirect name the first
+            // request's unsafe headers, less those the last redirect
+            // removed (`Authorization` across origins, the body headers
+            // when the method became GET); a later redirect brings them
+            // back (observed, Firefox 153).
+            let (crossed, changed) = (self.crossed_origin, self.changed_method);
+            self.unsafe_names = self
+                .first_unsafe
+                .iter()
+                .filter(|u| !(crossed && u.name == "authorization"))
+                .filter(|u| !(changed && BODY_HEADERS.contains(&u.name.as_str())))
+                .cloned()
+                .collect();
+        }
         if !self.cors_flag {
             self.note(
                 Stage::Classify,
@@ -281,6 +402,21 @@ impl Simulation {
             return self.send_actual(Skipped::SameOrigin);
         }
         let mut reasons = Vec::new();
+        if self.profile == Profile::Firefox && self.redirects > 0 && !self.first_unsafe.is_empty() {
+            reasons.push(
+                "the first request had CORS-unsafe headers, and Firefox decides on a preflight from that list after a redirect".to_owned(),
+            );
+        }
+        if self.profile.preflights_after_preflighted_redirect()
+            && self.redirects > 0
+            && self.needed_preflight
+        {
+            // Needed, not sent: a preflight served from the cache counts
+            // (observed in Firefox 153 and WebKitGTK 2.50).
+            reasons.push(
+                "an earlier URL of this fetch needed a preflight (sent or served from the cache), and this browser keeps preflighting after a redirect".to_owned(),
+            );
+        }
         if self.spec.force_preflight {
             reasons.push(
                 "the request forces a preflight (streaming body or upload listener)".to_owned(),
@@ -311,24 +447,27 @@ impl Simulation {
             );
             return self.send_actual(Skipped::NoPreflight);
         }
-        let origin = self.request_origin().to_owned();
+        self.needed_preflight = true;
+        let origin = self.preflight_origin().to_owned();
         self.note(
             Stage::Classify,
             None,
             format!(
-                "cross-origin request from {origin} that needs a preflight: {}",
+                "cross-origin request from {} that needs a preflight: {}",
+                self.request_origin(),
                 reasons.join("; ")
             ),
         );
+        let lookup = Lookup {
+            method: &self.method,
+            unsafe_headers: &self.unsafe_names,
+            credentials: self.spec.credentials,
+        };
+        let key = self.cache_key(&origin);
         if self.reads_preflight_cache()
-            && self.cache.allows(
-                &origin,
-                &url,
-                &self.method,
-                &self.unsafe_names,
-                self.spec.credentials,
-                self.now,
-            )
+            && self
+                .cache
+                .allows_in(self.profile, &key, &url, &lookup, self.now)
         {
             self.note(
                 Stage::Cache,
@@ -342,8 +481,8 @@ impl Simulation {
 
     fn send_preflight(&mut self) -> Step {
         let url = self.current_url();
-        let origin = self.request_origin().to_owned();
-        let acrh = request_headers_value(&self.unsafe_names);
+        let origin = self.preflight_origin().to_owned();
+        let acrh = request_headers_value(&self.unsafe_names, self.profile);
         let mut headers = vec![
             ("Accept".to_owned(), b"*/*".to_vec()),
             (
@@ -393,7 +532,14 @@ impl Simulation {
         };
         // Fetch adds `Origin` to every CORS request and to same-origin
         // requests other than GET and HEAD.
-        let origin = (self.cors_flag || !matches!(self.method.as_str(), "GET" | "HEAD"))
+        // WebKit re-sends the first request's headers after a redirect,
+        // `Origin` included.
+        let kept = self.profile.restores_headers_on_redirect()
+            && self
+                .requests
+                .iter()
+                .any(|r| r.leg == Leg::Actual && r.origin.is_some());
+        let origin = (self.cors_flag || kept || !matches!(self.method.as_str(), "GET" | "HEAD"))
             .then(|| self.request_origin().to_owned());
         let mut headers = self.headers.clone();
         if let Some(origin) = &origin {
@@ -426,6 +572,7 @@ impl Simulation {
 
     /// Feeds the response to the request last returned by [`Step::Send`].
     pub fn on_response(&mut self, response: Incoming) -> Step {
+        self.last_response = Some(response.clone());
         match self.awaiting.take() {
             Some(Leg::Preflight) => self.on_preflight_response(response),
             Some(Leg::Actual) => self.on_actual_response(response),
@@ -499,14 +646,46 @@ impl Simulation {
             None,
             describe_response(&response, true),
         );
-        if is_redirect(&response) {
+        let origin = self.preflight_origin().to_owned();
+        // Firefox's preflight to a URL of the page's own origin (after a
+        // redirect) is not a cross-origin request to it: no CORS check.
+        let checked = !(self.profile.preflight_keeps_page_origin()
+            && self
+                .url
+                .as_ref()
+                .is_some_and(|u| same_origin(&self.page_origin, u)));
+        if is_redirect(&response, self.profile) {
+            self.preflight_redirected = true;
+            // Firefox runs the CORS check on the redirect response first.
+            if checked && !self.profile.refuses_preflight_redirect_first() {
+                if let Err(f) = cors_check(h, &origin, self.spec.credentials) {
+                    return self.block(
+                        Stage::PreflightResponse,
+                        Failure {
+                            error: f.error.for_preflight(),
+                            hint: f.hint,
+                        },
+                    );
+                }
+            }
             return self.block(
                 Stage::PreflightResponse,
                 Failure::bare(CorsError::PreflightDisallowedRedirect),
             );
         }
-        let origin = self.request_origin().to_owned();
-        if let Err(f) = cors_check(h, &origin, self.spec.credentials) {
+        let check = if checked {
+            cors_check(h, &origin, self.spec.credentials)
+        } else {
+            Ok(())
+        };
+        if let Err(f) = check {
+            if self.profile == Profile::WebKit {
+                // A preflight failing its CORS check drops the URL's cached
+                // result in WebKit (a failing method or header does not;
+                // observed, WebKitGTK 2.50: harness seed 2, gen-1515).
+                let (key, url) = (self.cache_key(&origin), self.current_url());
+                self.cache.clear(&key, &url);
+            }
             return self.block(
                 Stage::PreflightResponse,
                 Failure {
@@ -515,11 +694,12 @@ impl Simulation {
                 },
             );
         }
-        self.note(
-            Stage::PreflightResponse,
-            Some(true),
-            allow_origin_passed(h, &origin, self.spec.credentials),
-        );
+        let passed = if checked {
+            allow_origin_passed(h, &origin, self.spec.credentials)
+        } else {
+            "Firefox does not check Access-Control-Allow-Origin on a preflight to the page's own origin".to_owned()
+        };
+        self.note(Stage::PreflightResponse, Some(true), passed);
         if !(200..=299).contains(&response.status) {
             return self.block(
                 Stage::PreflightResponse,
@@ -531,12 +711,22 @@ impl Simulation {
             .cache_seconds(h.get("access-control-max-age").as_deref());
         let result = match PreflightResult::parse(h, self.spec.credentials, max_age) {
             Ok(r) => r,
-            Err(f) => return self.block(Stage::PreflightResponse, f),
+            Err(f) => {
+                let f = self.firefox_method_first(h, max_age).unwrap_or(f);
+                return self.block(Stage::PreflightResponse, f);
+            }
         };
         if let Err(f) = result.check_method(&self.method) {
             return self.block(Stage::PreflightResponse, f);
         }
         if let Err(f) = result.check_headers(&self.unsafe_names) {
+            if self.profile == Profile::WebKit && self.stores_preflight_cache() {
+                // WebKit caches a result whose method passed even when a
+                // header then fails: a later request needing only the
+                // method is served from it (observed, WebKitGTK 2.50).
+                let (key, url) = (self.cache_key(&origin), self.current_url());
+                self.cache.store(&key, &url, result, self.now);
+            }
             return self.block(Stage::PreflightResponse, f);
         }
         let mut allowed = format!("the preflight allows {}", self.method);
@@ -552,18 +742,48 @@ impl Simulation {
         self.note(Stage::PreflightResponse, Some(true), allowed);
         let url = self.current_url();
         if self.stores_preflight_cache() {
-            self.cache.store(&origin, &url, result, self.now);
+            let key = self.cache_key(&origin);
+            self.cache.store(&key, &url, result, self.now);
         }
         self.send_actual(Skipped::PreflightPassed)
     }
 
     fn on_actual_response(&mut self, response: Incoming) -> Step {
         self.note(Stage::Response, None, describe_response(&response, false));
-        if self.profile == Profile::Chromium && conflicting_locations(&response.headers) {
-            return self.network_error("net::ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION".into());
+        if conflicting_locations(&response.headers) {
+            match self.profile {
+                Profile::Chromium => {
+                    return self.network_error("net::ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION".into())
+                }
+                Profile::Firefox => return self.network_error("NS_ERROR_CORRUPTED_CONTENT".into()),
+                Profile::WebKit => {}
+            }
+        }
+        if self.profile == Profile::WebKit
+            && is_redirect_status(response.status)
+            && first_location(&response.headers).is_some_and(|l| l.is_empty())
+        {
+            // WebKit's network layer fails a redirect whose (first)
+            // Location is empty.
+            return self.network_error("empty Location".into());
         }
         let origin = self.request_origin().to_owned();
-        if is_redirect(&response) {
+        if is_redirect(&response, self.profile) {
+            if self.profile == Profile::Firefox && self.redirects < MAX_REDIRECTS {
+                // Firefox refuses a redirect to a `data:` URL before it
+                // checks the redirect response's CORS headers; `ftp:` and
+                // `about:` are refused after that check (observed, Firefox
+                // 153: harness seeds 1 and 2).
+                let location =
+                    redirect_location(&response.headers, self.profile).unwrap_or_default();
+                let next = self
+                    .url
+                    .as_ref()
+                    .and_then(|u| u.join(&latin1(&location)).ok());
+                if next.is_some_and(|n| n.scheme() == "data") {
+                    return self.network_error("NS_ERROR_DOM_BAD_URI".into());
+                }
+            }
             if self.cors_flag {
                 if let Err(f) = cors_check(&response.headers, &origin, self.spec.credentials) {
                     return self.block(Stage::Redirect, f);
@@ -625,10 +845,15 @@ impl Simulation {
         if self.redirects == MAX_REDIRECTS {
             return self.network_error("net::ERR_TOO_MANY_REDIRECTS".into());
         }
-        let location = redirect_location(&response.headers).unwrap_or_default();
+        let location = redirect_location(&response.headers, self.profile).unwrap_or_default();
         let Ok(next) = current.join(&latin1(&location)) else {
             return self.network_error("net::ERR_INVALID_REDIRECT".into());
         };
+        if !matches!(next.scheme(), "http" | "https") && self.profile != Profile::Chromium {
+            // Firefox refuses the redirect as a network error, blaming the
+            // URL that redirected.
+            return self.network_error("NS_ERROR_DOM_BAD_URI".into());
+        }
         if !matches!(next.scheme(), "http" | "https") {
             // Schemes the network stack knows refuse to be redirected to;
             // any other scheme reaches the CORS layer, which refuses it by
@@ -647,9 +872,12 @@ impl Simulation {
         // followed, so the console names the URL that redirected, without
         // "(redirected from ...)" for the first hop.
         let has_credentials = !next.username().is_empty() || next.password().is_some();
-        if has_credentials
-            && (self.tainted || !same_origin(&self.page_origin, &next) || self.cors_flag)
-        {
+        // WebKit lets a same-origin request that will need a preflight go
+        // on to it (observed: the preflight goes out, without the
+        // credentials); a simple one it refuses.
+        let webkit_goes_on = self.profile == Profile::WebKit && self.needs_preflight_now();
+        let checks_target = !same_origin(&self.page_origin, &next) && !webkit_goes_on;
+        if has_credentials && (self.tainted || checks_target || self.cors_flag) {
             return self.block(
                 Stage::Redirect,
                 Failure::bare(CorsError::RedirectContainsCredentials),
@@ -669,22 +897,25 @@ impl Simulation {
         self.redirects += 1;
         let status = response.status;
         let old_method = self.method.clone();
-        if (status == 303 && !matches!(self.method.as_str(), "GET" | "HEAD"))
+        let crosses = next.origin() != current.origin();
+        let as_get = (status == 303 && !matches!(self.method.as_str(), "GET" | "HEAD"))
             || (matches!(status, 301 | 302) && self.method == "POST")
-        {
+            || (crosses && self.method == "DELETE" && self.profile.redirects_delete_as_get());
+        if as_get {
             self.method = "GET".to_owned();
-            self.headers.retain(|(n, _)| {
-                ![
-                    "content-encoding",
-                    "content-language",
-                    "content-location",
-                    "content-type",
-                ]
-                .iter()
-                .any(|b| b.eq_ignore_ascii_case(n))
-            });
         }
-        if next.origin() != current.origin() {
+        self.changed_method = as_get && old_method != "GET";
+        if as_get && !self.profile.restores_headers_on_redirect() {
+            self.headers
+                .retain(|(n, _)| !BODY_HEADERS.iter().any(|b| b.eq_ignore_ascii_case(n)));
+        }
+        // Firefox keeps `Authorization` on the request and leaves it out of
+        // the next preflight only.
+        self.crossed_origin = crosses;
+        if crosses
+            && !self.profile.restores_headers_on_redirect()
+            && self.profile != Profile::Firefox
+        {
             self.headers
                 .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
         }
@@ -710,7 +941,44 @@ impl Simulation {
         self.begin_hop()
     }
 
+    /// Firefox checks the method against `Access-Control-Allow-Methods`
+    /// before it parses `Access-Control-Allow-Headers`: when the latter
+    /// does not parse, a method it does not list is the failure reported.
+    fn firefox_method_first(&self, h: &ResponseHeaders, max_age: u64) -> Option<Failure> {
+        if self.profile != Profile::Firefox {
+            return None;
+        }
+        let methods_only = ResponseHeaders::new(
+            h.iter()
+                .filter(|(n, _)| !n.eq_ignore_ascii_case("access-control-allow-headers"))
+                .map(|(n, v)| (n.to_owned(), v.to_vec()))
+                .collect(),
+        );
+        PreflightResult::parse(&methods_only, self.spec.credentials, max_age)
+            .ok()?
+            .check_method(&self.method)
+            .err()
+    }
+
+    /// Whether the request, as it stands, needs a preflight when it goes
+    /// cross-origin.
+    fn needs_preflight_now(&self) -> bool {
+        self.spec.force_preflight
+            || !crate::method::is_safelisted(&self.method.to_ascii_uppercase())
+            || !self.unsafe_names.is_empty()
+    }
+
     fn block(&mut self, stage: Stage, failure: Failure) -> Step {
+        self.blocked_at = Some(stage);
+        if self.profile == Profile::Firefox {
+            // Firefox does what Fetch says: a failed CORS check drops the
+            // URL's cached preflight results.
+            // Both of the URL's results go, credentialed or not.
+            let origin = self.preflight_origin().to_owned();
+            let url = self.current_url();
+            self.cache.clear(&origin, &url);
+            self.cache.clear(&format!("{origin} (credentialed)"), &url);
+        }
         // Fetch clears the preflight cache for the URL here; Chromium 156
         // does not (a failed actual response leaves the cached preflight
         // result in place, observed), and a failed preflight never stored
@@ -722,15 +990,17 @@ impl Simulation {
             format!("{}: {detail}", failure.error.name()),
         );
         self.outcome = Some(Outcome::Blocked(failure));
+        let rejection = rejection::network(self.profile);
         self.note(
             Stage::Verdict,
             Some(false),
-            "blocked: fetch() rejects with TypeError: Failed to fetch",
+            format!("blocked: fetch() rejects with {rejection}"),
         );
         Step::Done
     }
 
-    fn script_error(&mut self, message: String) -> Step {
+    fn script_error(&mut self, why: Thrown) -> Step {
+        let message = why.message(self.profile);
         self.note(
             Stage::Verdict,
             Some(false),
@@ -780,10 +1050,33 @@ impl Simulation {
             ),
         };
         let redirected = (self.redirects > 0).then_some(self.initial_url.as_str());
+        let url = self.current_url();
         let console_message = error.as_ref().map(|f| {
-            f.error
-                .console_message(&self.current_url(), redirected, &self.page_origin, &f.hint)
+            let at = Blocked {
+                url: &url,
+                initial: redirected,
+                page_origin: &self.page_origin,
+                response: self.last_response.as_ref().map(|r| (r.status, &r.headers)),
+                at: self.blocked_at.unwrap_or(Stage::Response),
+                preflight_redirected: self.preflight_redirected,
+            };
+            console::message(self.profile, f, &at)
         });
+        // Firefox also logs a failed cross-origin request that no CORS
+        // check refused (a redirect it will not follow).
+        let console_message = match &self.outcome {
+            Some(Outcome::Network(_)) if self.profile == Profile::Firefox && self.cors_flag => {
+                Some(console::firefox_did_not_succeed(&url))
+            }
+            _ => console_message,
+        };
+        let fetch_error = match &self.outcome {
+            Some(Outcome::Blocked(_) | Outcome::Network(_)) => {
+                Some(rejection::network(self.profile).to_owned())
+            }
+            Some(Outcome::Script(m)) => Some(format!("TypeError: {m}")),
+            _ => None,
+        };
         let skipped_actual = match self.outcome {
             Some(Outcome::Skipped(why)) => Some(why),
             _ => None,
@@ -813,6 +1106,10 @@ impl Simulation {
                 Vec::new()
             },
             skipped: skipped_actual,
+            lna_space: error
+                .as_ref()
+                .filter(|f| f.error.is_local_network_access())
+                .and_then(|f| std::str::from_utf8(&f.hint).ok()),
         };
         let fix = fix(&fix_input, error.as_ref().map(|f| f.error));
         Verdict {
@@ -821,16 +1118,18 @@ impl Simulation {
             actual_sent: self.requests.iter().any(|r| r.leg == Leg::Actual),
             allowed,
             cors_error: error.as_ref().map(|f| f.error),
-            // The scheme list in a CorsDisabledScheme message is not a
-            // failed parameter: DevTools reports it empty.
+            // The scheme list in a CorsDisabledScheme message and the
+            // address space of a Local Network Access one are not failed
+            // parameters: DevTools reports them empty (both observed).
             failed_parameter: error.as_ref().map(|f| {
-                if f.error == CorsError::CorsDisabledScheme {
+                if f.error == CorsError::CorsDisabledScheme || f.error.is_local_network_access() {
                     String::new()
                 } else {
                     failed_parameter(&f.hint)
                 }
             }),
             console_message,
+            fetch_error,
             readable_headers: readable,
             fix,
             js_error,
@@ -843,20 +1142,36 @@ impl Simulation {
 }
 
 /// Whether a response is a redirect the browser follows: a redirect status
-/// and a non-empty `Location` (Chromium ignores empty ones).
-fn is_redirect(response: &Incoming) -> bool {
-    matches!(response.status, 301 | 302 | 303 | 307 | 308)
-        && redirect_location(&response.headers).is_some()
+/// and a `Location` to follow (Chromium and WebKit ignore empty ones;
+/// Firefox follows an empty one to the same URL, as Fetch says).
+fn is_redirect(response: &Incoming, profile: Profile) -> bool {
+    is_redirect_status(response.status) && redirect_location(&response.headers, profile).is_some()
 }
 
-/// The first non-empty `Location` value.
-fn redirect_location(headers: &ResponseHeaders) -> Option<Vec<u8>> {
+fn is_redirect_status(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// The `Location` to follow: the first non-empty value, or in Firefox the
+/// first value, empty or not.
+fn redirect_location(headers: &ResponseHeaders, profile: Profile) -> Option<Vec<u8>> {
+    if profile == Profile::Firefox {
+        return first_location(headers).map(<[u8]>::to_vec);
+    }
     headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case("location"))
         .map(|(_, v)| super::headers::trim(v))
         .find(|v| !v.is_empty())
         .map(<[u8]>::to_vec)
+}
+
+/// The first `Location` value, trimmed.
+fn first_location(headers: &ResponseHeaders) -> Option<&[u8]> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("location"))
+        .map(|(_, v)| super::headers::trim(v))
 }
 
 /// Whether a response carries `Location` twice with different values,
@@ -871,6 +1186,14 @@ fn conflicting_locations(headers: &ResponseHeaders) -> bool {
         None => false,
     }
 }
+
+/// The request-body headers a redirect to `GET` removes.
+const BODY_HEADERS: [&str; 4] = [
+    "content-encoding",
+    "content-language",
+    "content-location",
+    "content-type",
+];
 
 /// Request headers that make a fetch conditional.
 const CONDITIONAL_HEADERS: [&str; 5] = [

@@ -36,6 +36,7 @@ fn case(
         preflight_response: preflight.map(spec),
         response: response.map(spec),
         redirects: vec![],
+        local_network: Default::default(),
     }
 }
 
@@ -881,4 +882,295 @@ fn the_fix_names_only_headers_that_were_sent_but_hidden() {
     );
     c.request.read_headers = vec!["x-absent".into()];
     assert!(run(&c).fix.summary.starts_with("Nothing to fix"));
+}
+
+fn lna_case(page: &str, url: &str, network: lna::LocalNetwork) -> Case {
+    let mut c = case(
+        "GET",
+        &[],
+        Credentials::SameOrigin,
+        None,
+        Some((200, &[("access-control-allow-origin", "*")])),
+    );
+    c.origin = page.into();
+    c.request.url = url.into();
+    c.local_network = network;
+    c
+}
+
+#[test]
+fn chromium_blocks_a_public_page_fetching_loopback_without_the_permission() {
+    let v = run(&lna_case(
+        "https://8.8.8.8",
+        "http://127.0.0.1:9000/x",
+        lna::LocalNetwork::default(),
+    ));
+    assert!(!v.allowed && !v.preflight && !v.actual_sent);
+    assert_eq!(
+        v.cors_error,
+        Some(CorsError::LocalNetworkAccessPermissionDenied)
+    );
+    assert_eq!(
+        v.console_message.as_deref(),
+        Some("Access to fetch at 'http://127.0.0.1:9000/x' from origin 'https://8.8.8.8' has been blocked by CORS policy: Permission was denied for this request to access the `loopback` address space.")
+    );
+    assert_eq!(v.fetch_error.as_deref(), Some("TypeError: Failed to fetch"));
+    assert!(
+        v.fix.summary.contains("Local Network Access"),
+        "{}",
+        v.fix.summary
+    );
+    assert!(
+        v.fix.summary.contains("loopback-network"),
+        "{}",
+        v.fix.summary
+    );
+    assert!(v.fix.response_headers.is_empty() && v.fix.preflight_headers.is_empty());
+}
+
+#[test]
+fn granted_local_network_access_leaves_only_cors() {
+    let network = lna::LocalNetwork {
+        page_address_space: Some(lna::AddressSpace::Public),
+        permission: lna::LnaPermission::Granted,
+        ..Default::default()
+    };
+    let v = run(&lna_case(
+        "https://app.example",
+        "http://192.168.1.20/x",
+        network,
+    ));
+    assert!(v.allowed && v.actual_sent);
+}
+
+#[test]
+fn an_http_public_page_is_blocked_as_insecure_local_network() {
+    let network = lna::LocalNetwork {
+        page_address_space: Some(lna::AddressSpace::Public),
+        permission: lna::LnaPermission::Granted,
+        ..Default::default()
+    };
+    let v = run(&lna_case(
+        "http://app.example",
+        "http://localhost:3000/x",
+        network,
+    ));
+    assert_eq!(v.cors_error, Some(CorsError::InsecureLocalNetwork));
+    assert!(v
+        .console_message
+        .as_deref()
+        .is_some_and(|m| m.ends_with("The request client is not a secure context and the resource is in more-private address space `loopback`.")));
+}
+
+#[test]
+fn a_redirect_into_the_local_network_is_checked_too() {
+    let mut c = lna_case(
+        "https://8.8.8.8",
+        "https://1.1.1.1/x",
+        lna::LocalNetwork::default(),
+    );
+    c.response = Some(ResponseSpec {
+        status: 302,
+        headers: vec![
+            ("location".into(), "http://10.0.0.7/y".into()),
+            ("access-control-allow-origin".into(), "*".into()),
+        ],
+    });
+    c.redirects = vec![HopSpec {
+        preflight_response: None,
+        response: ResponseSpec {
+            status: 200,
+            headers: vec![("access-control-allow-origin".into(), "*".into())],
+        },
+    }];
+    let v = run(&c);
+    assert_eq!(v.requests.len(), 1, "only the public hop reaches a server");
+    assert_eq!(
+        v.cors_error,
+        Some(CorsError::LocalNetworkAccessPermissionDenied)
+    );
+    assert_eq!(
+        v.failed_parameter.as_deref(),
+        Some(""),
+        "as DevTools reports it"
+    );
+    assert!(v
+        .console_message
+        .as_deref()
+        .is_some_and(|m| m.ends_with("access the `local` address space.")));
+}
+
+#[test]
+fn firefox_and_webkit_apply_no_local_network_check_but_say_chromium_would() {
+    let c = lna_case(
+        "https://8.8.8.8",
+        "http://127.0.0.1:9000/x",
+        lna::LocalNetwork::default(),
+    );
+    for profile in [Profile::Firefox, Profile::WebKit] {
+        let v = simulate(&c, profile).unwrap();
+        assert!(v.allowed, "{profile:?}");
+        assert!(
+            v.trace
+                .iter()
+                .any(|e| e.text.contains("Local Network Access")),
+            "{profile:?}"
+        );
+    }
+}
+
+fn twice_in(profile: Profile, first: &Case, again: &RequestSpec) -> (Verdict, Verdict) {
+    let (a, cache) =
+        simulate_with_cache(first, &first.request, profile, PreflightCache::new(), 0).unwrap();
+    let (b, _) = simulate_with_cache(first, again, profile, cache, 0).unwrap();
+    (a, b)
+}
+
+#[test]
+fn webkit_caches_a_preflight_whose_method_passed_and_header_failed() {
+    // Observed in WebKitGTK 2.50 (harness seed 2, gen-0730).
+    let c = cached_put(&[("x-c", "")], "", (200, &[ACAO]));
+    let mut plain = c.request.clone();
+    plain.headers.clear();
+    let (a, b) = twice_in(Profile::WebKit, &c, &plain);
+    assert_eq!(
+        a.cors_error,
+        Some(CorsError::HeaderDisallowedByPreflightResponse)
+    );
+    assert!(!b.preflight && b.allowed, "served from the stored result");
+    let (_, b) = twice_in(Profile::Chromium, &c, &plain);
+    assert!(
+        b.preflight,
+        "Chromium stores nothing from a failed preflight"
+    );
+}
+
+#[test]
+fn a_cached_preflight_still_makes_firefox_and_webkit_preflight_after_a_redirect() {
+    // Observed in Firefox 153 and WebKitGTK 2.50 (harness seed 2, gen-0794).
+    let mut c = case(
+        "DELETE",
+        &[],
+        Credentials::Omit,
+        Some((
+            204,
+            &[
+                ("access-control-allow-origin", "*"),
+                ("access-control-allow-methods", "DELETE"),
+                ("access-control-max-age", "60"),
+            ],
+        )),
+        Some((
+            303,
+            &[
+                ("location", "http://127.0.0.1:18002/y"),
+                ("access-control-allow-origin", "*"),
+            ],
+        )),
+    );
+    let allow = vec![("access-control-allow-origin".to_owned(), "*".to_owned())];
+    c.redirects = vec![HopSpec {
+        // A failing preflight: nothing for /y is cached.
+        preflight_response: Some(ResponseSpec {
+            status: 404,
+            headers: allow.clone(),
+        }),
+        response: ResponseSpec {
+            status: 200,
+            headers: allow,
+        },
+    }];
+    for profile in [Profile::Firefox, Profile::WebKit] {
+        let (_, b) = twice_in(profile, &c, &c.request);
+        let preflights: Vec<&str> = b
+            .requests
+            .iter()
+            .filter(|r| r.leg == Leg::Preflight)
+            .map(|r| r.url.as_str())
+            .collect();
+        assert_eq!(
+            preflights,
+            ["http://127.0.0.1:18002/y"],
+            "{profile:?}: {:#?}",
+            b.trace
+        );
+    }
+    let (_, b) = twice_in(Profile::Chromium, &c, &c.request);
+    assert!(
+        !b.preflight && b.allowed,
+        "Chromium decides per hop: a GET needs none"
+    );
+}
+
+#[test]
+fn firefox_refuses_a_data_redirect_before_checking_its_cors_headers() {
+    // Observed in Firefox 153 (harness seed 1, gen-0193).
+    let c = case(
+        "GET",
+        &[],
+        Credentials::Omit,
+        None,
+        Some((
+            308,
+            &[
+                ("location", "data:,x"),
+                ("access-control-allow-origin", "https://elsewhere.example"),
+            ],
+        )),
+    );
+    let v = simulate(&c, Profile::Firefox).unwrap();
+    assert_eq!(v.network_error.as_deref(), Some("NS_ERROR_DOM_BAD_URI"));
+    assert_eq!(v.cors_error, None);
+    assert_eq!(
+        v.console_message.as_deref(),
+        Some("Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at http://127.0.0.1:18002/x. (Reason: CORS request did not succeed). Status code: (null).")
+    );
+    // Chromium checks the redirect response first, and so does Firefox for
+    // other schemes (gen-0766: ftp:, gen-1581: about:).
+    let v = run(&c);
+    assert_eq!(v.cors_error, Some(CorsError::AllowOriginMismatch));
+    let mut ftp = c.clone();
+    if let Some(r) = ftp.response.as_mut() {
+        r.headers[0].1 = "ftp://127.0.0.1/x".into();
+    }
+    let v = simulate(&ftp, Profile::Firefox).unwrap();
+    assert_eq!(v.cors_error, Some(CorsError::AllowOriginMismatch));
+}
+
+#[test]
+fn webkit_drops_the_cached_result_when_a_preflight_fails_its_cors_check() {
+    // Observed in WebKitGTK 2.50 (harness seed 2, gen-1515): an
+    // uncredentialed PUT caches `*`; a credentialed one fails on that `*`;
+    // the next uncredentialed PUT is preflighted again.
+    let c = case(
+        "PUT",
+        &[("x-a", "1")],
+        Credentials::SameOrigin,
+        Some((
+            204,
+            &[
+                ("access-control-allow-origin", "*"),
+                ("access-control-allow-methods", "PUT"),
+                ("access-control-allow-headers", "x-a"),
+                ("access-control-max-age", "60"),
+            ],
+        )),
+        Some((200, &[ACAO])),
+    );
+    let mut credentialed = c.request.clone();
+    credentialed.credentials = Credentials::Include;
+    // (Chromium evicts the entry on the credentialed lookup already, and
+    // Firefox clears it on any failure, so all three preflight again.)
+    for profile in [Profile::WebKit, Profile::Chromium, Profile::Firefox] {
+        let (first, cache) =
+            simulate_with_cache(&c, &c.request, profile, PreflightCache::new(), 0).unwrap();
+        assert!(first.allowed);
+        let (second, cache) = simulate_with_cache(&c, &credentialed, profile, cache, 0).unwrap();
+        assert_eq!(
+            second.cors_error,
+            Some(CorsError::PreflightWildcardOriginNotAllowed)
+        );
+        let (third, _) = simulate_with_cache(&c, &c.request, profile, cache, 0).unwrap();
+        assert!(third.preflight, "{profile:?}");
+    }
 }

@@ -23,8 +23,12 @@ pub struct Verdict {
     pub cors_error: Option<CorsError>,
     /// The value that failed the check (empty when Chromium names none).
     pub failed_parameter: Option<String>,
-    /// The message Chromium prints in the console.
+    /// The message the simulated browser prints in the console.
     pub console_message: Option<String>,
+    /// What the `fetch()` promise rejects with, exactly as the page's
+    /// script sees it (`String(error)`), in the simulated browser: e.g.
+    /// `TypeError: Failed to fetch` (Chromium). `None` when it resolves.
+    pub fetch_error: Option<String>,
     /// What `response.headers.get(name)` returns for each name read.
     pub readable_headers: BTreeMap<String, Option<String>>,
     /// What to change on the server, and the corsica policy that does it.
