@@ -138,9 +138,11 @@ fn route_maps(out: &mut String, i: usize, cors: &CorsPlan) {
         "    {} 1;\n}}",
         quote(&format!("~^(?:{})$", cors.methods))
     );
+    // nginx tries no regex on an empty value (`ngx_http_map_find`), so an
+    // absent or empty header, which the engine accepts, needs its own key.
     let _ = writeln!(
         out,
-        "map $http_access_control_request_headers {p}_headers {{ default 0; {} 1; }}",
+        "map $http_access_control_request_headers {p}_headers {{ default 0; \"\" 1; {} 1; }}",
         quote(&format!("~*^(?:{})$", cors.request_headers))
     );
     // The verdict, from: preflight? Origin present? origin, method, headers allowed?
