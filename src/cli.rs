@@ -83,6 +83,8 @@ pub struct ExportArgs {
 pub enum ExportTarget {
     /// nginx 1.22 or later.
     Nginx,
+    /// HAProxy 2.6 or later.
+    Haproxy,
 }
 
 const PLAYGROUND_HELP: &str = "Examples:

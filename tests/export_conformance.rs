@@ -508,6 +508,33 @@ fn nginx_answers_every_request_as_corsica_serve_does() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn haproxy_answers_every_request_as_corsica_serve_does() {
+    let dir = scratch("haproxy");
+    let up = upstreams();
+    let (_corsica, corsica_port) = start_corsica(&dir, &up);
+    let port = free_port();
+    let file = dir.join("haproxy-gateway.toml");
+    std::fs::write(&file, gateway_file(port, &up)).unwrap();
+    export("haproxy", &file, &dir.join("haproxy.cfg"));
+    let haproxy = start(
+        "haproxy",
+        &dir,
+        "haproxy",
+        &["-db", "-f", "haproxy.cfg"],
+        port,
+    );
+    let diffs = differences(&haproxy, port, corsica_port);
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+    drop(haproxy);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The suite compares something: the servers' answers differ between
 /// allowed and refused requests, so two servers that agree are not merely
 /// both silent.

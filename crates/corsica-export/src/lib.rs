@@ -9,6 +9,7 @@
 use corsica::Diagnostic;
 use corsica_gateway::config::{GatewayConfig, GatewayFile};
 
+pub mod haproxy;
 pub mod nginx;
 pub mod plan;
 pub mod probe;
@@ -20,6 +21,8 @@ pub mod regex;
 pub enum Target {
     /// nginx 1.22 or later.
     Nginx,
+    /// HAProxy 2.6 or later.
+    Haproxy,
 }
 
 impl Target {
@@ -27,6 +30,7 @@ impl Target {
     pub fn name(self) -> &'static str {
         match self {
             Target::Nginx => "nginx",
+            Target::Haproxy => "haproxy",
         }
     }
 }
@@ -58,5 +62,7 @@ pub fn export(
     Ok(match (target, shape) {
         (Target::Nginx, Shape::Whole) => nginx::whole(&plan),
         (Target::Nginx, Shape::Fragment) => nginx::fragment(&plan),
+        (Target::Haproxy, Shape::Whole) => haproxy::whole(&plan),
+        (Target::Haproxy, Shape::Fragment) => haproxy::fragment(&plan),
     })
 }
