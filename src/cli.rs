@@ -85,6 +85,8 @@ pub enum ExportTarget {
     Nginx,
     /// HAProxy 2.6 or later.
     Haproxy,
+    /// Envoy 1.40 or later.
+    Envoy,
 }
 
 const PLAYGROUND_HELP: &str = "Examples:

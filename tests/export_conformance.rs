@@ -535,6 +535,35 @@ fn haproxy_answers_every_request_as_corsica_serve_does() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn envoy_answers_every_request_as_corsica_serve_does() {
+    let dir = scratch("envoy");
+    let up = upstreams();
+    let (_corsica, corsica_port) = start_corsica(&dir, &up);
+    let port = free_port();
+    let file = dir.join("envoy-gateway.toml");
+    std::fs::write(&file, gateway_file(port, &up)).unwrap();
+    export("envoy", &file, &dir.join("envoy.yaml"));
+    // A distinct hot-restart id per run: other Envoys may run beside it.
+    let base_id = (std::process::id() % 10_000 + 20_000).to_string();
+    let envoy = start(
+        "envoy",
+        &dir,
+        "envoy",
+        &["-c", "envoy.yaml", "--base-id", &base_id, "-l", "warning"],
+        port,
+    );
+    let diffs = differences(&envoy, port, corsica_port);
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+    drop(envoy);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The suite compares something: the servers' answers differ between
 /// allowed and refused requests, so two servers that agree are not merely
 /// both silent.

@@ -18,6 +18,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, CmdError> {
     let target = match args.to {
         ExportTarget::Nginx => Target::Nginx,
         ExportTarget::Haproxy => Target::Haproxy,
+        ExportTarget::Envoy => Target::Envoy,
     };
     let shape = if args.fragment {
         Shape::Fragment

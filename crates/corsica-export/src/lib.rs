@@ -9,6 +9,7 @@
 use corsica::Diagnostic;
 use corsica_gateway::config::{GatewayConfig, GatewayFile};
 
+pub mod envoy;
 pub mod haproxy;
 pub mod nginx;
 pub mod plan;
@@ -23,6 +24,8 @@ pub enum Target {
     Nginx,
     /// HAProxy 2.6 or later.
     Haproxy,
+    /// Envoy 1.40 or later.
+    Envoy,
 }
 
 impl Target {
@@ -31,6 +34,7 @@ impl Target {
         match self {
             Target::Nginx => "nginx",
             Target::Haproxy => "haproxy",
+            Target::Envoy => "envoy",
         }
     }
 }
@@ -64,5 +68,7 @@ pub fn export(
         (Target::Nginx, Shape::Fragment) => nginx::fragment(&plan),
         (Target::Haproxy, Shape::Whole) => haproxy::whole(&plan),
         (Target::Haproxy, Shape::Fragment) => haproxy::fragment(&plan),
+        (Target::Envoy, Shape::Whole) => envoy::whole(&plan),
+        (Target::Envoy, Shape::Fragment) => envoy::fragment(&plan),
     })
 }
