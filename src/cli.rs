@@ -87,6 +87,8 @@ pub enum ExportTarget {
     Haproxy,
     /// Envoy 1.40 or later.
     Envoy,
+    /// Caddy 2.6 or later.
+    Caddy,
 }
 
 const PLAYGROUND_HELP: &str = "Examples:

@@ -347,9 +347,21 @@ impl Drop for Running {
 }
 
 fn start(name: &str, dir: &Path, program: &str, args: &[&str], port: u16) -> Running {
+    start_with(name, dir, program, args, &[], port)
+}
+
+fn start_with(
+    name: &str,
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, PathBuf)],
+    port: u16,
+) -> Running {
     let stderr = dir.join(format!("{name}.stderr"));
     let child = Command::new(program)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -561,6 +573,39 @@ fn envoy_answers_every_request_as_corsica_serve_does() {
         diffs.join("\n")
     );
     drop(envoy);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn caddy_answers_every_request_as_corsica_serve_does() {
+    let dir = scratch("caddy");
+    let up = upstreams();
+    let (_corsica, corsica_port) = start_corsica(&dir, &up);
+    let port = free_port();
+    let file = dir.join("caddy-gateway.toml");
+    std::fs::write(&file, gateway_file(port, &up)).unwrap();
+    export("caddy", &file, &dir.join("Caddyfile"));
+    // Even with `admin off`, Caddy saves its config under XDG_CONFIG_HOME.
+    let env = [
+        ("XDG_CONFIG_HOME", dir.join("xdg-config")),
+        ("XDG_DATA_HOME", dir.join("xdg-data")),
+    ];
+    let caddy = start_with(
+        "caddy",
+        &dir,
+        "caddy",
+        &["run", "--config", "Caddyfile", "--adapter", "caddyfile"],
+        &env,
+        port,
+    );
+    let diffs = differences(&caddy, port, corsica_port);
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+    drop(caddy);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -19,6 +19,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, CmdError> {
         ExportTarget::Nginx => Target::Nginx,
         ExportTarget::Haproxy => Target::Haproxy,
         ExportTarget::Envoy => Target::Envoy,
+        ExportTarget::Caddy => Target::Caddy,
     };
     let shape = if args.fragment {
         Shape::Fragment

@@ -9,6 +9,7 @@
 use corsica::Diagnostic;
 use corsica_gateway::config::{GatewayConfig, GatewayFile};
 
+pub mod caddy;
 pub mod envoy;
 pub mod haproxy;
 pub mod nginx;
@@ -26,6 +27,8 @@ pub enum Target {
     Haproxy,
     /// Envoy 1.40 or later.
     Envoy,
+    /// Caddy 2.6 or later.
+    Caddy,
 }
 
 impl Target {
@@ -35,6 +38,7 @@ impl Target {
             Target::Nginx => "nginx",
             Target::Haproxy => "haproxy",
             Target::Envoy => "envoy",
+            Target::Caddy => "caddy",
         }
     }
 }
@@ -70,5 +74,7 @@ pub fn export(
         (Target::Haproxy, Shape::Fragment) => haproxy::fragment(&plan),
         (Target::Envoy, Shape::Whole) => envoy::whole(&plan),
         (Target::Envoy, Shape::Fragment) => envoy::fragment(&plan),
+        (Target::Caddy, Shape::Whole) => caddy::whole(&plan),
+        (Target::Caddy, Shape::Fragment) => caddy::fragment(&plan),
     })
 }

@@ -76,6 +76,9 @@ pub struct CorsPlan {
     pub any_method: bool,
     /// Allowed `Access-Control-Request-Headers` (case-insensitive).
     pub request_headers: String,
+    /// Allowed `Access-Control-Request-Headers` that name at least one
+    /// header (`None`: the policy allows none).
+    pub named_request_headers: Option<String>,
     /// The engine's answers.
     pub answers: Answers,
 }
@@ -92,6 +95,9 @@ impl CorsPlan {
             methods: regex::methods(&policy.methods().items, policy.methods().any),
             any_method: policy.methods().any,
             request_headers: regex::request_headers(
+                (!headers.any).then_some(headers.items.as_slice()),
+            ),
+            named_request_headers: regex::named_request_headers(
                 (!headers.any).then_some(headers.items.as_slice()),
             ),
             answers: probe::answers(policy),

@@ -163,6 +163,20 @@ pub fn request_headers(names: Option<&[String]>) -> String {
     format!("[\\t ]*(?:{name}[\\t ]*(?:,[\\t ]*{name}[\\t ]*)*)?")
 }
 
+/// Like [`request_headers`], for a value that names at least one header:
+/// `None` when the policy allows no header at all.
+pub fn named_request_headers(names: Option<&[String]>) -> Option<String> {
+    let name = match names {
+        None => TOKEN.to_owned(),
+        Some([]) => return None,
+        Some(list) => format!(
+            "(?:{})",
+            list.iter().map(|n| escape(n)).collect::<Vec<_>>().join("|")
+        ),
+    };
+    Some(format!("[\\t ]*{name}[\\t ]*(?:,[\\t ]*{name}[\\t ]*)*"))
+}
+
 /// The expression, without anchors and case-sensitive, for an
 /// `Access-Control-Request-Method` the policy allows: the safelisted three
 /// and the policy's list, or any token but the forbidden methods.
