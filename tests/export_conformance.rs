@@ -253,6 +253,46 @@ fn cases() -> Vec<Req> {
         all.push(on(host, req("GET", "/apix", &[("Origin", app)])));
         all.push(on(host, req("GET", "/api", &[("Origin", app)])));
     }
+    // A list of origins in one line, and a repeated Origin.
+    all.push(req(
+        "GET",
+        "/items",
+        &[("Origin", "https://evil.example, https://app.example.com")],
+    ));
+    all.push(preflight(
+        "/items",
+        "https://evil.example, https://app.example.com",
+        "PUT",
+    ));
+    all.push(req(
+        "GET",
+        "/items",
+        &[("Origin", "https://evil.example"), ("Origin", app)],
+    ));
+    all.push(req(
+        "GET",
+        "/items",
+        &[("Origin", app), ("Origin", "https://evil.example")],
+    ));
+    all.push(with(
+        with(
+            preflight("/items", app, "PUT"),
+            "Access-Control-Request-Headers",
+            "x-req",
+        ),
+        "Access-Control-Request-Headers",
+        "x-evil",
+    ));
+    all.push(with(
+        preflight("/items", app, "PUT"),
+        "Access-Control-Request-Headers",
+        " content-type ,\tx-req",
+    ));
+    // Path forms: case, dot segments, doubled slashes.
+    all.push(req("GET", "/PUBLIC", &[("Origin", app)]));
+    all.push(req("GET", "/public/", &[("Origin", app)]));
+    all.push(req("GET", "/public;v=1", &[("Origin", app)]));
+    all.push(req("GET", "/public?x=1", &[("Origin", app)]));
     // The proxy's own errors: upstream down, upstream too slow.
     all.push(req("GET", "/down/x", &[("Origin", app)]));
     all.push(req("GET", "/down/x", &[("Origin", "https://evil.example")]));
@@ -423,17 +463,62 @@ fn export(target: &str, file: &Path, out: &Path) {
     );
 }
 
+/// Whether `r` repeats a CORS request header with an allowed first line:
+/// nginx 1.22 reads only the first line of a repeated header into
+/// `$http_*` (joined since 1.23.0), so it cannot refuse `Origin: <allowed>`
+/// followed by `Origin: <other>` as the engine does. Browsers send each of
+/// these headers once. (Every refused value in this suite names "evil".)
+fn repeats_an_allowed_line(r: &Req) -> bool {
+    [
+        "origin",
+        "access-control-request-method",
+        "access-control-request-headers",
+    ]
+    .iter()
+    .any(|name| {
+        let lines: Vec<&str> = r
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+            .collect();
+        lines.len() > 1 && !lines[0].contains("evil")
+    })
+}
+
+/// Requests a target is known to answer differently, and why.
+type Known = Option<(fn(&Req) -> bool, &'static str)>;
+
 /// Runs every case against `corsica serve` and against `target`, returning
-/// every difference.
-fn differences(target: &Running, target_port: u16, corsica_port: u16) -> Vec<String> {
+/// every difference. `known` marks the cases where the target is known to
+/// differ, and why: each of them must still differ (so the list cannot go
+/// stale silently), and each is printed.
+fn differences(target: &Running, target_port: u16, corsica_port: u16, known: Known) -> Vec<String> {
     let mut diffs = Vec::new();
     let all = cases();
+    let mut known_seen = 0;
     for r in &all {
         let ours = send(corsica_port, r);
         let theirs = send(target_port, r);
+        let expected_to_differ = known.is_some_and(|(f, _)| f(r));
         match (ours, theirs) {
             (Ok((a, head_a)), Ok((b, head_b))) => {
-                if a != b {
+                if expected_to_differ {
+                    known_seen += 1;
+                    if a == b {
+                        diffs.push(format!(
+                            "{r:?}\n  listed as a known difference of {}, but it now agrees: update the list",
+                            target.name
+                        ));
+                    } else {
+                        eprintln!(
+                            "{}: known difference ({}):\n  {r:?}\n  corsica serve: {a:?}\n  {}: {b:?}",
+                            target.name,
+                            known.map(|k| k.1).unwrap_or_default(),
+                            target.name
+                        );
+                    }
+                } else if a != b {
                     diffs.push(format!(
                         "{r:?}\n  corsica serve: {a:?}\n  {}: {b:?}\n  --- corsica serve head:\n{head_a}\n  --- {} head:\n{head_b}\n",
                         target.name, target.name
@@ -447,10 +532,11 @@ fn differences(target: &Running, target_port: u16, corsica_port: u16) -> Vec<Str
         }
     }
     eprintln!(
-        "{}: {} requests, {} identical, {} different",
+        "{}: {} requests, {} identical, {} known differences, {} unexpected differences",
         target.name,
         all.len(),
-        all.len() - diffs.len(),
+        all.len() - known_seen - diffs.len(),
+        known_seen,
         diffs.len()
     );
     diffs
@@ -509,7 +595,15 @@ fn nginx_answers_every_request_as_corsica_serve_does() {
         ],
         port,
     );
-    let diffs = differences(&nginx, port, corsica_port);
+    let diffs = differences(
+        &nginx,
+        port,
+        corsica_port,
+        Some((
+            repeats_an_allowed_line,
+            "nginx 1.22 reads only the first line of a repeated header",
+        )),
+    );
     assert!(
         diffs.is_empty(),
         "{} differences:\n{}",
@@ -536,7 +630,7 @@ fn haproxy_answers_every_request_as_corsica_serve_does() {
         &["-db", "-f", "haproxy.cfg"],
         port,
     );
-    let diffs = differences(&haproxy, port, corsica_port);
+    let diffs = differences(&haproxy, port, corsica_port, None);
     assert!(
         diffs.is_empty(),
         "{} differences:\n{}",
@@ -565,7 +659,7 @@ fn envoy_answers_every_request_as_corsica_serve_does() {
         &["-c", "envoy.yaml", "--base-id", &base_id, "-l", "warning"],
         port,
     );
-    let diffs = differences(&envoy, port, corsica_port);
+    let diffs = differences(&envoy, port, corsica_port, None);
     assert!(
         diffs.is_empty(),
         "{} differences:\n{}",
@@ -598,7 +692,7 @@ fn caddy_answers_every_request_as_corsica_serve_does() {
         &env,
         port,
     );
-    let diffs = differences(&caddy, port, corsica_port);
+    let diffs = differences(&caddy, port, corsica_port, None);
     assert!(
         diffs.is_empty(),
         "{} differences:\n{}",

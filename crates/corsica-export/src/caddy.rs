@@ -156,19 +156,31 @@ fn set(out: &mut String, matcher: &str, headers: &Headers) {
     }
 }
 
+/// A CEL condition that the whole value of `field` matches `re` (anchored
+/// by the caller). `header_regexp` would accept a repeated header when any
+/// one line matched (`Origin: https://evil` then `Origin: https://app`);
+/// the placeholder joins repeated lines with `,`, which no expression here
+/// accepts, so a repeated header is refused as the engine refuses it.
+fn whole_value(field: &str, re: &str) -> String {
+    format!("{{http.request.header.{field}}}.matches(r\"{re}\")")
+}
+
+fn expression(conditions: &[String]) -> String {
+    format!("expression {}", quote(&conditions.join(" && ")))
+}
+
 fn matchers(out: &mut String, i: usize, cors: &CorsPlan) {
     let origin_ok = match &cors.origins {
-        None => "header Origin *".to_owned(),
-        Some(list) => format!(
-            "header_regexp origin Origin {}",
-            quote(&format!("^(?:{})$", list.join("|")))
-        ),
+        // `*` still refuses a repeated Origin; one that holds a comma is
+        // refused too (the engine would allow it; browsers never send it).
+        None => whole_value("Origin", "^[^,]+$"),
+        Some(list) => whole_value("Origin", &format!("^(?:{})$", list.join("|"))),
     };
     let preflight =
         "method OPTIONS\n\t\t\t\theader Origin *\n\t\t\t\theader Access-Control-Request-Method *";
-    let method_ok = format!(
-        "header_regexp acrm Access-Control-Request-Method {}",
-        quote(&format!("^(?:{})$", cors.methods))
+    let method_ok = whole_value(
+        "Access-Control-Request-Method",
+        &format!("^(?:{})$", cors.methods),
     );
     let mut block = |name: &str, lines: &[&str]| {
         let _ = writeln!(
@@ -178,33 +190,35 @@ fn matchers(out: &mut String, i: usize, cors: &CorsPlan) {
         );
     };
     if cors.any_method {
-        let forbidden = format!(
-            "header_regexp acrm Access-Control-Request-Method {}",
-            quote(&format!("(?i)^{}$", regex::forbidden_methods()))
-        );
+        let forbidden = expression(&[whole_value(
+            "Access-Control-Request-Method",
+            &format!("(?i)^{}$", regex::forbidden_methods()),
+        )]);
         block("forbidden", &[preflight, &forbidden]);
     }
     if let Some(named) = &cors.named_request_headers {
-        let acrh = format!(
-            "header_regexp acrh Access-Control-Request-Headers {}",
-            quote(&format!("(?i)^(?:{named})$"))
+        let acrh = whole_value(
+            "Access-Control-Request-Headers",
+            &format!("(?i)^(?:{named})$"),
         );
-        block("pre_named", &[preflight, &origin_ok, &method_ok, &acrh]);
+        let all = expression(&[origin_ok.clone(), method_ok.clone(), acrh]);
+        block("pre_named", &[preflight, &all]);
     }
-    let empty = "header_regexp acrh Access-Control-Request-Headers \"^[\\t ]*$\"";
-    block("pre_empty", &[preflight, &origin_ok, &method_ok, empty]);
+    let empty = whole_value("Access-Control-Request-Headers", "^[\\t ]*$");
+    let all = expression(&[origin_ok.clone(), method_ok.clone(), empty]);
+    block(
+        "pre_empty",
+        &[preflight, "header Access-Control-Request-Headers *", &all],
+    );
+    let all = expression(&[origin_ok.clone(), method_ok.clone()]);
     block(
         "pre_absent",
-        &[
-            preflight,
-            &origin_ok,
-            &method_ok,
-            "header !Access-Control-Request-Headers",
-        ],
+        &[preflight, "header !Access-Control-Request-Headers", &all],
     );
     block("pre", &[preflight]);
-    block("ok", &["header Origin *", &origin_ok]);
-    let not_ok = format!("not {{\n\t\t\t\t\t{origin_ok}\n\t\t\t\t}}");
+    let ok = expression(std::slice::from_ref(&origin_ok));
+    block("ok", &["header Origin *", &ok]);
+    let not_ok = expression(&[format!("!({origin_ok})")]);
     block("denied", &["header Origin *", &not_ok]);
     block("non_cors", &["header !Origin"]);
 }
