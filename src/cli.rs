@@ -31,7 +31,7 @@ pub enum Command {
     /// Run the CORS gateway: a reverse proxy that applies a validated policy in front of any HTTP API.
     #[command(after_help = SERVE_HELP)]
     Serve(ServeArgs),
-    /// Compile a gateway (or policy) file into an nginx configuration that applies the same policy.
+    /// Compile a gateway (or policy) file into an nginx, HAProxy, Envoy or Caddy configuration that applies the same policy.
     #[command(after_help = EXPORT_HELP)]
     Export(ExportArgs),
     /// Open a web page that runs a real cross-origin fetch in your browser beside corsica's prediction, with the fix.
@@ -40,19 +40,21 @@ pub enum Command {
 }
 
 const EXPORT_HELP: &str = "Examples:
-  corsica export --to nginx corsica.toml > nginx.conf
   mkdir -p run/logs && corsica export --to nginx corsica.toml -o run/nginx.conf
   nginx -p run -c nginx.conf -g 'daemon off;'
-  corsica export --to nginx --fragment corsica.toml     # only the part inside http { }
+  corsica export --to haproxy corsica.toml -o haproxy.cfg && haproxy -db -f haproxy.cfg
+  corsica export --to envoy corsica.toml -o envoy.yaml && envoy -c envoy.yaml --base-id 7
+  corsica export --to caddy corsica.toml -o Caddyfile && caddy run --config Caddyfile --adapter caddyfile
+  corsica export --to nginx --fragment corsica.toml     # only the part to paste, with where it goes
   corsica export --to nginx policy.toml --listen 127.0.0.1:8080 --upstream http://127.0.0.1:3000
 
-The output applies the policy exactly as `corsica serve` does: the same preflight
-answers, checks of the requested method and every requested header, the same origin
-matching (anchored, label boundaries, ports, case), the upstream's CORS headers hidden,
-Vary, CORS headers on the proxy's own 502/504, cors = false routes untouched, routes
-picked by host and path as corsica picks them. What nginx cannot express exactly
-(mode = \"report-only\", forward_preflight, TLS, HTTP/2 or https upstreams) is refused:
-nothing on stdout, a diagnostic per key on stderr.
+The output applies the policy as `corsica serve` does: the same preflight answers,
+checks of the requested method and every requested header, the same origin matching
+(anchored, label boundaries, ports, case), the upstream's CORS headers hidden, Vary,
+CORS headers on the proxy's own 502/504, cors = false routes untouched, routes picked
+by host and path as corsica picks them. What a target cannot express exactly
+(mode = \"report-only\", forward_preflight; not yet: TLS, HTTP/2 or https upstreams) is
+refused: nothing on stdout, a diagnostic per key on stderr.
 
 Exit status: 0 exported, 1 refused (the target cannot express a feature), 2 the file is
 invalid or cannot be read or written.";

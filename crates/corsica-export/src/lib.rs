@@ -78,3 +78,24 @@ pub fn export(
         (Target::Caddy, Shape::Fragment) => caddy::fragment(&plan),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A method name may hold `$` or `%`, which each target's value syntax
+    /// reads as a variable or a command; every target must keep it literal.
+    #[test]
+    fn dollar_and_percent_in_names_stay_literal() {
+        let source = "listen = \"127.0.0.1:8080\"\nupstream = \"http://127.0.0.1:3000\"\n\
+                      [policy]\norigins = [\"https://app.example.com\"]\nmethods = [\"X$Y\", \"P%Q\"]\n";
+        let config = corsica_gateway::config::load_str(source).unwrap();
+        let file: GatewayFile = toml::from_str(source).unwrap();
+        let nginx = export(&file, &config, Target::Nginx, Shape::Whole).unwrap();
+        assert!(nginx.contains("\"X${corsica_dollar}Y, P%Q\""), "{nginx}");
+        let haproxy = export(&file, &config, Target::Haproxy, Shape::Whole).unwrap();
+        assert!(haproxy.contains("\"X\\$Y, P%%Q\""), "{haproxy}");
+        let envoy = export(&file, &config, Target::Envoy, Shape::Whole).unwrap();
+        assert!(envoy.contains("\"X$Y, P%%Q\""), "{envoy}");
+    }
+}

@@ -60,7 +60,8 @@ pub fn fragment(plan: &Plan) -> String {
     // Whether each request header is present: an absent header is an empty
     // variable in nginx.
     out.push_str(
-        "map $http_origin $corsica_has_origin { default 1; \"\" 0; }\n\
+        "geo $corsica_dollar { default \"$\"; }\n\
+         map $http_origin $corsica_has_origin { default 1; \"\" 0; }\n\
          map $http_access_control_request_method $corsica_has_acrm { default 1; \"\" 0; }\n\
          map \"$request_method:$corsica_has_origin$corsica_has_acrm\" $corsica_preflight { default 0; \"~^OPTIONS:11$\" 1; }\n",
     );
@@ -101,7 +102,8 @@ fn header_names(cors: &CorsPlan) -> Vec<http::HeaderName> {
 
 fn value(v: &Value) -> String {
     match v {
-        Value::Static(text) => quote(text),
+        // A `$` would start a variable; `geo` can hold a literal one.
+        Value::Static(text) => quote(&text.replace('$', "${corsica_dollar}")),
         Value::EchoOrigin => "$http_origin".into(),
         Value::EchoMethod => "$http_access_control_request_method".into(),
         Value::EchoRequestHeaders => "$http_access_control_request_headers".into(),
