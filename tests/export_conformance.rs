@@ -243,6 +243,17 @@ fn cases() -> Vec<Req> {
         ));
         all.push(on(host, req("GET", "/items", &[("Origin", app)])));
     }
+    // An exact host beats a longer path prefix of a route without host.
+    for path in ["/public/x", "/open/x", "/down/x"] {
+        all.push(on(
+            "api.test",
+            req("GET", path, &[("Origin", "https://admin.example.com")]),
+        ));
+        all.push(on(
+            "api.test",
+            preflight(path, "https://anyone.example", "PUT"),
+        ));
+    }
     for host in [
         "a.wild.test",
         "a.b.wild.test",
