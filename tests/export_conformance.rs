@@ -319,6 +319,21 @@ struct Seen {
     cors: BTreeMap<String, Vec<String>>,
     vary: BTreeSet<String>,
     upstream: Option<String>,
+    /// The browser's CORS check (corsica's simulator, Chromium's order and
+    /// errors) with credentials omitted and included; `None` without Origin.
+    verdicts: Option<[String; 2]>,
+}
+
+/// What a browser's CORS check says of a response's headers for `origin`.
+fn verdicts(all: &[(String, String)], origin: Option<&str>) -> Option<[String; 2]> {
+    use corsica::browser::{cors_check, Credentials, ResponseHeaders};
+    let origin = origin?;
+    let headers = ResponseHeaders::from_text(all);
+    let judge = |mode| match cors_check(&headers, origin, mode) {
+        Ok(()) => "readable".to_owned(),
+        Err(failure) => format!("blocked: {:?}", failure.error),
+    };
+    Some([judge(Credentials::Omit), judge(Credentials::Include)])
 }
 
 fn send(port: u16, r: &Req) -> Result<(Seen, String), String> {
@@ -347,12 +362,15 @@ fn send(port: u16, r: &Req) -> Result<(Seen, String), String> {
         cors: BTreeMap::new(),
         vary: BTreeSet::new(),
         upstream: None,
+        verdicts: None,
     };
+    let mut all = Vec::new();
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
             continue;
         };
         let (name, value) = (name.trim().to_ascii_lowercase(), value.trim().to_owned());
+        all.push((name.clone(), value.clone()));
         if name.starts_with("access-control-") {
             seen.cors.entry(name).or_default().push(value);
         } else if name == "vary" {
@@ -368,6 +386,12 @@ fn send(port: u16, r: &Req) -> Result<(Seen, String), String> {
             seen.upstream = Some(value);
         }
     }
+    let origin = r
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("origin"))
+        .map(|(_, v)| *v);
+    seen.verdicts = verdicts(&all, origin);
     Ok((seen, head))
 }
 
@@ -733,6 +757,9 @@ fn the_cases_tell_allowed_from_refused_on_corsica_serve() {
     .0;
     assert_eq!(allowed.status, 204);
     assert_eq!(refused.status, 403);
+    let readable = Some(["readable".to_owned(), "readable".to_owned()]);
+    assert_eq!(allowed.verdicts, readable);
+    assert_ne!(refused.verdicts, readable);
     let passthrough = send(
         port,
         &req("GET", "/public", &[("Origin", "https://x.example")]),
