@@ -246,6 +246,8 @@ fn clusters(plan: &Plan) -> Vec<Json> {
         .enumerate()
         .map(|(i, r)| {
             let (host, port) = r.upstream.rsplit_once(':').unwrap_or((&r.upstream, "80"));
+            // An IPv6 literal comes bracketed from the URL; Envoy wants it bare.
+            let host = host.trim_start_matches('[').trim_end_matches(']');
             json!({
                 "name": format!("corsica_r{i}"),
                 "type": "STRICT_DNS",
