@@ -6,6 +6,8 @@
 //! to a target-neutral [`plan::Plan`] (routes from the gateway's router,
 //! answers from the engine), and one module per target renders the plan.
 
+#![warn(missing_docs)]
+
 use corsica::Diagnostic;
 use corsica_gateway::config::{GatewayConfig, GatewayFile};
 
