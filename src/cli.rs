@@ -31,9 +31,66 @@ pub enum Command {
     /// Run the CORS gateway: a reverse proxy that applies a validated policy in front of any HTTP API.
     #[command(after_help = SERVE_HELP)]
     Serve(ServeArgs),
+    /// Compile a gateway (or policy) file into an nginx, HAProxy, Envoy or Caddy configuration that applies the same policy.
+    #[command(after_help = EXPORT_HELP)]
+    Export(ExportArgs),
     /// Open a web page that runs a real cross-origin fetch in your browser beside corsica's prediction, with the fix.
     #[command(after_help = PLAYGROUND_HELP)]
     Playground(PlaygroundArgs),
+}
+
+const EXPORT_HELP: &str = "Examples:
+  mkdir -p run/logs && corsica export --to nginx corsica.toml -o run/nginx.conf
+  nginx -p run -c nginx.conf -g 'daemon off;'
+  corsica export --to haproxy corsica.toml -o haproxy.cfg && haproxy -db -f haproxy.cfg
+  corsica export --to envoy corsica.toml -o envoy.yaml && envoy -c envoy.yaml --base-id 7
+  corsica export --to caddy corsica.toml -o Caddyfile && caddy run --config Caddyfile --adapter caddyfile
+  corsica export --to nginx --fragment corsica.toml     # only the part to paste, with where it goes
+  corsica export --to nginx policy.toml --listen 127.0.0.1:8080 --upstream http://127.0.0.1:3000
+
+The output applies the policy as `corsica serve` does: the same preflight answers,
+checks of the requested method and every requested header, the same origin matching
+(anchored, label boundaries, ports, case), the upstream's CORS headers hidden, Vary,
+CORS headers on the proxy's own 502/504, cors = false routes untouched, routes picked
+by host and path as corsica picks them. What a target cannot express exactly
+(mode = \"report-only\", forward_preflight; not yet: TLS, HTTP/2 or https upstreams) is
+refused: nothing on stdout, a diagnostic per key on stderr.
+
+Exit status: 0 exported, 1 refused (the target cannot express a feature), 2 the file is
+invalid or cannot be read or written.";
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// The proxy to export to.
+    #[arg(long, value_enum)]
+    pub to: ExportTarget,
+    /// A gateway file (as `corsica serve --config` takes) or a bare policy file.
+    pub file: PathBuf,
+    /// Print only the part to paste into an existing configuration.
+    #[arg(long)]
+    pub fragment: bool,
+    /// Write to this file instead of stdout.
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// For a bare policy file: the address to listen on.
+    #[arg(long, requires = "upstream")]
+    pub listen: Option<String>,
+    /// For a bare policy file: the upstream URL (http://host:port).
+    #[arg(long, requires = "listen")]
+    pub upstream: Option<String>,
+}
+
+/// The proxies `corsica export` renders for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportTarget {
+    /// nginx 1.22 or later.
+    Nginx,
+    /// HAProxy 2.6 or later.
+    Haproxy,
+    /// Envoy 1.40 or later.
+    Envoy,
+    /// Caddy 2.6 or later.
+    Caddy,
 }
 
 const PLAYGROUND_HELP: &str = "Examples:

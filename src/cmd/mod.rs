@@ -3,6 +3,7 @@
 mod audit;
 mod check;
 mod explain;
+mod export;
 mod lint;
 mod playground;
 mod serve;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CmdError> {
         Command::Check(args) => check::run(&args),
         Command::Audit(args) => audit::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Playground(args) => playground::run(&args),
     }
 }

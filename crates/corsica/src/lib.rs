@@ -53,8 +53,10 @@ mod token;
 
 pub use acrh::AcrhError;
 pub use diagnostic::{ConfigError, Diagnostic, Palette, Severity};
+pub use method::FORBIDDEN_METHODS;
 pub use origin::{is_ip_host, parse_serialized as parse_origin, OriginParts};
 pub use origin_set::{OriginMatch, OriginSet};
+pub use pattern::OriginEntry;
 pub use policy::{Policy, PolicyBuilder, PolicyConfig};
 pub use server::{Decision, Denial, Forward, ForwardPlan, Preflight, PreflightPlan, RequestKind};
 

@@ -8,10 +8,14 @@ pub fn is_safelisted(method: &str) -> bool {
     matches!(method, "GET" | "HEAD" | "POST")
 }
 
+/// The methods Fetch forbids, matched without regard to case; a policy
+/// with `methods = ["*"]` still refuses them.
+pub const FORBIDDEN_METHODS: [&str; 3] = ["CONNECT", "TRACE", "TRACK"];
+
 /// Whether `method` is forbidden (`CONNECT`, `TRACE`, `TRACK`, any case).
 /// Browsers refuse to send these, so a policy listing them is a mistake.
 pub fn is_forbidden(method: &str) -> bool {
-    ["CONNECT", "TRACE", "TRACK"]
+    FORBIDDEN_METHODS
         .iter()
         .any(|f| f.eq_ignore_ascii_case(method))
 }

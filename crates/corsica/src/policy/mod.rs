@@ -254,6 +254,17 @@ impl Policy {
         self.origins.entries()
     }
 
+    /// The origin entries, parsed: what exporters render into another
+    /// server's matcher language, so that they never re-read the strings.
+    pub fn origin_rules(&self) -> Vec<crate::OriginEntry> {
+        // Every entry was validated when the policy was built, so none fails.
+        self.origins
+            .entries()
+            .iter()
+            .filter_map(|e| crate::pattern::parse_entry(e).ok())
+            .collect()
+    }
+
     /// The allowed methods beyond `GET`, `HEAD` and `POST`.
     pub fn methods(&self) -> &ListRule {
         &self.methods

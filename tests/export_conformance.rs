@@ -1,0 +1,781 @@
+//! The export conformance suite: one gateway file, exported to each target,
+//! run on the real server; the same requests go to `corsica serve` and to
+//! the exported server, and every response must carry the same status, the
+//! same CORS headers, the same `Vary` tokens and come from the same
+//! upstream. A target that cannot be started fails the suite with the
+//! reason; nothing is skipped.
+//!
+//! The upstreams send their own `Access-Control-Allow-Origin: *` and
+//! `Access-Control-Allow-Credentials: false`, which a correct export hides.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// An upstream that answers every request with 200, names itself in
+/// `x-upstream`, and sends bogus CORS headers; `delay` holds each answer.
+fn upstream(name: &'static str, delay: Duration) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an upstream");
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                std::thread::sleep(delay);
+                let body = "ok";
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nx-upstream: {name}\r\n\
+                     Access-Control-Allow-Origin: *\r\nAccess-Control-Allow-Credentials: false\r\n\
+                     Access-Control-Allow-Methods: *\r\nAccess-Control-Expose-Headers: x-bogus\r\n\
+                     Vary: Accept-Encoding\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(reply.as_bytes());
+            });
+        }
+    });
+    addr
+}
+
+/// A port nobody listens on (bound, then released).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Upstreams {
+    a: SocketAddr,
+    b: SocketAddr,
+    slow: SocketAddr,
+    dead: u16,
+}
+
+/// The gateway file every server runs, listening on `port`.
+fn gateway_file(port: u16, up: &Upstreams) -> String {
+    format!(
+        r#"listen = "127.0.0.1:{port}"
+upstream = "http://{a}"
+
+[timeouts]
+connect = "2s"
+upstream_response = "1s"
+
+[policy]
+origins = ["https://app.example.com", "https://*.example.org", "http://localhost:*"]
+methods = ["PUT", "DELETE"]
+request_headers = ["content-type", "x-req"]
+expose_headers = ["x-total"]
+credentials = true
+max_age = 600
+
+[[routes]]
+path_prefix = "/public"
+cors = false
+
+[[routes]]
+path_prefix = "/open"
+upstream = "http://{b}"
+[routes.policy]
+origins = ["*"]
+methods = ["*"]
+request_headers = ["*"]
+expose_headers = ["x-total"]
+
+[[routes]]
+host = "api.test"
+path_prefix = "/"
+upstream = "http://{b}"
+[routes.policy]
+origins = ["https://admin.example.com"]
+
+[[routes]]
+host = "*.wild.test"
+path_prefix = "/api"
+upstream = "http://{b}"
+[routes.policy]
+origins = ["https://app.example.com"]
+methods = ["PATCH"]
+
+[[routes]]
+path_prefix = "/down"
+upstream = "http://127.0.0.1:{dead}"
+
+[[routes]]
+path_prefix = "/slow"
+upstream = "http://{slow}"
+"#,
+        a = up.a,
+        b = up.b,
+        slow = up.slow,
+        dead = up.dead,
+    )
+}
+
+/// One request of the suite.
+#[derive(Debug, Clone)]
+struct Req {
+    method: &'static str,
+    path: &'static str,
+    host: &'static str,
+    headers: Vec<(&'static str, &'static str)>,
+}
+
+fn req(method: &'static str, path: &'static str, headers: &[(&'static str, &'static str)]) -> Req {
+    Req {
+        method,
+        path,
+        host: "localhost",
+        headers: headers.to_vec(),
+    }
+}
+
+fn on(host: &'static str, mut r: Req) -> Req {
+    r.host = host;
+    r
+}
+
+fn preflight(path: &'static str, origin: &'static str, method: &'static str) -> Req {
+    req(
+        "OPTIONS",
+        path,
+        &[
+            ("Origin", origin),
+            ("Access-Control-Request-Method", method),
+        ],
+    )
+}
+
+fn with(mut r: Req, name: &'static str, value: &'static str) -> Req {
+    r.headers.push((name, value));
+    r
+}
+
+/// Every request of the suite.
+fn cases() -> Vec<Req> {
+    let mut all = Vec::new();
+    // Origins, allowed and look-alikes, on preflights and actual requests.
+    for origin in [
+        "https://app.example.com",
+        "https://evilapp.example.com",
+        "https://app.example.com.evil.net",
+        "https://APP.EXAMPLE.COM",
+        "http://app.example.com",
+        "https://app.example.com:8443",
+        "null",
+        "https://a.example.org",
+        "https://a.b.example.org",
+        "https://example.org",
+        "https://evilexample.org",
+        "https://a.example.org.evil.net",
+        "https://A.example.org",
+        "http://localhost:3000",
+        "http://localhost",
+        "http://localhost:80",
+        "http://localhost:65536",
+        "https://localhost:3000",
+        "http://localhostx:3000",
+    ] {
+        all.push(preflight("/items", origin, "PUT"));
+        all.push(req("GET", "/items", &[("Origin", origin)]));
+    }
+    let app = "https://app.example.com";
+    // Methods, in mixed case.
+    for method in ["GET", "DELETE", "put", "PATCH", "Delete", "CONNECT"] {
+        all.push(preflight("/items", app, method));
+    }
+    // Request headers, in mixed case.
+    for headers in [
+        "content-type,x-req",
+        "Content-Type, X-Req",
+        "x-req",
+        "x-evil",
+        "content-type,x-evil",
+        "",
+        "content-type x-req",
+    ] {
+        all.push(with(
+            preflight("/items", app, "PUT"),
+            "Access-Control-Request-Headers",
+            headers,
+        ));
+    }
+    // Not CORS; OPTIONS without a requested method.
+    all.push(req("GET", "/items", &[]));
+    all.push(req("OPTIONS", "/items", &[("Origin", app)]));
+    all.push(req("POST", "/items", &[("Origin", app)]));
+    // cors = false, and a prefix at its segment boundary.
+    all.push(preflight("/public/x", app, "PUT"));
+    all.push(req("GET", "/public", &[("Origin", app)]));
+    all.push(req("GET", "/publicx", &[("Origin", app)]));
+    all.push(preflight("/publicx", app, "PUT"));
+    // A `*` policy: any origin, echoed method and headers, forbidden methods.
+    all.push(with(
+        preflight("/open/x", "https://anyone.example", "FROB"),
+        "Access-Control-Request-Headers",
+        "x-anything,Authorization",
+    ));
+    all.push(preflight("/open", "https://anyone.example", "connect"));
+    all.push(req(
+        "GET",
+        "/open/x",
+        &[("Origin", "https://anyone.example")],
+    ));
+    all.push(req("GET", "/open/x", &[]));
+    // Host routes: exact, with a port, in upper case; wildcard, one label or more.
+    for host in ["api.test", "api.test:8080", "API.TEST", "wild.test"] {
+        all.push(on(
+            host,
+            preflight("/items", "https://admin.example.com", "GET"),
+        ));
+        all.push(on(host, req("GET", "/items", &[("Origin", app)])));
+    }
+    // An exact host beats a longer path prefix of a route without host.
+    for path in ["/public/x", "/open/x", "/down/x"] {
+        all.push(on(
+            "api.test",
+            req("GET", path, &[("Origin", "https://admin.example.com")]),
+        ));
+        all.push(on(
+            "api.test",
+            preflight(path, "https://anyone.example", "PUT"),
+        ));
+    }
+    for host in [
+        "a.wild.test",
+        "a.b.wild.test",
+        "wild.test",
+        "x.wild.test:99",
+    ] {
+        all.push(on(host, preflight("/api/x", app, "PATCH")));
+        all.push(on(host, req("GET", "/apix", &[("Origin", app)])));
+        all.push(on(host, req("GET", "/api", &[("Origin", app)])));
+    }
+    // A list of origins in one line, and a repeated Origin.
+    all.push(req(
+        "GET",
+        "/items",
+        &[("Origin", "https://evil.example, https://app.example.com")],
+    ));
+    all.push(preflight(
+        "/items",
+        "https://evil.example, https://app.example.com",
+        "PUT",
+    ));
+    all.push(req(
+        "GET",
+        "/items",
+        &[("Origin", "https://evil.example"), ("Origin", app)],
+    ));
+    all.push(req(
+        "GET",
+        "/items",
+        &[("Origin", app), ("Origin", "https://evil.example")],
+    ));
+    all.push(with(
+        with(
+            preflight("/items", app, "PUT"),
+            "Access-Control-Request-Headers",
+            "x-req",
+        ),
+        "Access-Control-Request-Headers",
+        "x-evil",
+    ));
+    all.push(with(
+        preflight("/items", app, "PUT"),
+        "Access-Control-Request-Headers",
+        " content-type ,\tx-req",
+    ));
+    // Path forms: case, dot segments, doubled slashes.
+    all.push(req("GET", "/PUBLIC", &[("Origin", app)]));
+    all.push(req("GET", "/public/", &[("Origin", app)]));
+    all.push(req("GET", "/public;v=1", &[("Origin", app)]));
+    all.push(req("GET", "/public?x=1", &[("Origin", app)]));
+    // The proxy's own errors: upstream down, upstream too slow.
+    all.push(req("GET", "/down/x", &[("Origin", app)]));
+    all.push(req("GET", "/down/x", &[("Origin", "https://evil.example")]));
+    all.push(preflight("/down/x", app, "PUT"));
+    all.push(req("GET", "/slow", &[("Origin", app)]));
+    all
+}
+
+/// What is compared of a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seen {
+    status: u16,
+    cors: BTreeMap<String, Vec<String>>,
+    vary: BTreeSet<String>,
+    upstream: Option<String>,
+    /// The browser's CORS check (corsica's simulator, Chromium's order and
+    /// errors) with credentials omitted and included; `None` without Origin.
+    verdicts: Option<[String; 2]>,
+}
+
+/// What a browser's CORS check says of a response's headers for `origin`.
+fn verdicts(all: &[(String, String)], origin: Option<&str>) -> Option<[String; 2]> {
+    use corsica::browser::{cors_check, Credentials, ResponseHeaders};
+    let origin = origin?;
+    let headers = ResponseHeaders::from_text(all);
+    let judge = |mode| match cors_check(&headers, origin, mode) {
+        Ok(()) => "readable".to_owned(),
+        Err(failure) => format!("blocked: {:?}", failure.error),
+    };
+    Some([judge(Credentials::Omit), judge(Credentials::Include)])
+}
+
+fn send(port: u16, r: &Req) -> Result<(Seen, String), String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    let mut text = format!("{} {} HTTP/1.1\r\nHost: {}\r\n", r.method, r.path, r.host);
+    for (n, v) in &r.headers {
+        text.push_str(&format!("{n}: {v}\r\n"));
+    }
+    text.push_str("Connection: close\r\n\r\n");
+    stream
+        .write_all(text.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let head = raw.split("\r\n\r\n").next().unwrap_or_default().to_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no status line in {raw:?}"))?;
+    let mut seen = Seen {
+        status,
+        cors: BTreeMap::new(),
+        vary: BTreeSet::new(),
+        upstream: None,
+        verdicts: None,
+    };
+    let mut all = Vec::new();
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let (name, value) = (name.trim().to_ascii_lowercase(), value.trim().to_owned());
+        all.push((name.clone(), value.clone()));
+        if name.starts_with("access-control-") {
+            seen.cors.entry(name).or_default().push(value);
+        } else if name == "vary" {
+            // Token sets: where the upstream already varies on a token, one
+            // server appends a second line, another merges.
+            seen.vary.extend(
+                value
+                    .split(',')
+                    .map(|t| t.trim().to_ascii_lowercase())
+                    .filter(|t| !t.is_empty()),
+            );
+        } else if name == "x-upstream" {
+            seen.upstream = Some(value);
+        }
+    }
+    let origin = r
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("origin"))
+        .map(|(_, v)| *v);
+    seen.verdicts = verdicts(&all, origin);
+    Ok((seen, head))
+}
+
+/// A server under test, stopped by its PID when dropped.
+struct Running {
+    name: String,
+    child: Child,
+    stderr: PathBuf,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // SIGTERM, not SIGKILL: nginx's master stops its workers on TERM;
+        // killed, it would leave them running.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(name: &str, dir: &Path, program: &str, args: &[&str], port: u16) -> Running {
+    start_with(name, dir, program, args, &[], port)
+}
+
+fn start_with(
+    name: &str,
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, PathBuf)],
+    port: u16,
+) -> Running {
+    let stderr = dir.join(format!("{name}.stderr"));
+    let child = Command::new(program)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("{name}: cannot start `{program}`: {e}; scripts/test.sh installs it (nginx: apt-get install nginx)")
+        });
+    let mut running = Running {
+        name: name.to_owned(),
+        child,
+        stderr,
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(Some(status)) = running.child.try_wait() {
+            panic!(
+                "{name} exited with {status} before listening:\n{}",
+                std::fs::read_to_string(&running.stderr).unwrap_or_default()
+            );
+        }
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return running;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "{name} did not listen on 127.0.0.1:{port} within 15 s:\n{}",
+                std::fs::read_to_string(&running.stderr).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "corsica-export-{name}-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Exports `file` for `target` with the real binary; panics with its stderr
+/// when it refuses.
+fn export(target: &str, file: &Path, out: &Path) {
+    let output = Command::new(env!("CARGO_BIN_EXE_corsica"))
+        .args(["export", "--to", target])
+        .arg(file)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "export to {target} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Whether `r` repeats a CORS request header with an allowed first line:
+/// nginx 1.22 reads only the first line of a repeated header into
+/// `$http_*` (joined since 1.23.0), so it cannot refuse `Origin: <allowed>`
+/// followed by `Origin: <other>` as the engine does. Browsers send each of
+/// these headers once. (Every refused value in this suite names "evil".)
+fn repeats_an_allowed_line(r: &Req) -> bool {
+    [
+        "origin",
+        "access-control-request-method",
+        "access-control-request-headers",
+    ]
+    .iter()
+    .any(|name| {
+        let lines: Vec<&str> = r
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+            .collect();
+        lines.len() > 1 && !lines[0].contains("evil")
+    })
+}
+
+/// Requests a target is known to answer differently, and why.
+type Known = Option<(fn(&Req) -> bool, &'static str)>;
+
+/// Runs every case against `corsica serve` and against `target`, returning
+/// every difference. `known` marks the cases where the target is known to
+/// differ, and why: each of them must still differ (so the list cannot go
+/// stale silently), and each is printed.
+fn differences(target: &Running, target_port: u16, corsica_port: u16, known: Known) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let all = cases();
+    let mut known_seen = 0;
+    for r in &all {
+        let ours = send(corsica_port, r);
+        let theirs = send(target_port, r);
+        let expected_to_differ = known.is_some_and(|(f, _)| f(r));
+        match (ours, theirs) {
+            (Ok((a, head_a)), Ok((b, head_b))) => {
+                if expected_to_differ {
+                    known_seen += 1;
+                    if a == b {
+                        diffs.push(format!(
+                            "{r:?}\n  listed as a known difference of {}, but it now agrees: update the list",
+                            target.name
+                        ));
+                    } else {
+                        eprintln!(
+                            "{}: known difference ({}):\n  {r:?}\n  corsica serve: {a:?}\n  {}: {b:?}",
+                            target.name,
+                            known.map(|k| k.1).unwrap_or_default(),
+                            target.name
+                        );
+                    }
+                } else if a != b {
+                    diffs.push(format!(
+                        "{r:?}\n  corsica serve: {a:?}\n  {}: {b:?}\n  --- corsica serve head:\n{head_a}\n  --- {} head:\n{head_b}\n",
+                        target.name, target.name
+                    ));
+                }
+            }
+            (a, b) => diffs.push(format!(
+                "{r:?}\n  corsica serve: {a:?}\n  {}: {b:?}",
+                target.name
+            )),
+        }
+    }
+    eprintln!(
+        "{}: {} requests, {} identical, {} known differences, {} unexpected differences",
+        target.name,
+        all.len(),
+        all.len() - known_seen - diffs.len(),
+        known_seen,
+        diffs.len()
+    );
+    diffs
+}
+
+fn upstreams() -> Upstreams {
+    Upstreams {
+        a: upstream("a", Duration::ZERO),
+        b: upstream("b", Duration::ZERO),
+        slow: upstream("slow", Duration::from_secs(3)),
+        dead: free_port(),
+    }
+}
+
+fn start_corsica(dir: &Path, up: &Upstreams) -> (Running, u16) {
+    let port = free_port();
+    let file = dir.join("corsica.toml");
+    std::fs::write(&file, gateway_file(port, up)).unwrap();
+    let running = start(
+        "corsica serve",
+        dir,
+        env!("CARGO_BIN_EXE_corsica"),
+        &[
+            "serve",
+            "--config",
+            file.to_str().unwrap(),
+            "--workers",
+            "1",
+        ],
+        port,
+    );
+    (running, port)
+}
+
+#[test]
+fn nginx_answers_every_request_as_corsica_serve_does() {
+    let dir = scratch("nginx");
+    let up = upstreams();
+    let (_corsica, corsica_port) = start_corsica(&dir, &up);
+    let port = free_port();
+    let file = dir.join("nginx-gateway.toml");
+    std::fs::write(&file, gateway_file(port, &up)).unwrap();
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    export("nginx", &file, &dir.join("nginx.conf"));
+    let nginx = start(
+        "nginx",
+        &dir,
+        "nginx",
+        &[
+            "-p",
+            dir.to_str().unwrap(),
+            "-c",
+            "nginx.conf",
+            "-g",
+            "daemon off;",
+        ],
+        port,
+    );
+    let diffs = differences(
+        &nginx,
+        port,
+        corsica_port,
+        Some((
+            repeats_an_allowed_line,
+            "nginx 1.22 reads only the first line of a repeated header",
+        )),
+    );
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+    drop(nginx);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn haproxy_answers_every_request_as_corsica_serve_does() {
+    let dir = scratch("haproxy");
+    let up = upstreams();
+    let (_corsica, corsica_port) = start_corsica(&dir, &up);
+    let port = free_port();
+    let file = dir.join("haproxy-gateway.toml");
+    std::fs::write(&file, gateway_file(port, &up)).unwrap();
+    export("haproxy", &file, &dir.join("haproxy.cfg"));
+    let haproxy = start(
+        "haproxy",
+        &dir,
+        "haproxy",
+        &["-db", "-f", "haproxy.cfg"],
+        port,
+    );
+    let diffs = differences(&haproxy, port, corsica_port, None);
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+    drop(haproxy);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn envoy_answers_every_request_as_corsica_serve_does() {
+    let dir = scratch("envoy");
+    let up = upstreams();
+    let (_corsica, corsica_port) = start_corsica(&dir, &up);
+    let port = free_port();
+    let file = dir.join("envoy-gateway.toml");
+    std::fs::write(&file, gateway_file(port, &up)).unwrap();
+    export("envoy", &file, &dir.join("envoy.yaml"));
+    // A distinct hot-restart id per run: other Envoys may run beside it.
+    let base_id = (std::process::id() % 10_000 + 20_000).to_string();
+    let envoy = start(
+        "envoy",
+        &dir,
+        "envoy",
+        &["-c", "envoy.yaml", "--base-id", &base_id, "-l", "warning"],
+        port,
+    );
+    let diffs = differences(&envoy, port, corsica_port, None);
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+    drop(envoy);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn caddy_answers_every_request_as_corsica_serve_does() {
+    let dir = scratch("caddy");
+    let up = upstreams();
+    let (_corsica, corsica_port) = start_corsica(&dir, &up);
+    let port = free_port();
+    let file = dir.join("caddy-gateway.toml");
+    std::fs::write(&file, gateway_file(port, &up)).unwrap();
+    export("caddy", &file, &dir.join("Caddyfile"));
+    // Even with `admin off`, Caddy saves its config under XDG_CONFIG_HOME.
+    let env = [
+        ("XDG_CONFIG_HOME", dir.join("xdg-config")),
+        ("XDG_DATA_HOME", dir.join("xdg-data")),
+    ];
+    let caddy = start_with(
+        "caddy",
+        &dir,
+        "caddy",
+        &["run", "--config", "Caddyfile", "--adapter", "caddyfile"],
+        &env,
+        port,
+    );
+    let diffs = differences(&caddy, port, corsica_port, None);
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+    drop(caddy);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The suite compares something: the servers' answers differ between
+/// allowed and refused requests, so two servers that agree are not merely
+/// both silent.
+#[test]
+fn the_cases_tell_allowed_from_refused_on_corsica_serve() {
+    let dir = scratch("self");
+    let up = upstreams();
+    let (_corsica, port) = start_corsica(&dir, &up);
+    let allowed = send(port, &preflight("/items", "https://app.example.com", "PUT"))
+        .unwrap()
+        .0;
+    let refused = send(
+        port,
+        &preflight("/items", "https://evilapp.example.com", "PUT"),
+    )
+    .unwrap()
+    .0;
+    assert_eq!(allowed.status, 204);
+    assert_eq!(refused.status, 403);
+    let readable = Some(["readable".to_owned(), "readable".to_owned()]);
+    assert_eq!(allowed.verdicts, readable);
+    assert_ne!(refused.verdicts, readable);
+    let passthrough = send(
+        port,
+        &req("GET", "/public", &[("Origin", "https://x.example")]),
+    )
+    .unwrap()
+    .0;
+    assert_eq!(
+        passthrough.cors.get("access-control-allow-origin"),
+        Some(&vec!["*".to_owned()])
+    );
+    let down = send(
+        port,
+        &req("GET", "/down", &[("Origin", "https://app.example.com")]),
+    )
+    .unwrap()
+    .0;
+    assert_eq!(down.status, 502);
+    let _ = std::fs::remove_dir_all(&dir);
+}
