@@ -4,6 +4,7 @@ mod audit;
 mod check;
 mod explain;
 mod lint;
+mod origins;
 mod playground;
 mod serve;
 
@@ -23,5 +24,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CmdError> {
         Command::Audit(args) => audit::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Playground(args) => playground::run(&args),
+        Command::Origins(args) => origins::run(&args),
     }
 }
