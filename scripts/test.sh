@@ -32,12 +32,18 @@ step "install missing test dependencies"
 packages=()
 [ -x /usr/lib/chromium/chromium ] || packages+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || packages+=(chromium-driver)
+# The origin-store tests start a real redis-server (and PostgreSQL's
+# initdb/pg_ctl, run as a non-root user) on loopback.
+command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || packages+=(postgresql)
 if [ ${#packages[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}"
 fi
 [ -x /usr/lib/chromium/chromium ] || { echo "chromium is required for the browser tests and could not be installed" >&2; exit 1; }
+command -v redis-server >/dev/null 2>&1 || { echo "redis-server is required for the origin-store tests and could not be installed" >&2; exit 1; }
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { echo "postgresql is required for the origin-store tests and could not be installed" >&2; exit 1; }
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 /usr/lib/chromium/chromium --version || true
 

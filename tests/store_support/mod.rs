@@ -1,0 +1,300 @@
+//! Real stores and `corsica serve` replicas on 127.0.0.1 for the
+//! origin-store tests: a `redis-server` on a free port, gateways started as
+//! processes, and a tiny blocking HTTP client for preflights. Every process
+//! is stopped by its own PID when its guard drops.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A free TCP port on 127.0.0.1 (bound, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A fresh temporary directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "corsica-store-{}-{name}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Polls `f` every 10 ms until it is true or `limit` has passed; returns
+/// how long it took, or `None` on timeout.
+pub fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    f().then(|| start.elapsed())
+}
+
+/// A `redis-server` on loopback, without persistence.
+pub struct Redis {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Redis {
+    /// Starts one on a free port. Panics, loudly, when `redis-server` is
+    /// not installed: these tests are never skipped.
+    pub fn start(name: &str) -> Redis {
+        let mut redis = Redis {
+            port: free_port(),
+            dir: temp_dir(name),
+            child: None,
+        };
+        redis.up();
+        redis
+    }
+
+    /// `redis://127.0.0.1:PORT/0`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Starts the server (again) on the same port, empty.
+    pub fn up(&mut self) {
+        assert!(self.child.is_none(), "redis is already running");
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir.to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server ({e}); install it (apt-get install redis-server) or run ./scripts/test.sh, which does")
+            });
+        self.child = Some(child);
+        let port = self.port;
+        let answered = wait_for(Duration::from_secs(10), || {
+            TcpStream::connect(("127.0.0.1", port))
+                .and_then(|mut s| {
+                    s.set_read_timeout(Some(Duration::from_millis(500)))?;
+                    s.write_all(b"PING\r\n")?;
+                    let mut buf = [0u8; 7];
+                    s.read_exact(&mut buf)?;
+                    Ok(&buf == b"+PONG\r\n")
+                })
+                .unwrap_or(false)
+        });
+        assert!(
+            answered.is_some(),
+            "redis-server did not answer on port {port} within 10 s"
+        );
+    }
+
+    /// Stops the server (by its PID) and waits until it has exited.
+    pub fn down(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.down();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs `corsica origins ARGS...`; returns the exit code, stdout and stderr.
+pub fn origins_cli(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_corsica"))
+        .arg("origins")
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run corsica origins");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A `corsica serve` process.
+pub struct Gateway {
+    child: Child,
+    pub listen: SocketAddr,
+    pub admin: SocketAddr,
+    pub config: PathBuf,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Gateway {
+    /// Starts `corsica serve --config DIR/gateway.toml` with `body` as the
+    /// file (it must have `listen` and `admin_listen` on 127.0.0.1:0).
+    pub fn start(dir: &Path, name: &str, body: &str) -> Gateway {
+        let config = dir.join(format!("{name}.toml"));
+        std::fs::write(&config, body).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_corsica"))
+            .args([
+                "serve",
+                "--config",
+                config.to_str().unwrap(),
+                "--workers",
+                "1",
+            ])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run corsica serve");
+        let (tx, first): (_, Receiver<String>) = mpsc::channel();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let _ = tx.send(line.clone());
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let line = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = first
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("gateway {name} logged no listen= line in 20 s"));
+            if line.contains("listen=") {
+                break line;
+            }
+        };
+        let field = |key: &str| -> SocketAddr {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(key))
+                .unwrap_or_else(|| panic!("no {key} in {line:?}"))
+                .parse()
+                .unwrap()
+        };
+        Gateway {
+            listen: field("listen="),
+            admin: field("admin="),
+            config,
+            child,
+            log,
+        }
+    }
+
+    /// Whether a preflight from `origin` is allowed (204 with the origin
+    /// echoed); `None` if the gateway did not answer.
+    pub fn allows(&self, origin: &str) -> Option<bool> {
+        let (status, head) = request(
+            self.listen,
+            &format!("OPTIONS /items HTTP/1.1\r\nHost: api\r\nOrigin: {origin}\r\nAccess-Control-Request-Method: PUT\r\nConnection: close\r\n\r\n"),
+        )?;
+        let echoed = head
+            .to_ascii_lowercase()
+            .contains(&format!("access-control-allow-origin: {origin}\r\n"));
+        match status {
+            204 if echoed => Some(true),
+            403 if !echoed => Some(false),
+            other => panic!("unexpected preflight answer {other}: {head}"),
+        }
+    }
+
+    /// `GET` on the admin listener: status and body.
+    pub fn admin_get(&self, path: &str) -> (u16, String) {
+        let (status, text) = request(
+            self.admin,
+            &format!("GET {path} HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n"),
+        )
+        .unwrap_or_else(|| panic!("the admin listener did not answer {path}"));
+        let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        (status, body.to_owned())
+    }
+
+    /// The value of metric line `prefix` (e.g. `corsica_store_members{`).
+    pub fn metric(&self, prefix: &str) -> Option<f64> {
+        let (_, body) = self.admin_get("/metrics");
+        body.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    }
+
+    /// Every log line so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Sends SIGHUP (by PID) to reload the configuration file.
+    pub fn reload(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 exchange with `Connection: close`: the status and the
+/// whole response (head and body) as text.
+fn request(addr: SocketAddr, raw: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.write_all(raw.as_bytes()).ok()?;
+    let mut out = Vec::new();
+    // Bounded: a response larger than 1 MiB is a bug here.
+    stream.take(1 << 20).read_to_end(&mut out).ok()?;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, text))
+}
+
+/// Writes members straight into a Redis set (and publishes the change)
+/// without any validation, as a careless script would.
+pub fn raw_add(url: &str, set: &str, members: &[&str]) {
+    let members: Vec<String> = members.iter().map(|m| (*m).to_owned()).collect();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            corsica_store::RedisWriter::connect(url, set)
+                .await
+                .unwrap()
+                .change(&members, &[])
+                .await
+                .unwrap()
+        });
+}
