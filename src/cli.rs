@@ -46,6 +46,8 @@ const ORIGINS_HELP: &str = "Examples:
   corsica origins add    --store redis://127.0.0.1:6379/0 --policy corsica.toml http://legacy.example
   corsica origins remove --store redis://127.0.0.1:6379/0 https://shop.customer.example
   corsica origins list   --store redis://127.0.0.1:6379/0
+  corsica origins init   --store postgres://corsica@127.0.0.1:5432/app
+  corsica origins add    --store postgres://corsica@127.0.0.1:5432/app https://shop.customer.example
 
 `add` checks every origin with the rules a policy applies to its own `origins`
 (the policy of --policy, a policy file or a gateway file's [policy]; without it
@@ -63,7 +65,7 @@ pub struct OriginsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum OriginsAction {
-    /// Prepare the store for a set (Redis needs nothing; checks the key is usable).
+    /// Prepare the store: PostgreSQL gets the corsica_origins table and its NOTIFY triggers; Redis needs nothing (the key is checked).
     Init(StoreArgs),
     /// Validate origins, then add them all (or none).
     Add(ChangeArgs),
@@ -75,7 +77,7 @@ pub enum OriginsAction {
 
 #[derive(Debug, clap::Args)]
 pub struct StoreArgs {
-    /// The store: redis://HOST:PORT/DB (rediss:// for TLS).
+    /// The store: redis://HOST:PORT/DB (rediss:// for TLS) or postgres://USER@HOST:PORT/DB.
     #[arg(long, value_name = "URL", env = "CORSICA_ORIGIN_STORE")]
     pub store: String,
     /// The set's name, as in the policy's origin_set.

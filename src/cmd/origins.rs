@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use corsica::policy::{check_set_name, store_kind, OriginRules, StoreKind};
 use corsica::{Diagnostic, Policy};
-use corsica_store::{redact, RedisWriter};
+use corsica_store::{redact, OriginWriter};
 
 use super::CmdError;
 use crate::cli::{ChangeArgs, OriginsAction, OriginsArgs, StoreArgs};
@@ -60,10 +60,10 @@ impl Entries {
 
 fn store_location(args: &StoreArgs) -> Result<(), CmdError> {
     match store_kind(&args.store) {
-        Ok(StoreKind::Redis) => {}
+        Ok(StoreKind::Redis | StoreKind::Postgres) => {}
         Ok(_) => {
             return Err(format!(
-                "{}: `corsica origins` writes to Redis stores only in this version",
+                "{}: `corsica origins` cannot write this kind of store",
                 redact(&args.store)
             )
             .into())
@@ -107,23 +107,28 @@ pub fn run(args: &OriginsArgs) -> Result<ExitCode, CmdError> {
         OriginsAction::Init(store) => {
             store_location(store)?;
             runtime()?.block_on(async {
-                RedisWriter::connect(&store.store, &store.set)
+                OriginWriter::connect(&store.store, &store.set)
                     .await?
                     .init()
                     .await
             })?;
+            let place = match store_kind(&store.store) {
+                Ok(StoreKind::Postgres) => {
+                    "table corsica_origins, with its NOTIFY triggers".to_owned()
+                }
+                _ => format!("Redis key {}", corsica_store::redis::set_key(&store.set)),
+            };
             println!(
-                "{} set \"{}\": ready (Redis key {})",
+                "{} set \"{}\": ready ({place})",
                 redact(&store.store),
-                store.set,
-                corsica_store::redis::set_key(&store.set)
+                store.set
             );
             Ok(ExitCode::SUCCESS)
         }
         OriginsAction::List(store) => {
             store_location(store)?;
             let members = runtime()?.block_on(async {
-                RedisWriter::connect(&store.store, &store.set)
+                OriginWriter::connect(&store.store, &store.set)
                     .await?
                     .list()
                     .await
@@ -194,7 +199,7 @@ fn write(args: &ChangeArgs, add: bool) -> Result<ExitCode, CmdError> {
         .filter(|e| seen.insert(e.clone()))
         .collect();
     let (added, removed) = runtime()?.block_on(async {
-        let mut writer = RedisWriter::connect(&args.store.store, &args.store.set).await?;
+        let mut writer = OriginWriter::connect(&args.store.store, &args.store.set).await?;
         if add {
             writer.change(&members, &[]).await
         } else {

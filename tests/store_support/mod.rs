@@ -298,3 +298,166 @@ pub fn raw_add(url: &str, set: &str, members: &[&str]) {
                 .unwrap()
         });
 }
+
+/// The directory of PostgreSQL's server binaries (Debian's layout).
+fn postgres_bin() -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|bin| bin.join("pg_ctl").exists())
+        .collect();
+    found.sort();
+    found.pop().unwrap_or_else(|| {
+        panic!("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/pg_ctl); install it (apt-get install postgresql) or run ./scripts/test.sh, which does")
+    })
+}
+
+/// Whether this process runs as root (PostgreSQL refuses to).
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// The uid and gid of `nobody`, which runs PostgreSQL when the tests run as root.
+const NOBODY: u32 = 65534;
+
+fn as_postgres_user(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    if is_root() {
+        cmd.uid(NOBODY).gid(NOBODY);
+    }
+    cmd
+}
+
+/// A PostgreSQL cluster in a temporary directory, run as a non-root user
+/// (`nobody` when the tests run as root) on a loopback port, with a
+/// superuser `corsica` trusted on loopback.
+pub struct Postgres {
+    pub port: u16,
+    dir: PathBuf,
+    bin: PathBuf,
+    child: Option<Child>,
+}
+
+impl Postgres {
+    /// `initdb`, then start.
+    pub fn start(name: &str) -> Postgres {
+        let bin = postgres_bin();
+        let dir = temp_dir(name);
+        if is_root() {
+            std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY)).unwrap();
+        }
+        let out = as_postgres_user(&mut Command::new(bin.join("initdb")))
+            .args([
+                "-D",
+                dir.join("data").to_str().unwrap(),
+                "-U",
+                "corsica",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ])
+            .output()
+            .expect("run initdb");
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut pg = Postgres {
+            port: free_port(),
+            dir,
+            bin,
+            child: None,
+        };
+        pg.up();
+        pg
+    }
+
+    /// `postgres://corsica@127.0.0.1:PORT/postgres`.
+    pub fn url(&self) -> String {
+        format!("postgres://corsica@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Starts the server (again), keeping its data.
+    pub fn up(&mut self) {
+        assert!(self.child.is_none(), "postgres is already running");
+        let log = std::fs::File::create(self.dir.join(format!("log-{}", self.port))).unwrap();
+        let child = as_postgres_user(&mut Command::new(self.bin.join("postgres")))
+            .args([
+                "-D",
+                self.dir.join("data").to_str().unwrap(),
+                "-p",
+                &self.port.to_string(),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                self.dir.to_str().unwrap(),
+                "-c",
+                "fsync=off",
+            ])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start postgres");
+        self.child = Some(child);
+        let (bin, port) = (self.bin.clone(), self.port);
+        let ready = wait_for(Duration::from_secs(20), || {
+            Command::new(bin.join("pg_isready"))
+                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q"])
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+        assert!(
+            ready.is_some(),
+            "postgres did not accept connections on port {port} within 20 s"
+        );
+    }
+
+    /// Stops the server: SIGINT (fast shutdown) by its PID, then waits.
+    pub fn down(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status();
+            let stopped = wait_for(Duration::from_secs(15), || {
+                child.try_wait().ok().flatten().is_some()
+            });
+            if stopped.is_none() {
+                let _ = child.kill();
+            }
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.down();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Writes members straight into the table, without any validation.
+pub fn raw_add_postgres(url: &str, set: &str, members: &[&str]) {
+    let members: Vec<String> = members.iter().map(|m| (*m).to_owned()).collect();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            corsica_store::PostgresWriter::connect(url, set)
+                .await
+                .unwrap()
+                .change(&members, &[])
+                .await
+                .unwrap()
+        });
+}

@@ -15,19 +15,23 @@
 //!   (fail-static, never open), marks it stale ([`SyncStatus`]), retries with
 //!   backoff (100 ms doubling to 5 s) and reloads in full on reconnect.
 //!
-//! Redis layout: see [`redis`](crate::redis::set_key). Writers
-//! ([`RedisWriter`]) publish every change in the same transaction as the
-//! write.
+//! Redis layout: see [`redis`](crate::redis::set_key); PostgreSQL schema:
+//! [`postgres::SCHEMA`]. Writers ([`RedisWriter`], [`PostgresWriter`])
+//! announce every change in the same transaction as the write.
 #![warn(missing_docs)]
 
 pub mod change;
 mod error;
 mod hub;
+pub mod postgres;
 pub mod redis;
 mod status;
 mod sync;
+mod writer;
 
 pub use error::{redact, StoreError};
 pub use hub::{OriginStores, StoreSet};
+pub use postgres::PostgresWriter;
 pub use redis::RedisWriter;
 pub use status::SyncStatus;
+pub use writer::OriginWriter;

@@ -114,6 +114,19 @@ impl RedisFeed {
         members(&mut self.con, &self.set).await
     }
 
+    /// A change already received, without waiting.
+    pub(crate) fn ready(&mut self) -> Option<Result<Change, StoreError>> {
+        use futures_util::FutureExt;
+        // Polling a stream's `next` once and dropping it loses nothing.
+        match self.changes.next().now_or_never()? {
+            Some(message) => {
+                let payload: String = message.get_payload().unwrap_or_default();
+                Some(Ok(Change::parse(&payload)))
+            }
+            None => Some(Err(StoreError("the redis subscription closed".into()))),
+        }
+    }
+
     /// The next change; an error once the server stops answering.
     pub(crate) async fn next(&mut self) -> Result<Change, StoreError> {
         loop {

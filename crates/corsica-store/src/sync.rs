@@ -11,6 +11,7 @@ use corsica::{LiveOrigins, Refused, StoredOrigins};
 
 use crate::change::Change;
 use crate::error::{redact, StoreError};
+use crate::postgres::PostgresFeed;
 use crate::redis::RedisFeed;
 use crate::status::SyncStatus;
 
@@ -24,6 +25,7 @@ const MAX_LOGGED_REFUSALS: usize = 1000;
 
 enum Feed {
     Redis(RedisFeed),
+    Postgres(PostgresFeed),
 }
 
 impl Feed {
@@ -32,8 +34,11 @@ impl Feed {
             StoreKind::Redis => Ok(Feed::Redis(
                 RedisFeed::connect(&store.url, &store.set).await?,
             )),
+            StoreKind::Postgres => Ok(Feed::Postgres(
+                PostgresFeed::connect(&store.url, &store.set).await?,
+            )),
             _ => Err(StoreError(format!(
-                "{}: this build of corsica reads origins from Redis only",
+                "{}: this build of corsica cannot read this kind of store",
                 redact(&store.url)
             ))),
         }
@@ -42,12 +47,22 @@ impl Feed {
     async fn snapshot(&mut self) -> Result<Vec<String>, StoreError> {
         match self {
             Feed::Redis(feed) => feed.snapshot().await,
+            Feed::Postgres(feed) => feed.snapshot().await,
+        }
+    }
+
+    /// A change that has already arrived, without waiting.
+    fn ready(&mut self) -> Option<Result<Change, StoreError>> {
+        match self {
+            Feed::Redis(feed) => feed.ready(),
+            Feed::Postgres(feed) => feed.ready(),
         }
     }
 
     async fn next(&mut self) -> Result<Change, StoreError> {
         match self {
             Feed::Redis(feed) => feed.next().await,
+            Feed::Postgres(feed) => feed.next().await,
         }
     }
 }
@@ -72,6 +87,68 @@ impl RefusalLog {
                 tracing::warn!(target: "corsica::store", set = %self.set, "{MAX_LOGGED_REFUSALS} refused members logged; further ones are only counted in /metrics");
             }
         }
+    }
+}
+
+/// Changes are applied in batches of at most this many messages.
+const MAX_BATCH: usize = 10_000;
+
+/// Waits for the next change, then takes every change that has already
+/// arrived too (up to [`MAX_BATCH`]), so that a burst of single-member
+/// messages becomes one snapshot, not thousands. The last operation on a
+/// member wins. `None` asks for a full reload.
+async fn next_batch(feed: &mut Feed) -> Result<Option<(Vec<String>, Vec<String>)>, StoreError> {
+    let mut batch = Batch::default();
+    let mut change = feed.next().await?;
+    for _ in 0..MAX_BATCH {
+        if !batch.push(change) {
+            return Ok(None);
+        }
+        match feed.ready() {
+            Some(next) => change = next?,
+            None => break,
+        }
+    }
+    Ok(Some(batch.finish()))
+}
+
+/// Changes merged in arrival order: the last operation on a member wins.
+#[derive(Default)]
+struct Batch {
+    present: std::collections::HashMap<String, bool>,
+    order: Vec<String>,
+}
+
+impl Batch {
+    /// Adds one message; `false` if it asks for a full reload instead.
+    fn push(&mut self, change: Change) -> bool {
+        let Change::Delta { add, remove } = change else {
+            return false;
+        };
+        // Within one message additions come before removals.
+        let ops = add
+            .into_iter()
+            .map(|m| (m, true))
+            .chain(remove.into_iter().map(|m| (m, false)));
+        for (member, present) in ops {
+            if self.present.insert(member.clone(), present).is_none() {
+                self.order.push(member);
+            }
+        }
+        true
+    }
+
+    /// The members to add and to remove (disjoint).
+    fn finish(self) -> (Vec<String>, Vec<String>) {
+        let (mut add, mut remove) = (Vec::new(), Vec::new());
+        for member in self.order {
+            if self.present[&member] {
+                add.push(member);
+            } else {
+                remove.push(member);
+            }
+        }
+        (add, remove)
     }
 }
 
@@ -136,12 +213,41 @@ async fn session(
         status.set_stale(false);
         *backoff = FIRST_BACKOFF;
         // A resync message ends this loop and reloads the set.
-        while let Change::Delta { add, remove } = feed.next().await? {
+        loop {
+            let Some((add, remove)) = next_batch(&mut feed).await? else {
+                break;
+            };
             let (next, refused) = live.load().with_changes(&add, &remove);
             log.report(refused);
             status.synced(next.len(), next.invalid(), false);
             live.store(next);
             tracing::debug!(target: "corsica::store", set = %store.set, added = add.len(), removed = remove.len(), "origin set changed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delta(add: &[&str], remove: &[&str]) -> Change {
+        let own = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect();
+        Change::Delta {
+            add: own(add),
+            remove: own(remove),
+        }
+    }
+
+    #[test]
+    fn a_batch_keeps_the_last_operation_on_each_member() {
+        let mut batch = Batch::default();
+        assert!(batch.push(delta(&["x", "y"], &[])));
+        assert!(batch.push(delta(&[], &["x", "z"])));
+        assert!(batch.push(delta(&["z"], &[])));
+        assert!(batch.push(delta(&[], &["w"])));
+        let (add, remove) = batch.finish();
+        assert_eq!(add, ["y", "z"]);
+        assert_eq!(remove, ["x", "w"]);
+        assert!(!Batch::default().push(Change::Resync));
     }
 }
