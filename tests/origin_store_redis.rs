@@ -326,3 +326,83 @@ fn a_reload_while_connected_switches_sets_without_a_gap() {
 fn healthz_ok() -> String {
     "ok".to_owned()
 }
+
+#[test]
+fn members_are_judged_under_the_policy_in_force_after_a_reload() {
+    let redis = Redis::start("rules");
+    let dir = temp_dir("rules");
+    let without = gateway_file(&redis, "").replace("credentials = true\n", "");
+    let gw = Gateway::start(&dir, "gw", &without);
+    wait_synced(&[&gw]);
+    let plain = "http://plain.example";
+    // Without credentials, plain http is allowed, as it would be in `origins`.
+    let policy = dir.join("open.toml");
+    std::fs::write(&policy, "origins = [\"https://static.example\"]\n").unwrap();
+    let (code, _, err) = origins_cli(&[
+        "add",
+        "--store",
+        &redis.url(),
+        "--policy",
+        policy.to_str().unwrap(),
+        plain,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(wait_for(PROPAGATION, || gw.allows(plain) == Some(true)).is_some());
+    // With credentials the same member is refused: never matched, counted.
+    std::fs::write(&gw.config, gateway_file(&redis, "")).unwrap();
+    gw.reload();
+    let refused = wait_for(Duration::from_secs(10), || gw.allows(plain) == Some(false));
+    assert!(refused.is_some(), "{:?}", gw.log());
+    let counted = wait_for(Duration::from_secs(5), || {
+        gw.metric("corsica_store_invalid_members{") == Some(1.0)
+    });
+    assert!(counted.is_some(), "{:?}", gw.admin_get("/metrics"));
+}
+
+#[test]
+fn an_application_layer_shares_the_set_with_the_gateways() {
+    use corsica_store::OriginStores;
+    use tower::{service_fn, Layer, ServiceExt};
+
+    let redis = Redis::start("tower");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let policy = corsica::Policy::builder()
+        .origins(["https://static.example"])
+        .origins_from(redis.url())
+        .credentials(true)
+        .build()
+        .unwrap();
+    let stores = OriginStores::new();
+    let set =
+        rt.block_on(async { stores.get(policy.origin_store().unwrap(), policy.origin_rules()) });
+    let layer = corsica_tower::CorsLayer::new(policy).with_store(set.live().clone());
+    let ask = |origin: &str| {
+        let svc = layer.layer(service_fn(|_req: http::Request<()>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(()))
+        }));
+        let req = http::Request::builder()
+            .uri("/")
+            .header(http::header::ORIGIN, origin)
+            .body(())
+            .unwrap();
+        rt.block_on(svc.oneshot(req))
+            .unwrap()
+            .headers()
+            .contains_key(http::header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    };
+    let synced = wait_for(Duration::from_secs(10), || !set.status().is_stale());
+    assert!(synced.is_some(), "the layer's set never synced");
+    let tenant = "https://shop.customer.example";
+    assert!(!ask(tenant));
+    let (code, _, err) = origins_cli(&["add", "--store", &redis.url(), tenant]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_for(PROPAGATION, || ask(tenant)).is_some(),
+        "the change never reached the layer"
+    );
+    assert!(!ask("https://evil.example"));
+}
