@@ -6,7 +6,8 @@
 #      every replica answers accordingly (examples/propagation.rs), p50/p99;
 #   2. 1M origins: the bulk write with `corsica origins add --from-file`, the
 #      time a replica takes from start to "origin set loaded", and its
-#      resident memory against a replica with an empty set.
+#      resident memory against a replica with an empty set;
+#   3. propagation again, with 3 replicas on the 1M-origin set.
 #
 #   bench/origins.sh                 # ROUNDS=200 COUNT=1000000
 #   ROUNDS=50 COUNT=100000 bench/origins.sh
@@ -88,3 +89,8 @@ echo "replica start to set loaded: $(echo "$(date +%s.%N) - $start" | bc) s ($(g
 sleep 0.5
 BIG_RSS=$(rss_kib "$GW_PID")
 echo "resident memory: empty set ${EMPTY_RSS} KiB, $COUNT origins ${BIG_RSS} KiB: $(( (BIG_RSS - EMPTY_RSS) * 1024 / COUNT )) bytes per origin"
+
+echo "== propagation on the $COUNT-origin set: 3 replicas, $ROUNDS adds and $ROUNDS removes, under load"
+BIG=("$GW_LISTEN")
+for i in 2 3; do start_gateway "big$i" big; wait_loaded "big$i"; BIG+=("$GW_LISTEN"); done
+SET=big "$TARGET/examples/propagation" "$STORE" "$ROUNDS" "${BIG[@]}"

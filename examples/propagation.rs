@@ -1,7 +1,8 @@
 //! Propagation latency of a store change to every replica, under load.
 //!
 //! Run by `bench/propagation.sh`, which starts the store and the replicas:
-//! `propagation STORE_URL ROUNDS GATEWAY_ADDR...`
+//! `propagation STORE_URL ROUNDS GATEWAY_ADDR...` (the set is `$SET`, or
+//! `default`)
 //!
 //! While load clients send preflights to every replica without pause, each
 //! round adds one origin to the store (as `corsica origins add` does) and
@@ -105,7 +106,8 @@ async fn main() {
         }
     }
 
-    let mut writer = corsica_store::OriginWriter::connect(&store, "default")
+    let set = std::env::var("SET").unwrap_or_else(|_| "default".to_owned());
+    let mut writer = corsica_store::OriginWriter::connect(&store, &set)
         .await
         .expect("the store answers");
     let mut samples = Vec::with_capacity(rounds * 2);
@@ -135,7 +137,7 @@ async fn main() {
     samples.sort();
     let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
     println!(
-        "{} changes ({rounds} adds, {rounds} removes) to {} replicas: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; load {} requests ({:.0}/s), {failed} failed",
+        "set {set}: {} changes ({rounds} adds, {rounds} removes) to {} replicas: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; load {} requests ({:.0}/s), {failed} failed",
         samples.len(),
         gateways.len(),
         percentile(&samples, 0.5).as_secs_f64() * 1e3,
