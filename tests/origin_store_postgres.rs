@@ -121,3 +121,64 @@ fn three_replicas_follow_the_table_and_survive_an_outage() {
         "*\nhttp://plain.example\nhttps://after.example\nhttps://ok.example\n"
     );
 }
+
+/// A bulk load (over 10,000 rows) silences the row trigger and sends one
+/// resync; a replica then holds every row. A plain `INSERT` by another tool
+/// is announced by the trigger like the CLI's.
+#[test]
+fn a_bulk_load_arrives_as_one_resync_and_foreign_inserts_are_seen() {
+    let pg = Postgres::start("pgbulk");
+    let url = pg.url();
+    let (code, _, err) = origins_cli(&["init", "--store", &url]);
+    assert_eq!(code, 0, "{err}");
+    let dir = temp_dir("pgbulk");
+    let gw = Gateway::start(&dir, "gw", &gateway_file(&pg, ""));
+    wait_synced(&gw);
+    let list = dir.join("bulk.txt");
+    let text: String = (0..20_000)
+        .map(|i| format!("https://t{i}.bulk.example\n"))
+        .collect();
+    std::fs::write(&list, text).unwrap();
+    let (code, out, err) = origins_cli(&[
+        "add",
+        "--store",
+        &url,
+        "--from-file",
+        list.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let loaded = wait_for(Duration::from_secs(30), || {
+        gw.metric("corsica_store_members{") == Some(20_000.0)
+    });
+    assert!(loaded.is_some(), "{:?}", gw.log());
+    assert_eq!(gw.allows("https://t19999.bulk.example"), Some(true));
+    // The bulk rows were not announced one by one: one full load followed.
+    let loads = gw
+        .log()
+        .iter()
+        .filter(|l| l.contains("origin set loaded"))
+        .count();
+    assert_eq!(loads, 2, "{:?}", gw.log());
+
+    // Another tool's plain SQL, through the same trigger.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .execute(
+                "INSERT INTO corsica_origins (set_name, origin) VALUES ('default', 'https://sql.example')",
+                &[],
+            )
+            .await
+            .unwrap();
+    });
+    assert!(wait_for(PROPAGATION, || gw.allows("https://sql.example")
+        == Some(true))
+    .is_some());
+}
