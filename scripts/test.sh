@@ -36,6 +36,7 @@ command -v chromedriver >/dev/null 2>&1 || packages+=(chromium-driver)
 # initdb/pg_ctl, run as a non-root user) on loopback.
 command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || packages+=(postgresql)
+command -v openssl >/dev/null 2>&1 || packages+=(openssl)   # the rediss:// test's certificates
 if [ ${#packages[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq

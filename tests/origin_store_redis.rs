@@ -406,3 +406,26 @@ fn an_application_layer_shares_the_set_with_the_gateways() {
     );
     assert!(!ask("https://evil.example"));
 }
+
+/// `rediss://`: TLS to Redis, the server's certificate checked against the
+/// trust store (here a test CA given with `SSL_CERT_FILE`, which the
+/// platform-certificate loader reads).
+#[test]
+fn tls_to_redis_with_a_verified_certificate() {
+    use store_support::origins_cli_env;
+    let redis = Redis::start_tls("tls");
+    let ca = redis.ca.clone().unwrap();
+    let env = [("SSL_CERT_FILE", ca.to_str().unwrap())];
+    let dir = temp_dir("tls");
+    let gw = Gateway::start_env(&dir, "gw", &gateway_file(&redis, ""), &env);
+    wait_synced(&[&gw]);
+    let tenant = "https://tls.customer.example";
+    let (code, out, err) = origins_cli_env(&["add", "--store", &redis.url(), tenant], &env);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(wait_for(PROPAGATION, || gw.allows(tenant) == Some(true)).is_some());
+    // Without the CA the certificate is refused: the CLI fails and writes nothing.
+    let (code, _, err) = origins_cli(&["add", "--store", &redis.url(), "https://x.example"]);
+    assert_eq!(code, 2, "{err}");
+    let (_, listed, _) = origins_cli_env(&["list", "--store", &redis.url()], &env);
+    assert_eq!(listed, format!("{tenant}\n"));
+}

@@ -52,6 +52,8 @@ pub struct Redis {
     pub port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// With TLS: the CA file that signed the server's certificate.
+    pub ca: Option<PathBuf>,
 }
 
 impl Redis {
@@ -62,23 +64,65 @@ impl Redis {
             port: free_port(),
             dir: temp_dir(name),
             child: None,
+            ca: None,
         };
         redis.up();
         redis
     }
 
-    /// `redis://127.0.0.1:PORT/0`.
+    /// Starts one that speaks TLS only, with a certificate for 127.0.0.1
+    /// signed by a CA made here with `openssl` (see [`Redis::ca`]).
+    pub fn start_tls(name: &str) -> Redis {
+        let dir = temp_dir(name);
+        let sh = |script: &str| {
+            let status = Command::new("sh")
+                .arg("-c")
+                .arg(script)
+                .current_dir(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("run sh");
+            assert!(status.success(), "failed (is openssl installed?): {script}");
+        };
+        sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=corsica test CA'");
+        sh("openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj '/CN=127.0.0.1'");
+        sh("echo 'subjectAltName=IP:127.0.0.1' > ext && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext");
+        let mut redis = Redis {
+            port: free_port(),
+            ca: Some(dir.join("ca.pem")),
+            dir,
+            child: None,
+        };
+        redis.up();
+        redis
+    }
+
+    /// `redis://127.0.0.1:PORT/0` (`rediss://` with TLS).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        let scheme = if self.ca.is_some() { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}/0", self.port)
     }
 
     /// Starts the server (again) on the same port, empty.
     pub fn up(&mut self) {
         assert!(self.child.is_none(), "redis is already running");
-        let child = Command::new("redis-server")
+        let mut cmd = Command::new("redis-server");
+        if self.ca.is_some() {
+            cmd.args(["--port", "0", "--tls-port", &self.port.to_string()])
+                .args([
+                    "--tls-cert-file",
+                    "server.pem",
+                    "--tls-key-file",
+                    "server.key",
+                ])
+                .args(["--tls-ca-cert-file", "ca.pem", "--tls-auth-clients", "no"])
+                .current_dir(&self.dir);
+        } else {
+            cmd.args(["--port", &self.port.to_string()]);
+        }
+        let child = cmd
             .args([
-                "--port",
-                &self.port.to_string(),
                 "--bind",
                 "127.0.0.1",
                 "--save",
@@ -96,6 +140,26 @@ impl Redis {
             });
         self.child = Some(child);
         let port = self.port;
+        if let Some(ca) = &self.ca {
+            let answered = wait_for(Duration::from_secs(10), || {
+                Command::new("redis-cli")
+                    .args([
+                        "--tls",
+                        "--cacert",
+                        ca.to_str().unwrap(),
+                        "-p",
+                        &port.to_string(),
+                        "ping",
+                    ])
+                    .output()
+                    .is_ok_and(|o| o.stdout.starts_with(b"PONG"))
+            });
+            assert!(
+                answered.is_some(),
+                "redis-server (TLS) did not answer on port {port} within 10 s"
+            );
+            return;
+        }
         let answered = wait_for(Duration::from_secs(10), || {
             TcpStream::connect(("127.0.0.1", port))
                 .and_then(|mut s| {
@@ -131,9 +195,15 @@ impl Drop for Redis {
 
 /// Runs `corsica origins ARGS...`; returns the exit code, stdout and stderr.
 pub fn origins_cli(args: &[&str]) -> (i32, String, String) {
+    origins_cli_env(args, &[])
+}
+
+/// [`origins_cli`] with extra environment variables.
+pub fn origins_cli_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_corsica"))
         .arg("origins")
         .args(args)
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .output()
         .expect("run corsica origins");
@@ -157,6 +227,11 @@ impl Gateway {
     /// Starts `corsica serve --config DIR/gateway.toml` with `body` as the
     /// file (it must have `listen` and `admin_listen` on 127.0.0.1:0).
     pub fn start(dir: &Path, name: &str, body: &str) -> Gateway {
+        Gateway::start_env(dir, name, body, &[])
+    }
+
+    /// [`Gateway::start`] with extra environment variables.
+    pub fn start_env(dir: &Path, name: &str, body: &str, env: &[(&str, &str)]) -> Gateway {
         let config = dir.join(format!("{name}.toml"));
         std::fs::write(&config, body).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_corsica"))
@@ -167,6 +242,7 @@ impl Gateway {
                 "--workers",
                 "1",
             ])
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
