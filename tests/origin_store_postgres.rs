@@ -182,3 +182,28 @@ fn a_bulk_load_arrives_as_one_resync_and_foreign_inserts_are_seen() {
         == Some(true))
     .is_some());
 }
+
+/// `?sslmode=require`: TLS with rustls, the server's certificate checked
+/// against the trust store (a test CA given with `SSL_CERT_FILE`).
+#[test]
+fn tls_to_postgres_with_a_verified_certificate() {
+    use store_support::origins_cli_env;
+    let pg = Postgres::start_tls("pgtls");
+    let url = pg.url();
+    let ca = pg.ca.clone().unwrap();
+    let env = [("SSL_CERT_FILE", ca.to_str().unwrap())];
+    let (code, out, err) = origins_cli_env(&["init", "--store", &url], &env);
+    assert_eq!(code, 0, "{out}{err}");
+    let dir = temp_dir("pgtls");
+    let gw = Gateway::start_env(&dir, "gw", &gateway_file(&pg, ""), &env);
+    wait_synced(&gw);
+    let tenant = "https://tls.customer.example";
+    let (code, out, err) = origins_cli_env(&["add", "--store", &url, tenant], &env);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(wait_for(PROPAGATION, || gw.allows(tenant) == Some(true)).is_some());
+    // Without the CA the certificate is refused: nothing is written.
+    let (code, _, err) = origins_cli(&["add", "--store", &url, "https://x.example"]);
+    assert_eq!(code, 2, "{err}");
+    let (_, listed, _) = origins_cli_env(&["list", "--store", &url], &env);
+    assert_eq!(listed, format!("{tenant}\n"));
+}

@@ -47,6 +47,25 @@ pub fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> Option<Duration
     f().then(|| start.elapsed())
 }
 
+/// Makes, in `dir`, a CA (`ca.pem`) and a certificate for 127.0.0.1 that it
+/// signed (`server.pem`, `server.key`), with `openssl`.
+pub fn make_certs(dir: &Path) {
+    let sh = |script: &str| {
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run sh");
+        assert!(status.success(), "failed (is openssl installed?): {script}");
+    };
+    sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=corsica test CA'");
+    sh("openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj '/CN=127.0.0.1'");
+    sh("echo 'subjectAltName=IP:127.0.0.1' > ext && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext");
+}
+
 /// A `redis-server` on loopback, without persistence.
 pub struct Redis {
     pub port: u16,
@@ -74,20 +93,7 @@ impl Redis {
     /// signed by a CA made here with `openssl` (see [`Redis::ca`]).
     pub fn start_tls(name: &str) -> Redis {
         let dir = temp_dir(name);
-        let sh = |script: &str| {
-            let status = Command::new("sh")
-                .arg("-c")
-                .arg(script)
-                .current_dir(&dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .expect("run sh");
-            assert!(status.success(), "failed (is openssl installed?): {script}");
-        };
-        sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=corsica test CA'");
-        sh("openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj '/CN=127.0.0.1'");
-        sh("echo 'subjectAltName=IP:127.0.0.1' > ext && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext");
+        make_certs(&dir);
         let mut redis = Redis {
             port: free_port(),
             ca: Some(dir.join("ca.pem")),
@@ -418,11 +424,23 @@ pub struct Postgres {
     dir: PathBuf,
     bin: PathBuf,
     child: Option<Child>,
+    /// With TLS: the CA file that signed the server's certificate.
+    pub ca: Option<PathBuf>,
 }
 
 impl Postgres {
     /// `initdb`, then start.
     pub fn start(name: &str) -> Postgres {
+        Postgres::start_with(name, false)
+    }
+
+    /// Like [`Postgres::start`], with TLS on (`ssl = on`, a certificate
+    /// signed by a test CA, see [`Postgres::ca`]).
+    pub fn start_tls(name: &str) -> Postgres {
+        Postgres::start_with(name, true)
+    }
+
+    fn start_with(name: &str, tls: bool) -> Postgres {
         let bin = postgres_bin();
         let dir = temp_dir(name);
         if is_root() {
@@ -447,26 +465,52 @@ impl Postgres {
             "initdb failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let mut ca = None;
+        if tls {
+            make_certs(&dir);
+            use std::os::unix::fs::PermissionsExt;
+            let key = dir.join("server.key");
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if is_root() {
+                for file in ["server.key", "server.pem"] {
+                    std::os::unix::fs::chown(dir.join(file), Some(NOBODY), Some(NOBODY)).unwrap();
+                }
+            }
+            ca = Some(dir.join("ca.pem"));
+        }
         let mut pg = Postgres {
             port: free_port(),
             dir,
             bin,
             child: None,
+            ca,
         };
         pg.up();
         pg
     }
 
-    /// `postgres://corsica@127.0.0.1:PORT/postgres`.
+    /// `postgres://corsica@127.0.0.1:PORT/postgres` (`?sslmode=require` with TLS).
     pub fn url(&self) -> String {
-        format!("postgres://corsica@127.0.0.1:{}/postgres", self.port)
+        let tls = if self.ca.is_some() {
+            "?sslmode=require"
+        } else {
+            ""
+        };
+        format!("postgres://corsica@127.0.0.1:{}/postgres{tls}", self.port)
     }
 
     /// Starts the server (again), keeping its data.
     pub fn up(&mut self) {
         assert!(self.child.is_none(), "postgres is already running");
         let log = std::fs::File::create(self.dir.join(format!("log-{}", self.port))).unwrap();
-        let child = as_postgres_user(&mut Command::new(self.bin.join("postgres")))
+        let mut cmd = Command::new(self.bin.join("postgres"));
+        if self.ca.is_some() {
+            let at = |f: &str| format!("{}", self.dir.join(f).display());
+            cmd.args(["-c", "ssl=on"])
+                .args(["-c", &format!("ssl_cert_file={}", at("server.pem"))])
+                .args(["-c", &format!("ssl_key_file={}", at("server.key"))]);
+        }
+        let child = as_postgres_user(&mut cmd)
             .args([
                 "-D",
                 self.dir.join("data").to_str().unwrap(),

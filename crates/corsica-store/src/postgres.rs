@@ -85,17 +85,58 @@ async fn timed<T>(
     }
 }
 
+/// Whether the URL asks for TLS (`?sslmode=require`).
+fn wants_tls(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| {
+        u.query_pairs()
+            .any(|(k, v)| k == "sslmode" && v != "disable" && v != "prefer")
+    })
+}
+
+/// A rustls connector that checks the server's certificate against the
+/// platform's trust store (`SSL_CERT_FILE` and `SSL_CERT_DIR` are honoured).
+fn tls_connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        // A certificate the store cannot parse is skipped, as browsers do.
+        let _ = roots.add(cert);
+    }
+    if roots.is_empty() {
+        return Err(StoreError(
+            "TLS to PostgreSQL: no trusted CA certificate found (set SSL_CERT_FILE)".into(),
+        ));
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StoreError::new("TLS to PostgreSQL", e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
 /// A client whose connection is driven by its own task; notifications
 /// arrive on the returned channel, which closes when the connection ends.
+/// `?sslmode=require` connects with TLS and a verified certificate; without
+/// it, in plain text.
 async fn connect(url: &str) -> Result<(Client, mpsc::UnboundedReceiver<String>), StoreError> {
-    if url.contains("sslmode=require") || url.contains("sslmode=verify") {
-        return Err(StoreError(format!(
-            "{}: TLS to PostgreSQL is not supported by this build yet",
-            redact(url)
-        )));
-    }
     let what = format!("connecting to postgres store {}", redact(url));
-    let (client, mut connection) = timed(&what, tokio_postgres::connect(url, NoTls)).await?;
+    if wants_tls(url) {
+        let tls = tls_connector()?;
+        let (client, connection) = timed(&what, tokio_postgres::connect(url, tls)).await?;
+        Ok((client, drive(connection)))
+    } else {
+        let (client, connection) = timed(&what, tokio_postgres::connect(url, NoTls)).await?;
+        Ok((client, drive(connection)))
+    }
+}
+
+/// Polls `connection` on its own task, forwarding notifications.
+fn drive<S, T>(mut connection: tokio_postgres::Connection<S, T>) -> mpsc::UnboundedReceiver<String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -114,7 +155,7 @@ async fn connect(url: &str) -> Result<(Client, mpsc::UnboundedReceiver<String>),
             }
         }
     });
-    Ok((client, rx))
+    rx
 }
 
 async fn members(client: &Client, set: &str) -> Result<Vec<String>, StoreError> {
@@ -195,12 +236,18 @@ impl PostgresFeed {
 
     /// A notification's change, if it concerns this set.
     fn parse(&self, payload: &str) -> Option<Change> {
-        let (set, change) = payload.split_once('\n')?;
-        match set {
-            "*" => Some(Change::Resync),
-            s if s == self.set => Some(Change::parse(change)),
-            _ => None,
-        }
+        notification(&self.set, payload)
+    }
+}
+
+/// The change a notification announces to set `ours`, if it concerns it:
+/// `SET\n+ORIGIN`, `SET\n-ORIGIN`, `SET\n*`, or `*\n*` for every set.
+fn notification(ours: &str, payload: &str) -> Option<Change> {
+    let (set, change) = payload.split_once('\n')?;
+    match set {
+        "*" => Some(Change::Resync),
+        s if s == ours => Some(Change::parse(change)),
+        _ => None,
     }
 }
 
@@ -287,5 +334,33 @@ impl PostgresWriter {
         let mut all = members(&self.client, &self.set).await?;
         all.sort_unstable();
         Ok(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifications_for_other_sets_are_skipped() {
+        assert_eq!(
+            notification("default", "default\n+https://a.example"),
+            Some(Change::Delta {
+                add: vec!["https://a.example".into()],
+                remove: vec![]
+            })
+        );
+        assert_eq!(notification("default", "eu\n+https://a.example"), None);
+        assert_eq!(notification("default", "*\n*"), Some(Change::Resync));
+        assert_eq!(notification("default", "default\n*"), Some(Change::Resync));
+        assert_eq!(notification("default", "garbage"), None);
+    }
+
+    #[test]
+    fn only_sslmode_require_asks_for_tls() {
+        assert!(wants_tls("postgres://u@h:5432/db?sslmode=require"));
+        assert!(!wants_tls("postgres://u@h:5432/db"));
+        assert!(!wants_tls("postgres://u@h:5432/db?sslmode=disable"));
+        assert!(!wants_tls("postgres://u@h:5432/db?sslmode=prefer"));
     }
 }
