@@ -307,6 +307,24 @@ impl Gateway {
         }
     }
 
+    /// Like [`Gateway::allows`], but `None` (instead of a panic) for any
+    /// answer other than an allowed 204 or a refused 403: for load threads
+    /// that count failures.
+    pub fn try_allows(&self, origin: &str) -> Option<bool> {
+        let (status, head) = request(
+            self.listen,
+            &format!("OPTIONS /items HTTP/1.1\r\nHost: api\r\nOrigin: {origin}\r\nAccess-Control-Request-Method: PUT\r\nConnection: close\r\n\r\n"),
+        )?;
+        let echoed = head
+            .to_ascii_lowercase()
+            .contains(&format!("access-control-allow-origin: {origin}\r\n"));
+        match status {
+            204 if echoed => Some(true),
+            403 if !echoed => Some(false),
+            _ => None,
+        }
+    }
+
     /// `GET` on the admin listener: status and body.
     pub fn admin_get(&self, path: &str) -> (u16, String) {
         let (status, text) = request(
