@@ -46,6 +46,7 @@ const ORIGINS_HELP: &str = "Examples:
   corsica origins add    --store redis://127.0.0.1:6379/0 --policy corsica.toml http://legacy.example
   corsica origins remove --store redis://127.0.0.1:6379/0 https://shop.customer.example
   corsica origins list   --store redis://127.0.0.1:6379/0
+  corsica origins list   --store redis://127.0.0.1:6379/0 --format json | jq length
   corsica origins init   --store postgres://corsica@127.0.0.1:5432/app
   corsica origins add    --store postgres://corsica@127.0.0.1:5432/app https://shop.customer.example
 
@@ -71,8 +72,8 @@ pub enum OriginsAction {
     Add(ChangeArgs),
     /// Remove origins (refused ones too, to clean a set up).
     Remove(ChangeArgs),
-    /// Print the set's members, one per line, sorted.
-    List(StoreArgs),
+    /// Print the set's members, one per line, sorted (--format json: an array).
+    List(ListArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +84,15 @@ pub struct StoreArgs {
     /// The set's name, as in the policy's origin_set.
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub set: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -134,6 +144,9 @@ A minimal corsica.toml:
   [policy]
   origins = [\"https://app.example.com\"]
   methods = [\"PUT\", \"DELETE\"]
+
+With `origins_from = \"redis://…\"` (or postgres://…) in [policy], the store's set
+adds origins, kept in step live; see `corsica origins --help`.
 
 SIGHUP or saving the file reloads it (an invalid file is refused and the running
 configuration stays); SIGTERM or Ctrl-C stops accepting and drains requests in flight.

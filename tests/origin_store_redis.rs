@@ -148,6 +148,16 @@ fn the_cli_refuses_a_batch_with_any_invalid_origin_and_writes_nothing() {
     assert_eq!(code, 0, "{out}{err}");
     let (_, out, _) = origins_cli(&["list", "--store", &redis.url(), "--set", "eu"]);
     assert_eq!(out, "http://b.example\nhttps://a.example\n");
+    let (_, out, _) = origins_cli(&[
+        "list",
+        "--store",
+        &redis.url(),
+        "--set",
+        "eu",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out, "[\"http://b.example\",\"https://a.example\"]\n");
     // A bad set name or store is a usage error, exit 2.
     let (code, _, err) = origins_cli(&["list", "--store", &redis.url(), "--set", "a b"]);
     assert_eq!(code, 2, "{err}");

@@ -8,7 +8,7 @@ use corsica::{Diagnostic, Policy};
 use corsica_store::{redact, OriginWriter};
 
 use super::CmdError;
-use crate::cli::{ChangeArgs, OriginsAction, OriginsArgs, StoreArgs};
+use crate::cli::{ChangeArgs, Format, OriginsAction, OriginsArgs, StoreArgs};
 use crate::output;
 
 /// The entries of one run, as one text: each on its own line, so that a
@@ -125,7 +125,8 @@ pub fn run(args: &OriginsArgs) -> Result<ExitCode, CmdError> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        OriginsAction::List(store) => {
+        OriginsAction::List(list) => {
+            let store = &list.store;
             store_location(store)?;
             let members = runtime()?.block_on(async {
                 OriginWriter::connect(&store.store, &store.set)
@@ -133,6 +134,10 @@ pub fn run(args: &OriginsArgs) -> Result<ExitCode, CmdError> {
                     .list()
                     .await
             })?;
+            if list.format == Format::Json {
+                println!("{}", serde_json::to_string(&members)?);
+                return Ok(ExitCode::SUCCESS);
+            }
             let mut out = String::new();
             for m in members {
                 out.push_str(&m);
