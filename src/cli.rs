@@ -37,6 +37,80 @@ pub enum Command {
     /// Open a web page that runs a real cross-origin fetch in your browser beside corsica's prediction, with the fix.
     #[command(after_help = PLAYGROUND_HELP)]
     Playground(PlaygroundArgs),
+    /// Manage the origins a gateway reads from a store (origins_from): add, remove, list, init.
+    #[command(after_help = ORIGINS_HELP)]
+    Origins(OriginsArgs),
+}
+
+const ORIGINS_HELP: &str = "Examples:
+  corsica origins init   --store redis://127.0.0.1:6379/0
+  corsica origins add    --store redis://127.0.0.1:6379/0 https://shop.customer.example
+  corsica origins add    --store redis://127.0.0.1:6379/0 --set eu --from-file tenants.txt
+  corsica origins add    --store redis://127.0.0.1:6379/0 --policy corsica.toml http://legacy.example
+  corsica origins remove --store redis://127.0.0.1:6379/0 https://shop.customer.example
+  corsica origins list   --store redis://127.0.0.1:6379/0
+  corsica origins list   --store redis://127.0.0.1:6379/0 --format json | jq length
+  corsica origins init   --store postgres://corsica@127.0.0.1:5432/app
+  corsica origins add    --store postgres://corsica@127.0.0.1:5432/app https://shop.customer.example
+
+`add` checks every origin with the rules a policy applies to its own `origins`
+(the policy of --policy, a policy file or a gateway file's [policy]; without it
+the strictest: credentials = true, no dangerously_* opt-in). If any is refused,
+it prints each refusal in `lint`'s format and writes nothing. Every change is
+published, so running gateways apply it within a second.
+
+Exit status: 0 done, 1 an origin was refused (nothing written), 2 the store or a file could not be read or written.";
+
+#[derive(Debug, clap::Args)]
+pub struct OriginsArgs {
+    #[command(subcommand)]
+    pub action: OriginsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OriginsAction {
+    /// Prepare the store: PostgreSQL gets the corsica_origins table and its NOTIFY triggers; Redis needs nothing (the key is checked).
+    Init(StoreArgs),
+    /// Validate origins, then add them all (or none).
+    Add(ChangeArgs),
+    /// Remove origins (refused ones too, to clean a set up).
+    Remove(ChangeArgs),
+    /// Print the set's members, one per line, sorted (--format json: an array).
+    List(ListArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StoreArgs {
+    /// The store: redis://HOST:PORT/DB (rediss:// for TLS) or postgres://USER@HOST:PORT/DB.
+    #[arg(long, value_name = "URL", env = "CORSICA_ORIGIN_STORE")]
+    pub store: String,
+    /// The set's name, as in the policy's origin_set.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub set: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ChangeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Origins, e.g. https://shop.customer.example or https://*.customer.example.
+    #[arg(value_name = "ORIGIN")]
+    pub origins: Vec<String>,
+    /// Also read origins from FILE, one per line (blank lines and `#` comments skipped).
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+    /// Validate with this policy's rules (credentials, dangerously_* opt-ins).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 const EXPORT_HELP: &str = "Examples:
@@ -127,6 +201,9 @@ A minimal corsica.toml:
   [policy]
   origins = [\"https://app.example.com\"]
   methods = [\"PUT\", \"DELETE\"]
+
+With `origins_from = \"redis://…\"` (or postgres://…) in [policy], the store's set
+adds origins, kept in step live; see `corsica origins --help`.
 
 SIGHUP or saving the file reloads it (an invalid file is refused and the running
 configuration stays); SIGTERM or Ctrl-C stops accepting and drains requests in flight.

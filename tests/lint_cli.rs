@@ -293,3 +293,28 @@ fn serve_explains_that_a_policy_file_is_not_a_gateway_file() {
         "{stderr}"
     );
 }
+
+#[test]
+fn origins_from_is_checked_in_policy_and_gateway_files() {
+    let (code, out, err) = lint(
+        "store-ok",
+        "listen = \"127.0.0.1:8080\"\nupstream = \"http://127.0.0.1:3000\"\n[policy]\norigins_from = \"redis://127.0.0.1:6379/0\"\norigin_set = \"eu\"\ncredentials = true\n",
+        false,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = lint(
+        "store-bad",
+        "listen = \"127.0.0.1:8080\"\nupstream = \"http://127.0.0.1:3000\"\n[policy]\norigins_from = \"mysql://h/db\"\norigin_set = \"a b\"\n",
+        false,
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("error[origins-from-scheme]"), "{err}");
+    assert!(err.contains("corsica.toml:4:16"), "{err}");
+    assert!(err.contains("error[origin-set-invalid]"), "{err}");
+    let (code, out, err) = lint(
+        "store-policy",
+        "origins = []\norigins_from = \"postgres://corsica@db:5432/app\"\n",
+        false,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+}

@@ -5,6 +5,7 @@ mod check;
 mod explain;
 mod export;
 mod lint;
+mod origins;
 mod playground;
 mod serve;
 mod side_by_side;
@@ -26,5 +27,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, CmdError> {
         Command::Serve(args) => serve::run(&args),
         Command::Export(args) => export::run(&args),
         Command::Playground(args) => playground::run(&args),
+        Command::Origins(args) => origins::run(&args),
     }
 }

@@ -18,6 +18,9 @@ use crate::routes::Generation;
 pub(crate) struct Inner {
     pub(crate) current: Arc<ArcSwap<Generation>>,
     pub(crate) metrics: Arc<Metrics>,
+    /// The origin sets that policies read with `origins_from`, kept in
+    /// sync across reloads.
+    pub(crate) stores: Arc<corsica_store::OriginStores>,
     pub(crate) options: Options,
     pub(crate) control: mpsc::UnboundedSender<Control>,
     pub(crate) status: watch::Sender<ReloadStatus>,

@@ -199,7 +199,14 @@ fn apply(inner: &Inner, config: GatewayConfig) -> Result<u64, String> {
             .map_err(|e| e.to_string())?
         };
     let id = old.id + 1;
-    let generation = Generation::build(id, config, (clients, roots), tls, &inner.metrics)?;
+    let generation = Generation::build(
+        id,
+        config,
+        (clients, roots),
+        tls,
+        &inner.metrics,
+        &inner.stores,
+    )?;
     inner.current.store(std::sync::Arc::new(generation));
     Ok(id)
 }

@@ -51,6 +51,10 @@ pub(crate) struct Generation {
     pub(crate) tls: Option<TlsAcceptor>,
     /// Connection settings for new client connections.
     pub(crate) http: auto::Builder<TokioExecutor>,
+    /// The origin sets this generation's policies read: held here so that
+    /// their sync tasks run while any generation uses them, and a reload
+    /// that keeps a set keeps its connection and snapshot.
+    _stores: Vec<Arc<corsica_store::StoreSet>>,
 }
 
 /// A route's proxy and CORS layer.
@@ -76,11 +80,13 @@ impl Generation {
         (clients, upstream_roots): (Vec<UpstreamClient>, Vec<CertificateDer<'static>>),
         tls: Option<TlsAcceptor>,
         metrics: &Arc<Metrics>,
+        origin_stores: &corsica_store::OriginStores,
     ) -> Result<Generation, String> {
         if clients.is_empty() {
             return Err("no upstream client".into());
         }
         let mut routes = Vec::with_capacity(config.routes.len());
+        let mut stores = Vec::new();
         for route in &config.routes {
             let upstream = Upstream::new(&route.upstream, route.upstream_http2)
                 .ok_or_else(|| format!("upstream {} has no scheme or host", route.upstream))?
@@ -105,6 +111,15 @@ impl Generation {
                         // decisions would cost an extensions map a request.
                         .every_decision_to_inner(false)
                         .with_observer(move |event: &CorsEvent<'_>| counter.observe(event));
+                    let layer = match policy.origin_store() {
+                        Some(store) => {
+                            let set = origin_stores.get(store, policy.origin_rules());
+                            let layer = layer.with_store(set.live().clone());
+                            stores.push(set);
+                            layer
+                        }
+                        None => layer,
+                    };
                     RouteLayer::On(layer)
                 }
             };
@@ -127,6 +142,7 @@ impl Generation {
             upstream_roots,
             tls,
             http,
+            _stores: stores,
         })
     }
 

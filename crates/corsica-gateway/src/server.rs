@@ -135,7 +135,8 @@ impl Gateway {
             tls: config.tls.is_some(),
             log_format: config.log_format,
         };
-        let generation = Generation::build(0, config, (clients, roots), tls, &metrics)
+        let stores = Arc::new(corsica_store::OriginStores::new());
+        let generation = Generation::build(0, config, (clients, roots), tls, &metrics, &stores)
             .map_err(ServeError::Client)?;
         let (control_tx, control) = mpsc::unbounded_channel();
         if options.handle_signals {
@@ -148,6 +149,7 @@ impl Gateway {
         let (status, _) = watch::channel(ReloadStatus::default());
         let inner = Arc::new(Inner {
             current: Arc::new(ArcSwap::from_pointee(generation)),
+            stores,
             metrics,
             options,
             control: control_tx,
@@ -217,6 +219,7 @@ impl Gateway {
             tokio::spawn(admin::serve(
                 listener,
                 inner.metrics.clone(),
+                inner.stores.clone(),
                 draining.clone(),
                 admin_stop,
             ))

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use corsica::Policy;
+use corsica::{LiveOrigins, Policy};
 use tower_layer::Layer;
 
 use crate::observe::CorsObserver;
@@ -16,7 +16,7 @@ use crate::source::OriginSource;
 /// A tower [`Layer`] that applies a validated [`Policy`].
 ///
 /// ```
-/// use corsica::Policy;
+/// use corsica::{LiveOrigins, Policy};
 /// use corsica_tower::CorsLayer;
 ///
 /// let policy = Policy::builder()
@@ -50,6 +50,7 @@ impl CorsLayer {
                 check_websockets: false,
                 every_decision_to_inner: true,
                 source: None,
+                stored: None,
                 observer: None,
             }),
         }
@@ -66,6 +67,7 @@ impl CorsLayer {
                 check_websockets: arc.check_websockets,
                 every_decision_to_inner: arc.every_decision_to_inner,
                 source: arc.source.clone(),
+                stored: arc.stored.clone(),
                 observer: arc.observer.clone(),
             },
         };
@@ -80,6 +82,35 @@ impl CorsLayer {
     #[must_use]
     pub fn with_origin_source(self, source: impl OriginSource) -> Self {
         self.edit(|s| s.source = Some(Arc::new(source)))
+    }
+
+    /// Also allows the members of a store's set, kept current by a sync
+    /// task (`corsica_store::OriginStores`), so that an application and
+    /// the gateways share one allowlist:
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use corsica::{LiveOrigins, Policy, StoredOrigins};
+    /// use corsica_tower::CorsLayer;
+    ///
+    /// let policy = Policy::builder()
+    ///     .origins_from("redis://127.0.0.1:6379/0")
+    ///     .build()?;
+    /// // With corsica-store: `stores.get(policy.origin_store().unwrap(), policy.origin_rules()).live().clone()`.
+    /// let live = Arc::new(LiveOrigins::new(policy.origin_rules()));
+    /// let (set, _refused) = StoredOrigins::build(policy.origin_rules(), ["https://shop.customer.example"]);
+    /// live.store(set);
+    /// let layer = CorsLayer::new(policy).with_store(live);
+    /// # Ok::<(), corsica::ConfigError>(())
+    /// ```
+    ///
+    /// Lookups read the current snapshot without a lock or an allocation.
+    /// A snapshot validated under other rules than the policy's (after
+    /// [`reconfigure`](Self::reconfigure) changed credentials or opt-ins)
+    /// allows nothing until it is rebuilt under the new rules.
+    #[must_use]
+    pub fn with_store(self, stored: Arc<LiveOrigins>) -> Self {
+        self.edit(|s| s.stored = Some(stored))
     }
 
     /// Debug mode: a refused request's response carries an
@@ -187,6 +218,7 @@ impl std::fmt::Debug for CorsLayer {
                 &self.shared.every_decision_to_inner,
             )
             .field("origin_source", &self.shared.source.is_some())
+            .field("store", &self.shared.stored.is_some())
             .finish()
     }
 }

@@ -88,7 +88,10 @@ where
             LookUp(DynamicContext, OriginsFuture),
         }
         let next = {
-            let decision = policy.decide(req.method(), req.headers());
+            let decision = match &shared.stored {
+                Some(stored) => policy.decide_stored(req.method(), req.headers(), &stored.load()),
+                None => policy.decide(req.method(), req.headers()),
+            };
             // Handshakes are held to the static policy alone: the inner
             // service must know whether to refuse one before it runs,
             // which is before any lookup would end.

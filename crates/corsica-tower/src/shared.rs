@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use corsica::Policy;
+use corsica::{LiveOrigins, Policy};
 
 use crate::observe::CorsObserver;
 use crate::source::OriginSource;
@@ -27,6 +27,8 @@ pub(crate) struct Shared {
     pub every_decision_to_inner: bool,
     /// Consulted for origins the static policy does not allow.
     pub source: Option<Arc<dyn OriginSource>>,
+    /// A store's set, allowed beside the policy's own origins.
+    pub stored: Option<Arc<LiveOrigins>>,
     /// Told about every decision.
     pub observer: Option<Arc<dyn CorsObserver>>,
 }

@@ -49,6 +49,7 @@ mod origin_set;
 mod pattern;
 pub mod policy;
 mod server;
+mod stored;
 mod token;
 
 pub use acrh::AcrhError;
@@ -59,6 +60,7 @@ pub use origin_set::{OriginMatch, OriginSet};
 pub use pattern::OriginEntry;
 pub use policy::{Policy, PolicyBuilder, PolicyConfig};
 pub use server::{Decision, Denial, Forward, ForwardPlan, Preflight, PreflightPlan, RequestKind};
+pub use stored::{LiveOrigins, Refused, StoredOrigins, MAX_PATTERNS};
 
 /// Engine internals that the fuzz targets and the engine's own integration
 /// tests drive directly.

@@ -128,6 +128,47 @@ fn applying_the_decision_to_a_sized_response_never_allocates() {
 }
 
 #[test]
+fn deciding_against_a_store_set_never_allocates() {
+    let policy = Policy::builder()
+        .origins(["https://static.example"])
+        .origins_from("redis://127.0.0.1:6379/0")
+        .credentials(true)
+        .build()
+        .unwrap();
+    let members: Vec<String> = (0..10_000)
+        .map(|i| format!("https://tenant{i}.customer.example"))
+        .chain(["https://*.wild.example".to_owned()])
+        .collect();
+    let (base, _) = corsica::StoredOrigins::build(policy.origin_rules(), &members);
+    // A snapshot with an overlay (added and removed members) too.
+    let (changed, _) = base.with_changes(
+        &["https://new.customer.example"],
+        &["https://tenant1.customer.example"],
+    );
+    let live = corsica::LiveOrigins::new(policy.origin_rules());
+    live.store(changed);
+    for (origin, expected) in [
+        ("https://tenant5000.customer.example", true),
+        ("https://new.customer.example", true),
+        ("https://a.wild.example", true),
+        ("https://static.example", true),
+        ("https://tenant1.customer.example", false),
+        ("https://evil.example", false),
+    ] {
+        let headers = request(origin);
+        let (count, allowed) = allocations_during(|| {
+            let stored = live.load();
+            match policy.decide_stored(&Method::GET, &headers, &stored) {
+                Decision::Forward(f) => f.is_allowed(),
+                Decision::Preflight(_) => unreachable!("a GET is never a preflight"),
+            }
+        });
+        assert_eq!(allowed, expected, "{origin}");
+        assert_eq!(count, 0, "{origin} allocated {count} times");
+    }
+}
+
+#[test]
 fn the_counter_counts() {
     // Guards the guard: if counting were broken, the tests above would pass vacuously.
     let (count, v) = allocations_during(|| vec![1u8; 64]);

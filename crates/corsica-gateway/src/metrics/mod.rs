@@ -8,6 +8,10 @@
 //! | `corsica_upstream_errors_total` | `kind` = `connect`, `timeout`, `protocol` |
 //! | `corsica_request_duration_seconds` | histogram, until the response head |
 //! | `corsica_open_connections` | gauge, `worker` = the worker thread serving them |
+//! | `corsica_store_members` | gauge, `store` (password redacted), `set`: valid members of an `origins_from` set |
+//! | `corsica_store_invalid_members` | gauge, `store`, `set`: members the policy's rules refuse (never matched) |
+//! | `corsica_store_stale` | gauge, `store`, `set`: 1 while the store is unreachable and the last known set is served |
+//! | `corsica_store_last_sync_age_seconds` | gauge, `store`, `set`: since the last load or applied change; -1 before the first |
 //! | `corsica_upstream_stray_responses_total` | `upstream` = host:port; bytes an upstream sent on a connection that no request was waiting on (idle, or not yet fully written to); each closes its connection |
 //!
 //! CORS counters are fed by the `corsica-tower` observer hook, so they count
@@ -83,6 +87,49 @@ pub struct Metrics {
     duration: ShardedHistogram,
     open_connections: Family<[(&'static str, String); 1], Gauge>,
     stray_responses: Family<[(&'static str, String); 1], Counter>,
+    store: StoreGauges,
+}
+
+type StoreLabels = [(&'static str, String); 2];
+
+/// The `corsica_store_*` gauges, set from each set's status when scraped.
+struct StoreGauges {
+    members: Family<StoreLabels, Gauge>,
+    invalid: Family<StoreLabels, Gauge>,
+    stale: Family<StoreLabels, Gauge>,
+    age: Family<StoreLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+}
+
+impl StoreGauges {
+    fn register(registry: &mut Registry) -> StoreGauges {
+        let gauges = StoreGauges {
+            members: Family::default(),
+            invalid: Family::default(),
+            stale: Family::default(),
+            age: Family::default(),
+        };
+        registry.register(
+            "corsica_store_members",
+            "Valid members of an origins_from set",
+            gauges.members.clone(),
+        );
+        registry.register(
+            "corsica_store_invalid_members",
+            "Members of an origins_from set that the policy refuses; never matched",
+            gauges.invalid.clone(),
+        );
+        registry.register(
+            "corsica_store_stale",
+            "1 while the store is unreachable and the last known set is served",
+            gauges.stale.clone(),
+        );
+        registry.register(
+            "corsica_store_last_sync_age_seconds",
+            "Seconds since the set was last loaded or changed; -1 before the first load",
+            gauges.age.clone(),
+        );
+        gauges
+    }
 }
 
 impl std::fmt::Debug for Metrics {
@@ -170,6 +217,7 @@ impl Metrics {
             "Bytes an upstream sent that no request asked for (each closed its connection), by upstream",
             stray_responses.clone(),
         );
+        let store = StoreGauges::register(&mut registry);
 
         Metrics {
             registry,
@@ -180,6 +228,7 @@ impl Metrics {
             duration,
             open_connections,
             stray_responses,
+            store,
         }
     }
 
@@ -246,6 +295,36 @@ impl Metrics {
     /// Records how long a request took until its response head.
     pub(crate) fn duration(&self, seconds: f64) {
         self.duration.observe(seconds);
+    }
+
+    /// Sets the `corsica_store_*` gauges from the sets in use (called
+    /// before each scrape, so sets no longer used disappear).
+    pub(crate) fn observe_stores(&self, sets: &[std::sync::Arc<corsica_store::StoreSet>]) {
+        let g = &self.store;
+        g.members.clear();
+        g.invalid.clear();
+        g.stale.clear();
+        g.age.clear();
+        for set in sets {
+            let labels: StoreLabels = [
+                ("store", corsica_store::redact(&set.store().url)),
+                ("set", set.store().set.clone()),
+            ];
+            let status = set.status();
+            let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+            g.members
+                .get_or_create(&labels)
+                .set(count(status.members()));
+            g.invalid
+                .get_or_create(&labels)
+                .set(count(status.invalid()));
+            g.stale
+                .get_or_create(&labels)
+                .set(i64::from(status.is_stale()));
+            g.age
+                .get_or_create(&labels)
+                .set(status.last_sync_age_secs().unwrap_or(-1.0));
+        }
     }
 
     /// The OpenMetrics text exposition.

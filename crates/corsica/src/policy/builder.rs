@@ -87,6 +87,19 @@ impl PolicyBuilder {
         self
     }
 
+    /// Adds the members of a store's set to the allowed origins
+    /// (`origins_from`): `redis://HOST:PORT/DB` or `postgres://USER@HOST:PORT/DB`.
+    pub fn origins_from(mut self, url: impl Into<String>) -> Self {
+        self.config.origins_from = Some(Located::new(url.into()));
+        self
+    }
+
+    /// The set of `origins_from` to read (`origin_set`, default `"default"`).
+    pub fn origin_set(mut self, name: impl Into<String>) -> Self {
+        self.config.origin_set = Some(Located::new(name.into()));
+        self
+    }
+
     /// Validates and compiles the policy.
     pub fn build(self) -> Result<Policy, ConfigError> {
         Policy::from_config(&self.config)

@@ -39,7 +39,8 @@ pub type LocatedList = Located<Vec<Located<String>>>;
 
 /// A CORS policy as configured. The key names are a public contract:
 /// `origins`, `methods`, `request_headers`, `expose_headers`, `credentials`,
-/// `max_age`, and the `dangerously_*` opt-ins ([`KEYS`] lists them).
+/// `max_age`, the `dangerously_*` opt-ins, `origins_from` and `origin_set`
+/// ([`KEYS`] lists them).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
@@ -61,6 +62,13 @@ pub struct PolicyConfig {
     pub dangerously_allow_public_suffix_wildcards: Option<Located<bool>>,
     /// Allows the `null` origin.
     pub dangerously_allow_null_origin: Option<Located<bool>>,
+    /// A live store whose set adds origins to `origins`:
+    /// `redis://HOST:PORT/DB`, `rediss://…`, `postgres://USER@HOST:PORT/DB`.
+    /// Each member is validated as if it were listed in `origins`.
+    pub origins_from: Option<Located<String>>,
+    /// The name of the set in `origins_from` (default `"default"`), so that
+    /// routes can use different sets of one store.
+    pub origin_set: Option<Located<String>>,
 }
 
 /// One key of a policy table.
@@ -88,6 +96,8 @@ pub const KEYS: &[PolicyKey] = &[
     key("dangerously_allow_insecure_origins", "true"),
     key("dangerously_allow_public_suffix_wildcards", "true"),
     key("dangerously_allow_null_origin", "true"),
+    key("origins_from", "\"redis://127.0.0.1:6379/0\""),
+    key("origin_set", "\"default\""),
 ];
 
 const fn key(name: &'static str, example: &'static str) -> PolicyKey {
@@ -259,12 +269,15 @@ mod tests {
             dangerously_allow_insecure_origins,
             dangerously_allow_public_suffix_wildcards,
             dangerously_allow_null_origin,
+            origins_from,
+            origin_set,
         } = cfg;
         assert!(origins.is_some() && methods.is_some() && request_headers.is_some());
         assert!(expose_headers.is_some() && credentials.is_some() && max_age.is_some());
         assert!(dangerously_allow_insecure_origins.is_some());
         assert!(dangerously_allow_public_suffix_wildcards.is_some());
         assert!(dangerously_allow_null_origin.is_some());
+        assert!(origins_from.is_some() && origin_set.is_some());
     }
 
     #[test]

@@ -8,6 +8,8 @@
 
 mod builder;
 mod config;
+mod rules;
+mod store_ref;
 mod validate;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -16,11 +18,14 @@ pub use builder::PolicyBuilder;
 pub use config::{
     closest_key, toml_diagnostic, Located, LocatedList, PolicyConfig, PolicyKey, KEYS,
 };
+pub use rules::{CheckedOrigin, OriginRules};
+pub use store_ref::{
+    check_set_name, store_kind, StoreKind, StoreRef, DEFAULT_ORIGIN_SET, MAX_SET_NAME,
+};
 pub use validate::ListRule;
 
 use crate::diagnostic::{ConfigError, Diagnostic};
 use crate::origin_set::OriginSet;
-use crate::pattern::{parse_entry, OriginEntry};
 use validate::Validated;
 
 /// Policies with at most this many exact origins keep a ready preflight
@@ -43,12 +48,13 @@ pub struct Policy {
     pub(crate) max_age: Option<i64>,
     pub(crate) opt_ins: OptIns,
     pub(crate) rendered: Rendered,
+    store: Option<StoreRef>,
     warnings: Vec<Diagnostic>,
 }
 
 /// The `dangerously_*` opt-ins a policy was built with, re-applied to
 /// origins that a dynamic source returns.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub(crate) struct OptIns {
     pub null: bool,
     pub insecure: bool,
@@ -200,6 +206,7 @@ impl Policy {
 
         Policy {
             origins,
+            store: v.store,
             credentials: v.credentials,
             methods: v.methods,
             request_headers: v.request_headers,
@@ -303,32 +310,31 @@ impl Policy {
         &self,
         entries: &[S],
     ) -> (OriginSet, Vec<Diagnostic>) {
+        let rules = self.origin_rules();
         let mut accepted = Vec::new();
         let mut diagnostics = Vec::new();
         for (i, raw) in entries.iter().enumerate() {
-            let raw = raw.as_ref();
-            if parse_entry(raw) == Ok(OriginEntry::Any) {
-                diagnostics.push(Diagnostic::error(
-                    "dynamic-wildcard",
-                    format!("dynamic origins[{i}]"),
-                    "a dynamic origin source returned \"*\", which would allow every origin",
-                    "return exact origins or patterns; put \"*\" in the static policy if the API is public",
-                ));
-                continue;
-            }
-            let single = builder::single_origin_config(raw, self.credentials, self.opt_ins);
-            let (diags, validated) = validate::validate(&single);
-            let errors: Vec<_> = diags
-                .into_iter()
-                .filter(Diagnostic::is_error)
-                .map(|d| d.within("dynamic "))
-                .collect();
-            match validated {
-                Some(v) if errors.is_empty() => accepted.extend(v.origins),
-                _ => diagnostics.extend(errors),
+            match rules.check(raw.as_ref(), &format!("dynamic origins[{i}]")) {
+                Ok(CheckedOrigin(entry)) => accepted.push(entry),
+                Err(errors) => diagnostics.extend(errors),
             }
         }
         (OriginSet::new(&accepted), diagnostics)
+    }
+
+    /// The rules this policy applies to origins from outside its file: a
+    /// store's members are validated under them.
+    pub fn origin_rules(&self) -> OriginRules {
+        OriginRules {
+            credentials: self.credentials,
+            opt_ins: self.opt_ins,
+        }
+    }
+
+    /// Where the policy's stored origins live (`origins_from`, `origin_set`),
+    /// if it has any.
+    pub fn origin_store(&self) -> Option<&StoreRef> {
+        self.store.as_ref()
     }
 }
 

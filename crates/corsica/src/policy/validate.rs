@@ -36,6 +36,8 @@ pub struct Validated {
     pub expose_headers: ListRule,
     /// The effective max-age (`None` sends no header).
     pub max_age: Option<i64>,
+    /// Where more origins come from (`origins_from`, `origin_set`).
+    pub store: Option<super::StoreRef>,
 }
 
 /// A list that may be the wildcard `*`.
@@ -71,6 +73,7 @@ pub fn validate(config: &PolicyConfig) -> (Vec<Diagnostic>, Option<Validated>) {
         &mut diags,
     );
     let max_age = validate_max_age(config.max_age.as_ref(), &mut diags);
+    let store = super::store_ref::validate(config, &mut diags);
     diags.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
     if diags.iter().any(Diagnostic::is_error) {
         return (diags, None);
@@ -82,6 +85,7 @@ pub fn validate(config: &PolicyConfig) -> (Vec<Diagnostic>, Option<Validated>) {
         request_headers,
         expose_headers,
         max_age,
+        store,
     };
     (diags, Some(validated))
 }
@@ -91,7 +95,12 @@ fn validate_origins(
     credentials: bool,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<OriginEntry> {
+    let from_store = config.origins_from.is_some();
     let Some(list) = &config.origins else {
+        if from_store {
+            // The store supplies every origin; none are static.
+            return Vec::new();
+        }
         diags.push(Diagnostic::error(
             "origins-missing",
             "origins",
@@ -100,7 +109,7 @@ fn validate_origins(
         ));
         return Vec::new();
     };
-    if list.value.is_empty() {
+    if list.value.is_empty() && !from_store {
         diags.push(
             Diagnostic::error(
                 "origins-empty",
@@ -146,6 +155,15 @@ fn validate_origins(
                     key.clone(),
                     "\"*\" together with credentials = true would let every website read your users' data with their cookies; browsers also refuse `Access-Control-Allow-Origin: *` on credentialed requests",
                     "list the exact origins that need credentials, or set credentials = false for a public API",
+                )
+                .at(at.clone()),
+            ),
+            OriginEntry::Any if from_store => diags.push(
+                Diagnostic::error(
+                    "wildcard-with-origins-from",
+                    key.clone(),
+                    "\"*\" already allows every origin, so the origins in `origins_from` would be meaningless",
+                    "keep either \"*\" alone or `origins_from` with specific origins",
                 )
                 .at(at.clone()),
             ),

@@ -16,6 +16,7 @@ pub use denial::Denial;
 use crate::acrh;
 use crate::origin_set::{OriginMatch, OriginSet};
 use crate::policy::{Policy, CORS_RESPONSE_HEADERS};
+use crate::stored::StoredOrigins;
 
 /// What kind of request this is, per the Fetch standard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -475,6 +476,32 @@ impl Policy {
         headers: &'a HeaderMap,
         extra: Option<&OriginSet>,
     ) -> Decision<'a> {
+        self.decide_extra(method, headers, extra.map(Extra::Set))
+    }
+
+    /// Like [`Policy::decide`], also allowing the members of a store's set.
+    ///
+    /// The set must have been validated under this policy's
+    /// [`origin_rules`](Policy::origin_rules); if it was not (the policy was
+    /// replaced by one with other credentials or opt-ins and the set is not
+    /// yet rebuilt), none of its members is allowed: a member is only ever
+    /// matched under the rules that accepted it.
+    pub fn decide_stored<'a>(
+        &'a self,
+        method: &Method,
+        headers: &'a HeaderMap,
+        stored: &StoredOrigins,
+    ) -> Decision<'a> {
+        let usable = stored.rules() == self.origin_rules();
+        self.decide_extra(method, headers, Some(Extra::Stored(stored, usable)))
+    }
+
+    fn decide_extra<'a>(
+        &'a self,
+        method: &Method,
+        headers: &'a HeaderMap,
+        extra: Option<Extra<'_>>,
+    ) -> Decision<'a> {
         let vary_on_origin = self.rendered.vary_on_origin || extra.is_some();
         // The hot path of every request: an actual request needs one lookup;
         // a preflight's three headers are found in a single pass.
@@ -525,7 +552,7 @@ impl Policy {
     fn check_origin<'a>(
         &'a self,
         origin: &'a HeaderValue,
-        extra: Option<&OriginSet>,
+        extra: Option<Extra<'_>>,
     ) -> Result<AllowOrigin<'a>, Denial<'a>> {
         let bytes = origin.as_bytes();
         if self.origins.is_any() && !self.credentials {
@@ -535,7 +562,7 @@ impl Policy {
             // The policy's interned copy: same bytes, no reference count.
             Some(OriginMatch::Exact(own, index)) => Ok(AllowOrigin::Listed(own, index)),
             Some(_) => Ok(AllowOrigin::Echo(origin)),
-            None if extra.is_some_and(|set| set.matches(bytes)) => Ok(AllowOrigin::Echo(origin)),
+            None if extra.is_some_and(|extra| extra.allows(bytes)) => Ok(AllowOrigin::Echo(origin)),
             None => Err(Denial::OriginNotAllowed(origin)),
         }
     }
@@ -590,6 +617,24 @@ impl Policy {
         })
         .map_err(Denial::RequestHeaders)?;
         Ok((count > 0).then_some(value))
+    }
+}
+
+/// Origins allowed beyond the policy's own.
+#[derive(Clone, Copy)]
+enum Extra<'s> {
+    /// From an origin source, validated per request.
+    Set(&'s OriginSet),
+    /// A store's set, and whether it was validated under this policy's rules.
+    Stored(&'s StoredOrigins, bool),
+}
+
+impl Extra<'_> {
+    fn allows(self, origin: &[u8]) -> bool {
+        match self {
+            Extra::Set(set) => set.matches(origin),
+            Extra::Stored(stored, usable) => usable && stored.contains(origin),
+        }
     }
 }
 

@@ -492,3 +492,24 @@ fn a_preflight_plan_replaces_the_applications_cors_headers() {
     assert!(!plan.is_allowed());
     assert!(!upstream.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
 }
+
+#[test]
+fn stored_origins_are_echoed_only_under_the_rules_that_accepted_them() {
+    use crate::StoredOrigins;
+    let p = Policy::from_toml(
+        "origins = [\"https://static.example\"]\ncredentials = true\norigins_from = \"redis://127.0.0.1:6379/0\"",
+    )
+    .unwrap();
+    let (stored, _) = StoredOrigins::build(p.origin_rules(), ["https://tenant.example"]);
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ORIGIN, "https://tenant.example".parse().unwrap());
+    let allowed = |d: &Decision<'_>| d.denial().is_none();
+    assert!(allowed(&p.decide_stored(&Method::GET, &headers, &stored)));
+    assert!(!allowed(&p.decide(&Method::GET, &headers)));
+    // A set validated under other rules (no credentials) is not used.
+    let other = Policy::from_toml("origins = [\"https://static.example\"]").unwrap();
+    let (foreign, _) = StoredOrigins::build(other.origin_rules(), ["https://tenant.example"]);
+    assert!(!allowed(&p.decide_stored(&Method::GET, &headers, &foreign)));
+    headers.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+    assert!(!allowed(&p.decide_stored(&Method::GET, &headers, &stored)));
+}
