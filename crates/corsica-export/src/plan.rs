@@ -86,7 +86,7 @@ pub struct CorsPlan {
 impl CorsPlan {
     /// Lowers a compiled policy.
     pub fn new(policy: &Policy) -> CorsPlan {
-        let rules = policy.origin_rules();
+        let rules = policy.parsed_origins();
         let origins = (!policy.allows_any_origin())
             .then(|| rules.iter().filter_map(regex::origin_entry).collect());
         let headers = policy.request_headers();

@@ -48,7 +48,7 @@ pub struct Answers {
 /// An origin the policy allows, built from its first entry: the probe
 /// whose echo is recognised in the answers.
 fn allowed_origin(policy: &Policy) -> String {
-    match policy.origin_rules().first() {
+    match policy.parsed_origins().first() {
         Some(OriginEntry::Exact { origin, .. }) => origin.clone(),
         Some(OriginEntry::Subdomain { scheme, base, port }) => match port {
             Some(p) => format!("{scheme}://corsica-probe.{base}:{p}"),

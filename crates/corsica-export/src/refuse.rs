@@ -1,7 +1,7 @@
 //! What a target cannot express exactly, found in the file as written so
 //! that each refusal points at its key, with the reason and what would work.
 
-use corsica::Diagnostic;
+use corsica::{Diagnostic, PolicyConfig};
 use corsica_gateway::config::{GatewayFile, RouteFile};
 
 use crate::Target;
@@ -11,6 +11,9 @@ use crate::Target;
 pub fn refusals(file: &GatewayFile, target: Target) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let name = target.name();
+    if let Some(policy) = &file.policy {
+        stored_origins(&policy.value, "policy", name, &mut out);
+    }
     for (i, located) in file.routes.iter().enumerate() {
         route(&located.value, i, name, &mut out);
     }
@@ -49,8 +52,32 @@ pub fn refusals(file: &GatewayFile, target: Target) -> Vec<Diagnostic> {
     out
 }
 
+/// A policy whose origins live in a store changes while the exported
+/// proxy runs; a static config would serve a stale copy, or nothing of the
+/// set, and the user's `origins_from` would be silently dropped.
+fn stored_origins(policy: &PolicyConfig, at: &str, name: &str, out: &mut Vec<Diagnostic>) {
+    if let Some(from) = &policy.origins_from {
+        out.push(
+            Diagnostic::error(
+                "export-unsupported",
+                format!("{at}.origins_from"),
+                format!(
+                    "{name} cannot follow a live origin store: an exported configuration is \
+                     static, and the store's members change while it runs"
+                ),
+                "list the origins in `origins` to export them, or keep this route on `corsica serve`, \
+                 which follows the store",
+            )
+            .at(from.span.clone()),
+        );
+    }
+}
+
 fn route(r: &RouteFile, i: usize, name: &str, out: &mut Vec<Diagnostic>) {
     let key = |k: &str| format!("routes[{i}].{k}");
+    if let Some(policy) = &r.policy {
+        stored_origins(&policy.value, &format!("routes[{i}].policy"), name, out);
+    }
     if let Some(mode) = r.mode.as_ref().filter(|m| m.value == "report-only") {
         out.push(
             Diagnostic::error(
@@ -108,4 +135,29 @@ fn https(key: String, name: &str) -> Diagnostic {
         format!("corsica export does not yet render https:// upstreams for {name}"),
         "use an http:// upstream, or run `corsica serve`",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_policy_fed_by_a_store_is_refused_at_its_key_on_every_target() {
+        let source = "listen = \"127.0.0.1:8080\"\nupstream = \"http://127.0.0.1:3000\"\n\
+                      [policy]\norigins = []\norigins_from = \"redis://127.0.0.1:6379/0\"\n\
+                      [[routes]]\npath_prefix = \"/b\"\n[routes.policy]\norigins = [\"https://a.example\"]\n\
+                      origins_from = \"redis://127.0.0.1:6379/0\"\n";
+        let file: GatewayFile = toml::from_str(source).unwrap();
+        for target in [Target::Nginx, Target::Haproxy, Target::Envoy, Target::Caddy] {
+            let keys: Vec<String> = refusals(&file, target)
+                .iter()
+                .map(|d| d.key.clone())
+                .collect();
+            assert_eq!(
+                keys,
+                ["policy.origins_from", "routes[0].policy.origins_from"],
+                "{target:?}"
+            );
+        }
+    }
 }

@@ -239,7 +239,7 @@ mod tests {
             .build()
             .unwrap();
         let exprs: Vec<String> = policy
-            .origin_rules()
+            .parsed_origins()
             .iter()
             .filter_map(origin_entry)
             .collect();

@@ -263,7 +263,7 @@ impl Policy {
 
     /// The origin entries, parsed: what exporters render into another
     /// server's matcher language, so that they never re-read the strings.
-    pub fn origin_rules(&self) -> Vec<crate::OriginEntry> {
+    pub fn parsed_origins(&self) -> Vec<crate::OriginEntry> {
         // Every entry was validated when the policy was built, so none fails.
         self.origins
             .entries()
