@@ -158,14 +158,22 @@ async fn keepalive_false_gives_every_request_its_own_connection_and_answer() {
 async fn under_load_a_stray_response_stops_reuse_of_its_upstream() {
     let (upstream, accepted) = hostile_upstream().await;
     let gw = gateway(&config_text(upstream, "")).await;
-    // A first round finds the upstream out.
+    // A first round finds the upstream out. How many of its requests get a
+    // stray answer depends on timing (a busy machine lets a connection go
+    // from request to request without ever idling); what is certain is
+    // that none fails, and that once the round's connections go idle the
+    // answers still owed arrive on them and are seen.
     let (own, extra, foreign, errors) = run_clients(&gw, 4, 25, Duration::ZERO).await;
     assert_eq!(own + extra + foreign + errors, 100);
-    assert_eq!(errors, 0);
-    assert!(
-        own >= 50,
-        "only the requests before the first stray showed are affected: {extra} extra, {foreign} foreign"
-    );
+    assert_eq!(errors, 0, "{own} own, {extra} extra, {foreign} foreign");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while stray_count(&metrics(&gw).await) < 1.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no stray response was seen within 2 s of the round"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // From now on, nothing is misdirected.
     let (own, extra, foreign, errors) = run_clients(&gw, 4, 25, Duration::ZERO).await;
     assert_eq!((own, extra, foreign, errors), (100, 0, 0, 0));
