@@ -47,7 +47,7 @@ MEMORY=0
 for arg in "$@"; do
   case "$arg" in
     --memory) MEMORY=1 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
