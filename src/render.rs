@@ -39,7 +39,7 @@ fn label(stage: Stage) -> &'static str {
 pub fn verdict_for(v: &Verdict, fix_for: FixFor) -> String {
     let mut out = verdict(v);
     if let Some(s) = snippet::for_policy(&v.fix.policy, fix_for) {
-        out.push_str(&snippet::text(&s, "the policy above", true));
+        out.push_str(&snippet::text(&s, "the policy above", None, true));
     }
     out
 }

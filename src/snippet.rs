@@ -49,8 +49,9 @@ pub fn for_file(source: &str, is_gateway: bool, fix_for: FixFor) -> Option<Snipp
 }
 
 /// The snippet in text, indented like the verdict's fix, headed by what it
-/// is; `what` names the policy it renders ("the policy above").
-pub fn text(s: &Snippet, what: &str, placeholder_upstream: bool) -> String {
+/// is; `what` names the policy it renders ("the policy above"), and
+/// `source`, when given, is the text the export's diagnostics point into.
+pub fn text(s: &Snippet, what: &str, source: Option<&str>, placeholder_upstream: bool) -> String {
     let name = s.target.name();
     let mut out = String::new();
     match &s.result {
@@ -76,7 +77,7 @@ pub fn text(s: &Snippet, what: &str, placeholder_upstream: bool) -> String {
                 "{:>9}   {name} cannot express {what} exactly; corsica export --to {name} says:\n",
                 ""
             ));
-            let rendered = corsica::diagnostic::render(diags, what, None, &output::palette());
+            let rendered = corsica::diagnostic::render(diags, what, source, &output::palette());
             for line in rendered.lines() {
                 out.push_str(&format!("{:>9}     {line}\n", ""));
             }

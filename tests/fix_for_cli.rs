@@ -191,6 +191,10 @@ fn what_a_target_cannot_express_is_the_exports_diagnostic() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("nginx cannot express"), "{stdout}");
     assert!(stdout.contains("error[export-report-only]"), "{stdout}");
+    assert!(
+        stdout.contains(":7:8"),
+        "the place of mode in the file: {stdout}"
+    );
 }
 
 #[test]

@@ -78,7 +78,14 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, CmdError> {
                 eprint!("{out}");
             } else {
                 if let Some(s) = snippet::for_file(&source, kind == Kind::Gateway, args.fix_for) {
-                    out.push_str(&snippet::text(&s, &name, false));
+                    out.push_str(&snippet::text(
+                        &s,
+                        &name,
+                        // A bare policy is exported under [policy], so its
+                        // diagnostics do not point into the file as written.
+                        (kind == Kind::Gateway).then_some(source.as_str()),
+                        false,
+                    ));
                 }
                 print!("{out}");
             }
