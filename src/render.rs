@@ -6,6 +6,9 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Style};
 use corsica::browser::{Skipped, Stage, Verdict};
 
+use crate::cli::FixFor;
+use crate::snippet;
+
 const BOLD: Style = Style::new().bold();
 const DIM: Style = Style::new().dimmed();
 const GREEN: Style = Style::new()
@@ -29,6 +32,16 @@ fn label(stage: Stage) -> &'static str {
         Stage::Redirect => "redirect",
         Stage::Verdict => "verdict",
     }
+}
+
+/// Renders one verdict, with its fix also in `fix_for`'s language when
+/// that is a proxy.
+pub fn verdict_for(v: &Verdict, fix_for: FixFor) -> String {
+    let mut out = verdict(v);
+    if let Some(s) = snippet::for_policy(&v.fix.policy, fix_for) {
+        out.push_str(&snippet::text(&s, "the policy above", None, true));
+    }
+    out
 }
 
 /// Renders one verdict. Styles are ANSI codes; the caller's stream strips

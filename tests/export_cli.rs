@@ -2,6 +2,9 @@
 
 use std::process::Command;
 
+mod support;
+use support::{nginx_test, run_ok};
+
 fn export(args: &[&str], file_text: &str) -> (i32, String, String) {
     let dir = std::env::temp_dir().join(format!("corsica-export-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -106,20 +109,6 @@ methods = [\"PUT\"]\nrequest_headers = [\"x-req\"]\ncredentials = true\nmax_age 
 [[routes]]\npath_prefix = \"/public\"\ncors = false\n\
 [[routes]]\nhost = \"*.wild.test\"\npath_prefix = \"/api/\"\n[routes.policy]\norigins = [\"*\"]\nmethods = [\"*\"]\n";
 
-fn run_ok(program: &str, args: &[&str], env: &[(&str, &str)]) {
-    let out = Command::new(program)
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}; scripts/test.sh installs it"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} refused it:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Each target's fragment, pasted where its first comment says, into the
 /// smallest configuration around it, passes the server's own check.
 #[test]
@@ -133,15 +122,7 @@ fn fragments_pasted_where_they_say_pass_each_servers_check() {
     };
     let d = |name: &str| dir.join(name).to_str().unwrap().to_owned();
 
-    let nginx = format!(
-        "pid logs/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n\
-         client_body_temp_path client_body_temp;\nproxy_temp_path proxy_temp;\n\
-         fastcgi_temp_path fastcgi_temp;\nuwsgi_temp_path uwsgi_temp;\nscgi_temp_path scgi_temp;\n\
-         access_log off;\n{}}}\n",
-        frag("nginx")
-    );
-    std::fs::write(dir.join("nginx.conf"), nginx).unwrap();
-    run_ok("nginx", &["-t", "-p", &d(""), "-c", "nginx.conf"], &[]);
+    nginx_test(&dir, &frag("nginx"));
 
     let haproxy = format!(
         "defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n{}",

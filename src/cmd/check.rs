@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use corsica::browser::{Leg, RequestSpec, Simulation, Skipped, Step, Verdict};
 
-use super::explain::script_request;
+use super::explain::{script_request, with_snippet};
 use super::CmdError;
 use crate::cli::{CheckArgs, Format};
 use crate::net::{Client, NetError};
@@ -39,10 +39,17 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, CmdError> {
         }
     };
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&verdict)?),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&with_snippet(&verdict, args.fix_for)?)?
+        ),
         Format::Text => {
             use std::io::Write;
-            writeln!(anstream::stdout(), "{}", render::verdict(&verdict))?;
+            writeln!(
+                anstream::stdout(),
+                "{}",
+                render::verdict_for(&verdict, args.fix_for)
+            )?;
         }
     }
     Ok(exit_code(&verdict))

@@ -12,10 +12,13 @@ use corsica_gateway::config::{self as gateway, GatewayConfig};
 use corsica_gateway::router::{self, Mode, RouteCors};
 
 use super::{side_by_side, CmdError};
-use crate::cli::{BrowserChoice, ExplainArgs, Format, ScriptArgs};
-use crate::render;
+use crate::cli::{BrowserChoice, ExplainArgs, FixFor, Format, ScriptArgs};
+use crate::{render, snippet};
 
 pub fn run(args: &ExplainArgs) -> Result<ExitCode, CmdError> {
+    if args.browser == BrowserChoice::All && args.fix_for != FixFor::Corsica {
+        return Err("--fix-for needs one browser, whose fix it renders: give --browser chromium, firefox or webkit".into());
+    }
     let mut cases = match &args.case {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -68,10 +71,16 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, CmdError> {
     } else {
         let verdicts: Vec<Verdict> = verdicts.into_iter().flatten().collect();
         match args.format {
-            Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&verdicts)?)?,
+            Format::Json => {
+                let verdicts = verdicts
+                    .iter()
+                    .map(|v| with_snippet(v, args.fix_for))
+                    .collect::<Result<Vec<_>, _>>()?;
+                writeln!(out, "{}", serde_json::to_string_pretty(&verdicts)?)?
+            }
             Format::Text => {
                 for v in &verdicts {
-                    writeln!(out, "{}", render::verdict(v))?;
+                    writeln!(out, "{}", render::verdict_for(v, args.fix_for))?;
                 }
             }
         }
@@ -81,6 +90,18 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, CmdError> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// A verdict as JSON, with `fix_snippet` when `--fix-for` names a proxy.
+pub fn with_snippet(v: &Verdict, fix_for: FixFor) -> Result<serde_json::Value, CmdError> {
+    let mut value = serde_json::to_value(v)?;
+    if let (Some(s), Some(map)) = (
+        snippet::for_policy(&v.fix.policy, fix_for),
+        value.as_object_mut(),
+    ) {
+        map.insert("fix_snippet".to_owned(), snippet::json(&s));
+    }
+    Ok(value)
 }
 
 /// What answers the simulated browser's requests.

@@ -46,11 +46,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, CmdError> {
             )
             .into());
         };
-        format!(
-            "listen = {}\nupstream = {}\n[policy]\n{source}",
-            toml_string(listen),
-            toml_string(upstream)
-        )
+        corsica_export::snippet::gateway_source(&source, listen, upstream)
     };
     let config = match gateway::load_str(&gateway_source) {
         Ok(config) => config,
@@ -88,9 +84,4 @@ fn config_error(e: &ConfigError, name: &str, source: &str) -> ExitCode {
     eprint!("{}", render(&e.diagnostics, name, source));
     eprintln!("{name}: invalid, nothing exported");
     ExitCode::from(2)
-}
-
-/// A TOML basic string.
-fn toml_string(text: &str) -> String {
-    toml::Value::String(text.to_owned()).to_string()
 }

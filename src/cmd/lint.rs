@@ -9,6 +9,7 @@ use corsica_gateway::config as gateway;
 use super::CmdError;
 use crate::cli::{Format, LintArgs};
 use crate::output;
+use crate::snippet;
 
 /// What kind of file was checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -68,13 +69,29 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, CmdError> {
                 },
             ));
             if errors > 0 {
+                if let Some(target) = snippet::target(args.fix_for) {
+                    out.push_str(&format!(
+                        "no {} snippet: the file has errors; fix them first\n",
+                        target.name()
+                    ));
+                }
                 eprint!("{out}");
             } else {
+                if let Some(s) = snippet::for_file(&source, kind == Kind::Gateway, args.fix_for) {
+                    out.push_str(&snippet::text(
+                        &s,
+                        &name,
+                        // A bare policy is exported under [policy], so its
+                        // diagnostics do not point into the file as written.
+                        (kind == Kind::Gateway).then_some(source.as_str()),
+                        false,
+                    ));
+                }
                 print!("{out}");
             }
         }
         Format::Json => {
-            let report = serde_json::json!({
+            let mut report = serde_json::json!({
                 "file": name,
                 "kind": kind,
                 "valid": errors == 0,
@@ -82,6 +99,13 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, CmdError> {
                 "warnings": warnings,
                 "diagnostics": diagnostics.iter().map(|d| json_diagnostic(d, &source)).collect::<Vec<_>>(),
             });
+            // With errors, the export refuses the file with the same errors.
+            if let (Some(s), Some(map)) = (
+                snippet::for_file(&source, kind == Kind::Gateway, args.fix_for),
+                report.as_object_mut(),
+            ) {
+                map.insert("fix_snippet".to_owned(), snippet::json(&s));
+            }
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
     }

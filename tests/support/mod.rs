@@ -131,3 +131,38 @@ pub fn assert_fields_agree(live: &serde_json::Value, offline: &serde_json::Value
         );
     }
 }
+
+/// Runs a program and fails the test, with its output, unless it exits 0.
+pub fn run_ok(program: &str, args: &[&str], env: &[(&str, &str)]) {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}; scripts/test.sh installs it"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} refused it:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Pastes an nginx fragment where its comment says (inside `http { }`) into
+/// the smallest configuration around it, under `dir` as nginx's prefix,
+/// and fails the test unless `nginx -t` accepts it.
+pub fn nginx_test(dir: &std::path::Path, fragment: &str) {
+    std::fs::create_dir_all(dir.join("logs")).unwrap();
+    assert!(
+        fragment.starts_with("# corsica CORS policy: paste inside the http { } block"),
+        "{fragment}"
+    );
+    let nginx = format!(
+        "pid logs/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n\
+         client_body_temp_path client_body_temp;\nproxy_temp_path proxy_temp;\n\
+         fastcgi_temp_path fastcgi_temp;\nuwsgi_temp_path uwsgi_temp;\nscgi_temp_path scgi_temp;\n\
+         access_log off;\n{fragment}}}\n"
+    );
+    std::fs::write(dir.join("nginx.conf"), nginx).unwrap();
+    let prefix = format!("{}/", dir.display());
+    run_ok("nginx", &["-t", "-p", &prefix, "-c", "nginx.conf"], &[]);
+}

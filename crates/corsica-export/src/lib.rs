@@ -19,6 +19,7 @@ pub mod plan;
 pub mod probe;
 pub mod refuse;
 pub mod regex;
+pub mod snippet;
 
 /// A proxy to export to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
