@@ -166,6 +166,7 @@ async fn under_load_a_stray_response_stops_reuse_of_its_upstream() {
     let (own, extra, foreign, errors) = run_clients(&gw, 4, 25, Duration::ZERO).await;
     assert_eq!(own + extra + foreign + errors, 100);
     assert_eq!(errors, 0, "{own} own, {extra} extra, {foreign} foreign");
+    eprintln!("first round: {own} own, {extra} extra, {foreign} foreign");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
     while stray_count(&metrics(&gw).await) < 1.0 {
         assert!(
