@@ -158,23 +158,31 @@ async fn keepalive_false_gives_every_request_its_own_connection_and_answer() {
 async fn under_load_a_stray_response_stops_reuse_of_its_upstream() {
     let (upstream, accepted) = hostile_upstream().await;
     let gw = gateway(&config_text(upstream, "")).await;
-    // A first round finds the upstream out. How many of its requests get a
-    // stray answer depends on timing (a busy machine lets a connection go
-    // from request to request without ever idling); what is certain is
-    // that none fails, and that once the round's connections go idle the
-    // answers still owed arrive on them and are seen.
+    // A first round under load. How many of its requests get a stray or a
+    // shifted answer depends on timing: while a connection goes from
+    // request to request with no quiet moment, HTTP/1.1 cannot tell an
+    // extra response from the next answer (a slow debug build on a busy
+    // machine gave 48 extra and 48 foreign of 100). What is certain is that
+    // none fails.
     let (own, extra, foreign, errors) = run_clients(&gw, 4, 25, Duration::ZERO).await;
     assert_eq!(own + extra + foreign + errors, 100);
     assert_eq!(errors, 0, "{own} own, {extra} extra, {foreign} foreign");
     eprintln!("first round: {own} own, {extra} extra, {foreign} foreign");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    // Then requests with quiet moments between them: the stray bytes now
+    // reach an idle connection and are seen when it is next checked out.
+    let client = client();
+    let mut probes = 0;
     while stray_count(&metrics(&gw).await) < 1.0 {
+        probes += 1;
         assert!(
-            tokio::time::Instant::now() < deadline,
-            "no stray response was seen within 2 s of the round"
+            probes <= 50,
+            "no stray response was seen in 50 spaced requests"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+        let reply = send(&client, http::Method::GET, &gw.url("/x"), &[], b"").await;
+        assert_eq!(reply.status, http::StatusCode::OK);
     }
+    tokio::time::sleep(Duration::from_millis(20)).await;
     // From now on, nothing is misdirected.
     let (own, extra, foreign, errors) = run_clients(&gw, 4, 25, Duration::ZERO).await;
     assert_eq!((own, extra, foreign, errors), (100, 0, 0, 0));

@@ -197,7 +197,12 @@ impl IdleConns {
             let taken = idle.remove(at);
             match state {
                 IdleState::Silent => return Some(taken.conn),
-                IdleState::StrayBytes => self.report_stray(authority),
+                IdleState::StrayBytes => {
+                    // The upstream is distrusted from now on: none of its
+                    // other idle connections is handed out either.
+                    self.report_stray(authority);
+                    return None;
+                }
                 IdleState::Closed => {}
             }
         }
