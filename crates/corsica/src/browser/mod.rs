@@ -27,9 +27,11 @@ mod fix;
 mod headers;
 pub mod lna;
 mod loopback;
+mod narrate;
 mod order;
 mod preflight;
 mod profile;
+mod redirect;
 mod rejection;
 mod request;
 // Reached by the property tests through `crate::__private`.

@@ -17,9 +17,14 @@ use super::expose::readable_headers;
 use super::fix::{fix, FixInput};
 use super::headers::{latin1, ResponseHeaders};
 use super::lna::{self, LnaBlock, LocalNetwork};
+use super::narrate::{allow_origin_passed, describe_call, describe_response};
 use super::order::chromium_order;
 use super::preflight::PreflightResult;
 use super::profile::Profile;
+use super::redirect::{
+    conflicting_locations, first_location, is_client_hint, redirect_location, BODY_HEADERS,
+    CONDITIONAL_HEADERS,
+};
 use super::rejection::{self, Thrown};
 use super::request::{prepare, request_headers_value, unsafe_headers, UnsafeHeader};
 use super::verdict::{Leg, SentRequest, Skipped, Stage, TraceEvent, Verdict};
@@ -644,7 +649,7 @@ impl Simulation {
         self.note(
             Stage::PreflightResponse,
             None,
-            describe_response(&response, true),
+            describe_response(response.status, &response.headers, true),
         );
         let origin = self.preflight_origin().to_owned();
         // Firefox's preflight to a URL of the page's own origin (after a
@@ -749,7 +754,11 @@ impl Simulation {
     }
 
     fn on_actual_response(&mut self, response: Incoming) -> Step {
-        self.note(Stage::Response, None, describe_response(&response, false));
+        self.note(
+            Stage::Response,
+            None,
+            describe_response(response.status, &response.headers, false),
+        );
         if conflicting_locations(&response.headers) {
             match self.profile {
                 Profile::Chromium => {
@@ -1152,79 +1161,9 @@ fn is_redirect_status(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
-/// The `Location` to follow: the first non-empty value, or in Firefox the
-/// first value, empty or not.
-fn redirect_location(headers: &ResponseHeaders, profile: Profile) -> Option<Vec<u8>> {
-    if profile == Profile::Firefox {
-        return first_location(headers).map(<[u8]>::to_vec);
-    }
-    headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("location"))
-        .map(|(_, v)| super::headers::trim(v))
-        .find(|v| !v.is_empty())
-        .map(<[u8]>::to_vec)
-}
-
-/// The first `Location` value, trimmed.
-fn first_location(headers: &ResponseHeaders) -> Option<&[u8]> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("location"))
-        .map(|(_, v)| super::headers::trim(v))
-}
-
-/// Whether a response carries `Location` twice with different values,
-/// which Chromium's HTTP parser rejects outright.
-fn conflicting_locations(headers: &ResponseHeaders) -> bool {
-    let mut values = headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("location"))
-        .map(|(_, v)| super::headers::trim(v));
-    match values.next() {
-        Some(first) => values.any(|v| v != first),
-        None => false,
-    }
-}
-
-/// The request-body headers a redirect to `GET` removes.
-const BODY_HEADERS: [&str; 4] = [
-    "content-encoding",
-    "content-language",
-    "content-location",
-    "content-type",
-];
-
-/// Request headers that make a fetch conditional.
-const CONDITIONAL_HEADERS: [&str; 5] = [
-    "if-modified-since",
-    "if-none-match",
-    "if-unmodified-since",
-    "if-match",
-    "if-range",
-];
-
 /// The schemes Chromium 156 names in `CorsDisabledScheme` messages, as it
 /// lists them.
 pub const CORS_SCHEMES: &str = "chrome, chrome-experimental-site-token-provider, chrome-extension, chrome-untrusted, data, http, https, isolated-app";
-
-/// Client-hint request headers that Chromium removes on a redirect
-/// (observed; `Save-Data` and `Intervention` stay).
-const CLIENT_HINT_HEADERS: [&str; 7] = [
-    "device-memory",
-    "dpr",
-    "width",
-    "viewport-width",
-    "rtt",
-    "downlink",
-    "ect",
-];
-
-fn is_client_hint(name: &str) -> bool {
-    CLIENT_HINT_HEADERS
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(name))
-}
 
 /// Whether a URL is potentially trustworthy (a secure context could load
 /// it): HTTPS, or a loopback host. The simulator assumes Blink adds the
@@ -1248,182 +1187,6 @@ fn same_origin(page_origin: &str, url: &Url) -> bool {
     origin.is_tuple() && origin.ascii_serialization() == page_origin
 }
 
-fn describe_call(spec: &RequestSpec, origin: &str) -> String {
-    let mut init = vec![format!("method: '{}'", spec.method)];
-    if !spec.headers.is_empty() {
-        let h: Vec<String> = spec
-            .headers
-            .iter()
-            .map(|(n, v)| format!("'{n}': '{v}'"))
-            .collect();
-        init.push(format!("headers: {{{}}}", h.join(", ")));
-    }
-    init.push(format!("credentials: '{}'", spec.credentials.as_str()));
-    format!(
-        "a page on {origin} calls fetch('{}', {{{}}})",
-        spec.url,
-        init.join(", ")
-    )
-}
-
-fn describe_response(response: &Incoming, preflight: bool) -> String {
-    let mut text = format!(
-        "{} {}",
-        if preflight {
-            "preflight response"
-        } else {
-            "response"
-        },
-        response.status
-    );
-    for (n, v) in response.headers.iter() {
-        let lower = n.to_ascii_lowercase();
-        if lower.starts_with("access-control-") || lower == "location" || lower == "vary" {
-            text.push_str(&format!("\n  {n}: {}", latin1(v)));
-        }
-    }
-    text
-}
-
-fn allow_origin_passed(h: &ResponseHeaders, origin: &str, credentials: Credentials) -> String {
-    let value = h
-        .get("access-control-allow-origin")
-        .map(|v| latin1(&v))
-        .unwrap_or_default();
-    let mut text = format!("Access-Control-Allow-Origin: {value} matches {origin}");
-    if credentials == Credentials::Include {
-        text.push_str(", and Access-Control-Allow-Credentials is true");
-    }
-    text
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const PAGE: &str = "https://app.example";
-
-    fn spec(url: &str, method: &str) -> RequestSpec {
-        RequestSpec {
-            url: url.into(),
-            method: method.into(),
-            headers: vec![],
-            credentials: Credentials::SameOrigin,
-            read_headers: vec![],
-            force_preflight: false,
-        }
-    }
-
-    fn cross(method: &str) -> RequestSpec {
-        spec("https://api.example/items", method)
-    }
-
-    fn answer(headers: &[(&str, &str)]) -> Incoming {
-        let list: Vec<(String, String)> = headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
-        Incoming {
-            status: 204,
-            headers: ResponseHeaders::from_text(&list),
-        }
-    }
-
-    const DELETE_ALLOWED: [(&str, &str); 2] = [
-        ("access-control-allow-origin", PAGE),
-        ("access-control-allow-methods", "DELETE"),
-    ];
-
-    fn leg(step: &Step) -> Option<Leg> {
-        match step {
-            Step::Send(out) => Some(out.request.leg),
-            Step::Done => None,
-        }
-    }
-
-    #[test]
-    fn skipping_the_request_after_a_passing_preflight_sends_only_the_preflight() {
-        let mut sim = Simulation::new("t", PAGE, &cross("DELETE"), Profile::Chromium);
-        assert_eq!(leg(&sim.start()), Some(Leg::Preflight));
-        assert_eq!(
-            sim.skip_actual(),
-            None,
-            "a pending preflight is not the request itself"
-        );
-        let step = sim.on_response(answer(&DELETE_ALLOWED));
-        assert_eq!(leg(&step), Some(Leg::Actual));
-        assert_eq!(sim.skip_actual(), Some(Step::Done));
-        let v = sim.finish();
-        assert_eq!(v.skipped_actual, Some(Skipped::PreflightPassed));
-        assert!(v.preflight && !v.actual_sent && !v.allowed);
-        assert_eq!(v.cors_error, None);
-        assert_eq!(v.network_error, None);
-        assert_eq!(v.requests.len(), 1, "only the preflight went out");
-        assert!(v.fix.summary.starts_with("The preflight passes."));
-        assert!(v
-            .fix
-            .response_headers
-            .iter()
-            .any(|(n, value)| n == "Access-Control-Allow-Origin" && value == PAGE));
-        let actual = v.trace.iter().find(|e| e.stage == Stage::Actual).unwrap();
-        assert!(actual.text.starts_with("not sent (preflight only): DELETE"));
-    }
-
-    #[test]
-    fn a_cached_preflight_clears_the_request_like_a_passing_one() {
-        let mut first = Simulation::new("t", PAGE, &cross("DELETE"), Profile::Chromium);
-        first.start();
-        first.on_response(answer(&DELETE_ALLOWED));
-        first.skip_actual();
-        let cache = first.cache().clone();
-        let mut again =
-            Simulation::with_cache("t", PAGE, &cross("DELETE"), Profile::Chromium, cache, 1);
-        assert_eq!(leg(&again.start()), Some(Leg::Actual), "the cache answers");
-        again.skip_actual();
-        let v = again.finish();
-        assert_eq!(v.skipped_actual, Some(Skipped::CachedPreflight));
-        assert!(!v.preflight && v.requests.is_empty());
-        assert!(v
-            .fix
-            .summary
-            .starts_with("A cached preflight result covers"));
-    }
-
-    #[test]
-    fn a_failing_preflight_is_blocked_as_ever_and_there_is_nothing_to_skip() {
-        let mut sim = Simulation::new("t", PAGE, &cross("DELETE"), Profile::Chromium);
-        sim.start();
-        let step = sim.on_response(answer(&[("access-control-allow-origin", PAGE)]));
-        assert_eq!(step, Step::Done);
-        assert_eq!(sim.skip_actual(), None);
-        let v = sim.finish();
-        assert!(v.skipped_actual.is_none() && !v.allowed);
-        assert_eq!(
-            v.cors_error,
-            Some(CorsError::MethodDisallowedByPreflightResponse)
-        );
-    }
-
-    #[test]
-    fn skipping_a_request_without_preflight_says_nothing_was_checked() {
-        let mut sim = Simulation::new("t", PAGE, &cross("GET"), Profile::Chromium);
-        assert_eq!(leg(&sim.start()), Some(Leg::Actual));
-        sim.skip_actual();
-        let v = sim.finish();
-        assert_eq!(v.skipped_actual, Some(Skipped::NoPreflight));
-        assert!(!v.preflight && !v.actual_sent && v.requests.is_empty());
-        assert!(v.fix.summary.starts_with("Nothing was checked"));
-    }
-
-    #[test]
-    fn skipping_a_same_origin_request_owes_no_cors_header() {
-        let url = format!("{PAGE}/items");
-        let mut sim = Simulation::new("t", PAGE, &spec(&url, "DELETE"), Profile::Chromium);
-        assert_eq!(leg(&sim.start()), Some(Leg::Actual));
-        sim.skip_actual();
-        let v = sim.finish();
-        assert_eq!(v.skipped_actual, Some(Skipped::SameOrigin));
-        assert!(v.fix.summary.starts_with("Nothing to fix"));
-        assert!(v.fix.preflight_headers.is_empty() && v.fix.response_headers.is_empty());
-    }
-}
+#[path = "sim_tests.rs"]
+mod tests;
