@@ -2,8 +2,7 @@
 
 use std::process::ExitCode;
 
-use corsica::diagnostic::line_col;
-use corsica::{ConfigError, Diagnostic, Policy, Severity};
+use corsica::{ConfigError, Diagnostic, Policy};
 use corsica_gateway::config as gateway;
 
 use super::CmdError;
@@ -97,7 +96,7 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, CmdError> {
                 "valid": errors == 0,
                 "errors": errors,
                 "warnings": warnings,
-                "diagnostics": diagnostics.iter().map(|d| json_diagnostic(d, &source)).collect::<Vec<_>>(),
+                "diagnostics": diagnostics.iter().map(|d| d.to_json(&source)).collect::<Vec<_>>(),
             });
             // With errors, the export refuses the file with the same errors.
             if let (Some(s), Some(map)) = (
@@ -122,25 +121,4 @@ fn plural(n: usize) -> &'static str {
     } else {
         "s"
     }
-}
-
-fn json_diagnostic(d: &Diagnostic, source: &str) -> serde_json::Value {
-    let (start, end) = match &d.span {
-        Some(span) => (
-            Some(line_col(source, span.start)),
-            Some(line_col(source, span.end)),
-        ),
-        None => (None, None),
-    };
-    serde_json::json!({
-        "severity": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
-        "code": d.code,
-        "key": d.key,
-        "reason": d.reason,
-        "fix": d.fix,
-        "line": start.map(|p| p.line),
-        "column": start.map(|p| p.col),
-        "end_line": end.map(|p| p.line),
-        "end_column": end.map(|p| p.col),
-    })
 }

@@ -5,8 +5,7 @@
 use corsica::browser::{
     self, AppResponse, Case, Incoming, Outgoing, PreflightCache, Profile, Simulation, Step, Verdict,
 };
-use corsica::diagnostic::line_col;
-use corsica::{ConfigError, Diagnostic, Policy, Severity};
+use corsica::{ConfigError, Diagnostic, Policy};
 
 use crate::compose::hop_of;
 
@@ -92,7 +91,7 @@ pub fn lint(source: &str) -> serde_json::Value {
         "valid": errors == 0,
         "errors": errors,
         "warnings": diagnostics.len() - errors,
-        "diagnostics": diagnostics.iter().map(|d| json_diagnostic(d, source)).collect::<Vec<_>>(),
+        "diagnostics": diagnostics.iter().map(|d| d.to_json(source)).collect::<Vec<_>>(),
     })
 }
 
@@ -111,28 +110,6 @@ fn diagnostics(source: &str) -> Vec<Diagnostic> {
         Ok(policy) => policy.warnings().to_vec(),
         Err(ConfigError { diagnostics }) => diagnostics,
     }
-}
-
-/// One diagnostic as `corsica lint --format json` prints it.
-fn json_diagnostic(d: &Diagnostic, source: &str) -> serde_json::Value {
-    let (start, end) = match &d.span {
-        Some(span) => (
-            Some(line_col(source, span.start)),
-            Some(line_col(source, span.end)),
-        ),
-        None => (None, None),
-    };
-    serde_json::json!({
-        "severity": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
-        "code": d.code,
-        "key": d.key,
-        "reason": d.reason,
-        "fix": d.fix,
-        "line": start.map(|p| p.line),
-        "column": start.map(|p| p.col),
-        "end_line": end.map(|p| p.line),
-        "end_column": end.map(|p| p.col),
-    })
 }
 
 #[cfg(test)]

@@ -33,6 +33,30 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// The diagnostic as `corsica lint --format json` prints it (and the
+    /// playground shows it inline): its fields, with the span as 1-based
+    /// lines and columns of `source`.
+    pub fn to_json(&self, source: &str) -> serde_json::Value {
+        let (start, end) = match &self.span {
+            Some(span) => (
+                Some(line_col(source, span.start)),
+                Some(line_col(source, span.end)),
+            ),
+            None => (None, None),
+        };
+        serde_json::json!({
+            "severity": match self.severity { Severity::Error => "error", Severity::Warning => "warning" },
+            "code": self.code,
+            "key": self.key,
+            "reason": self.reason,
+            "fix": self.fix,
+            "line": start.map(|p| p.line),
+            "column": start.map(|p| p.col),
+            "end_line": end.map(|p| p.line),
+            "end_column": end.map(|p| p.col),
+        })
+    }
+
     /// A new error.
     pub fn error(
         code: &'static str,
