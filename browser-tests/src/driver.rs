@@ -238,17 +238,9 @@ impl Chromium {
         extra: &[String],
     ) -> Result<Chromium, DriverError> {
         let binary = find_chromium()?;
-        let profile_dir = std::env::temp_dir().join(format!(
-            "corsica-chromium-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default()
-        ));
-        std::fs::create_dir_all(&profile_dir)
-            .map_err(|e| DriverError(format!("cannot create {}: {e}", profile_dir.display())))?;
-        let mut child = Command::new(&binary)
+        let profile_dir = fresh_dir("chromium")?;
+        let mut command = Command::new(&binary);
+        command
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -264,45 +256,15 @@ impl Chromium {
             ])
             .arg(format!("--user-data-dir={}", profile_dir.display()))
             .args(extra)
-            .arg("about:blank")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| {
-                DriverError(format!(
-                    "cannot start {}: {e}; {INSTALL_HINT}",
-                    binary.display()
-                ))
-            })?;
-        let stderr = child
-            .stderr
-            .take()
-            .ok_or_else(|| DriverError("no stderr from Chromium".into()))?;
-        let mut lines = BufReader::new(stderr).lines();
-        let mut seen = Vec::new();
-        let ws = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(url) = line.strip_prefix("DevTools listening on ") {
-                    return Some(url.trim().to_owned());
-                }
-                seen.push(line);
-            }
-            None
-        })
-        .await
-        .ok()
-        .flatten()
-        .ok_or_else(|| {
-            DriverError(format!(
-                "Chromium ({}) did not open a DevTools endpoint; its stderr:\n{}",
-                binary.display(),
-                seen.join("\n")
-            ))
-        })?;
-        // Keep draining stderr so Chromium never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            .arg("about:blank");
+        let (child, ws) = spawn_announcing(
+            &mut command,
+            &binary,
+            "Chromium",
+            "DevTools",
+            Duration::from_secs(30),
+        )
+        .await?;
 
         let mut cdp = Cdp::connect(&ws).await?;
         let events = cdp
@@ -835,4 +797,58 @@ pub(crate) async fn remove_dir(dir: &Path) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Starts `command`, a browser told to open its remote-control endpoint
+/// (`protocol`) on a free port, and waits up to `wait` for the stderr line
+/// that announces it: `"{protocol} listening on {url}"`. The URL is
+/// returned with the child; stderr is drained from then on, so that the
+/// browser never blocks on a full pipe.
+pub(crate) async fn spawn_announcing(
+    command: &mut Command,
+    binary: &Path,
+    browser: &str,
+    protocol: &str,
+    wait: Duration,
+) -> Result<(Child, String), DriverError> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            DriverError(format!(
+                "cannot start {}: {e}; {INSTALL_HINT}",
+                binary.display()
+            ))
+        })?;
+    let stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| DriverError(format!("no stderr from {browser}")))?;
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = Vec::new();
+    let announce = format!("{protocol} listening on ");
+    let url = tokio::time::timeout(wait, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.strip_prefix(announce.as_str()) {
+                return Some(url.trim().to_owned());
+            }
+            seen.push(line);
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .ok_or_else(|| {
+        DriverError(format!(
+            "{browser} ({}) did not open a {protocol} endpoint; its stderr:\n{}",
+            binary.display(),
+            seen.join("\n")
+        ))
+    })?;
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, url))
 }

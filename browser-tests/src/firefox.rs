@@ -7,18 +7,16 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 use crate::cdp::{Cdp, Event};
 use crate::driver::{
-    batch_argument, parse_batch, BrowserDriver, DriverError, FetchObservation, Job, JobObservation,
-    ScriptResult, BATCH_SCRIPT,
+    batch_argument, parse_batch, spawn_announcing, BrowserDriver, DriverError, FetchObservation,
+    Job, JobObservation, ScriptResult, BATCH_SCRIPT,
 };
 use crate::server::parse_case_path;
 
@@ -91,49 +89,21 @@ impl Firefox {
         let profile_dir = crate::driver::fresh_dir("firefox")?;
         std::fs::write(profile_dir.join("user.js"), PREFS)
             .map_err(|e| DriverError(format!("cannot write the Firefox profile: {e}")))?;
-        let mut child = Command::new(&binary)
+        let mut command = Command::new(&binary);
+        command
             .args(["--headless", "--no-remote", "--remote-debugging-port=0"])
             .arg("--profile")
             .arg(&profile_dir)
             .arg("about:blank")
-            .env("MOZ_CRASHREPORTER_DISABLE", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| {
-                DriverError(format!(
-                    "cannot start {}: {e}; {INSTALL_HINT}",
-                    binary.display()
-                ))
-            })?;
-        let stderr = child
-            .stderr
-            .take()
-            .ok_or_else(|| DriverError("no stderr from Firefox".into()))?;
-        let mut lines = BufReader::new(stderr).lines();
-        let mut seen = Vec::new();
-        let ws = tokio::time::timeout(Duration::from_secs(60), async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(url) = line.strip_prefix("WebDriver BiDi listening on ") {
-                    return Some(url.trim().to_owned());
-                }
-                seen.push(line);
-            }
-            None
-        })
-        .await
-        .ok()
-        .flatten()
-        .ok_or_else(|| {
-            DriverError(format!(
-                "Firefox ({}) did not open a WebDriver BiDi endpoint; its stderr:\n{}",
-                binary.display(),
-                seen.join("\n")
-            ))
-        })?;
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            .env("MOZ_CRASHREPORTER_DISABLE", "1");
+        let (child, ws) = spawn_announcing(
+            &mut command,
+            &binary,
+            "Firefox",
+            "WebDriver BiDi",
+            Duration::from_secs(60),
+        )
+        .await?;
 
         let mut bidi = Cdp::connect(&format!("{ws}/session")).await?;
         let events = bidi
