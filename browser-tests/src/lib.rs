@@ -252,6 +252,43 @@ pub async fn run(seed: u64, count: usize) -> Result<Report, DriverError> {
     run_in(Engine::Chromium, seed, count, None).await
 }
 
+/// The differential test of one engine, as `tests/{chromium,firefox,webkit}.rs`
+/// run it: the corpus from [`settings`] (with a seeded one-in-`sample`
+/// share of the random cases, when given), the report written and printed,
+/// and a panic on a harness problem or any disagreement. A browser that
+/// cannot be launched panics too, with the reason: it is never skipped.
+pub async fn assert_agreement(engine: Engine, name: &str, sample: Option<usize>) {
+    let (seed, cases) = settings().unwrap_or_else(|e| panic!("bad settings: {e}"));
+    let report = match run_in(engine, seed, cases, sample).await {
+        Ok(r) => r,
+        Err(e) => panic!("the differential test could not run against {name}: {e}"),
+    };
+    let path = report.write();
+    println!("{}", report.details());
+    match path {
+        Ok(p) => println!("report: {}", p.display()),
+        Err(e) => panic!(
+            "cannot write the report under {}: {e}",
+            Report::dir().display()
+        ),
+    }
+    assert!(
+        report.harness_problems.is_empty(),
+        "the scripted server could not send some responses: {:#?}",
+        report.harness_problems
+    );
+    assert!(
+        report.failures.is_empty(),
+        "{} of {} scenarios disagree with {name} (seed {}); see above and {}",
+        report.failures.len(),
+        report.scenarios,
+        report.seed,
+        Report::dir()
+            .join(Report::file_name(&name.to_ascii_lowercase()))
+            .display()
+    );
+}
+
 /// Runs the differential test against `engine`: `count` random cases from
 /// `seed` plus the hand-written ones. With `sample`, only a seeded sample
 /// of the random cases runs (every `sample`-th on average, picked by the
