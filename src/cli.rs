@@ -157,8 +157,12 @@ pub struct ExportArgs {
 /// The proxies `corsica export` renders for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportTarget {
-    /// nginx 1.22 or later.
+    /// nginx 1.23 or later (older nginx reads only the first line of a
+    /// repeated header, so there the output grants no CORS and says why).
     Nginx,
+    /// nginx 1.22 or later with the Lua module (libnginx-mod-http-lua),
+    /// which reads every line of a repeated header.
+    NginxLua,
     /// HAProxy 2.6 or later.
     Haproxy,
     /// Envoy 1.40 or later.
@@ -239,6 +243,9 @@ pub enum FixFor {
     Corsica,
     /// An nginx fragment, as `corsica export --to nginx --fragment` renders it.
     Nginx,
+    /// An nginx fragment that reads repeated headers with the Lua module
+    /// (for nginx before 1.23), as `--to nginx-lua --fragment` renders it.
+    NginxLua,
     /// An Envoy fragment, as `corsica export --to envoy --fragment` renders it.
     Envoy,
     /// A Caddyfile fragment, as `corsica export --to caddy --fragment` renders it.

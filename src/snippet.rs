@@ -22,6 +22,7 @@ pub fn target(fix_for: FixFor) -> Option<Target> {
     match fix_for {
         FixFor::Corsica => None,
         FixFor::Nginx => Some(Target::Nginx),
+        FixFor::NginxLua => Some(Target::NginxLua),
         FixFor::Envoy => Some(Target::Envoy),
         FixFor::Caddy => Some(Target::Caddy),
         FixFor::Haproxy => Some(Target::Haproxy),

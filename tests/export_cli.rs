@@ -123,6 +123,7 @@ fn fragments_pasted_where_they_say_pass_each_servers_check() {
     let d = |name: &str| dir.join(name).to_str().unwrap().to_owned();
 
     nginx_test(&dir, &frag("nginx"));
+    nginx_test(&dir, &frag("nginx-lua"));
 
     let haproxy = format!(
         "defaults\n    mode http\n    timeout connect 5s\n    timeout client 5s\n    timeout server 5s\n{}",

@@ -322,6 +322,9 @@ struct Seen {
     /// The browser's CORS check (corsica's simulator, Chromium's order and
     /// errors) with credentials omitted and included; `None` without Origin.
     verdicts: Option<[String; 2]>,
+    /// The `corsica-warning` header of nginx's core export on nginx before
+    /// 1.23; no other server sends one.
+    warning: Option<String>,
 }
 
 /// What a browser's CORS check says of a response's headers for `origin`.
@@ -363,6 +366,7 @@ fn send(port: u16, r: &Req) -> Result<(Seen, String), String> {
         vary: BTreeSet::new(),
         upstream: None,
         verdicts: None,
+        warning: None,
     };
     let mut all = Vec::new();
     for line in lines {
@@ -384,6 +388,8 @@ fn send(port: u16, r: &Req) -> Result<(Seen, String), String> {
             );
         } else if name == "x-upstream" {
             seen.upstream = Some(value);
+        } else if name == "corsica-warning" {
+            seen.warning = Some(value);
         }
     }
     let origin = r
@@ -498,62 +504,15 @@ fn export(target: &str, file: &Path, out: &Path) {
     );
 }
 
-/// Whether `r` repeats a CORS request header with an allowed first line:
-/// nginx 1.22 reads only the first line of a repeated header into
-/// `$http_*` (joined since 1.23.0), so it cannot refuse `Origin: <allowed>`
-/// followed by `Origin: <other>` as the engine does. Browsers send each of
-/// these headers once. (Every refused value in this suite names "evil".)
-fn repeats_an_allowed_line(r: &Req) -> bool {
-    [
-        "origin",
-        "access-control-request-method",
-        "access-control-request-headers",
-    ]
-    .iter()
-    .any(|name| {
-        let lines: Vec<&str> = r
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| *v)
-            .collect();
-        lines.len() > 1 && !lines[0].contains("evil")
-    })
-}
-
-/// Requests a target is known to answer differently, and why.
-type Known = Option<(fn(&Req) -> bool, &'static str)>;
-
 /// Runs every case against `corsica serve` and against `target`, returning
-/// every difference. `known` marks the cases where the target is known to
-/// differ, and why: each of them must still differ (so the list cannot go
-/// stale silently), and each is printed.
-fn differences(target: &Running, target_port: u16, corsica_port: u16, known: Known) -> Vec<String> {
+/// every difference, each with the request and both responses.
+fn differences(target: &Running, target_port: u16, corsica_port: u16) -> Vec<String> {
     let mut diffs = Vec::new();
     let all = cases();
-    let mut known_seen = 0;
     for r in &all {
-        let ours = send(corsica_port, r);
-        let theirs = send(target_port, r);
-        let expected_to_differ = known.is_some_and(|(f, _)| f(r));
-        match (ours, theirs) {
+        match (send(corsica_port, r), send(target_port, r)) {
             (Ok((a, head_a)), Ok((b, head_b))) => {
-                if expected_to_differ {
-                    known_seen += 1;
-                    if a == b {
-                        diffs.push(format!(
-                            "{r:?}\n  listed as a known difference of {}, but it now agrees: update the list",
-                            target.name
-                        ));
-                    } else {
-                        eprintln!(
-                            "{}: known difference ({}):\n  {r:?}\n  corsica serve: {a:?}\n  {}: {b:?}",
-                            target.name,
-                            known.map(|k| k.1).unwrap_or_default(),
-                            target.name
-                        );
-                    }
-                } else if a != b {
+                if a != b {
                     diffs.push(format!(
                         "{r:?}\n  corsica serve: {a:?}\n  {}: {b:?}\n  --- corsica serve head:\n{head_a}\n  --- {} head:\n{head_b}\n",
                         target.name, target.name
@@ -567,11 +526,10 @@ fn differences(target: &Running, target_port: u16, corsica_port: u16, known: Kno
         }
     }
     eprintln!(
-        "{}: {} requests, {} identical, {} known differences, {} unexpected differences",
+        "{}: {} requests, {} identical, {} different",
         target.name,
         all.len(),
-        all.len() - known_seen - diffs.len(),
-        known_seen,
+        all.len() - diffs.len(),
         diffs.len()
     );
     diffs
@@ -606,19 +564,17 @@ fn start_corsica(dir: &Path, up: &Upstreams) -> (Running, u16) {
     (running, port)
 }
 
-#[test]
-fn nginx_answers_every_request_as_corsica_serve_does() {
-    let dir = scratch("nginx");
-    let up = upstreams();
-    let (_corsica, corsica_port) = start_corsica(&dir, &up);
+/// Starts nginx on the configuration `corsica export --to {target}` makes
+/// of the suite's gateway file.
+fn start_nginx(dir: &Path, up: &Upstreams, target: &str) -> (Running, u16) {
     let port = free_port();
     let file = dir.join("nginx-gateway.toml");
-    std::fs::write(&file, gateway_file(port, &up)).unwrap();
+    std::fs::write(&file, gateway_file(port, up)).unwrap();
     std::fs::create_dir_all(dir.join("logs")).unwrap();
-    export("nginx", &file, &dir.join("nginx.conf"));
+    export(target, &file, &dir.join("nginx.conf"));
     let nginx = start(
-        "nginx",
-        &dir,
+        target,
+        dir,
         "nginx",
         &[
             "-p",
@@ -630,15 +586,95 @@ fn nginx_answers_every_request_as_corsica_serve_does() {
         ],
         port,
     );
-    let diffs = differences(
-        &nginx,
-        port,
-        corsica_port,
-        Some((
-            repeats_an_allowed_line,
-            "nginx 1.22 reads only the first line of a repeated header",
-        )),
+    (nginx, port)
+}
+
+/// The installed nginx's (major, minor) version, from `nginx -v`.
+fn nginx_version() -> (u32, u32) {
+    let output = Command::new("nginx")
+        .arg("-v")
+        .output()
+        .expect("run nginx -v; scripts/test.sh installs nginx");
+    let text = String::from_utf8_lossy(&output.stderr).into_owned();
+    let version = text
+        .split("nginx/")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no version in `nginx -v`: {text}"));
+    let mut parts = version.trim().split('.').map(|p| p.parse::<u32>());
+    match (parts.next(), parts.next()) {
+        (Some(Ok(major)), Some(Ok(minor))) => (major, minor),
+        _ => panic!("cannot read the version in `nginx -v`: {text}"),
+    }
+}
+
+#[test]
+fn nginx_lua_answers_every_request_as_corsica_serve_does() {
+    let dir = scratch("nginx-lua");
+    let up = upstreams();
+    let (_corsica, corsica_port) = start_corsica(&dir, &up);
+    let (nginx, port) = start_nginx(&dir, &up, "nginx-lua");
+    let diffs = differences(&nginx, port, corsica_port);
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
     );
+    drop(nginx);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The core-only export is exact on nginx 1.23 and later. On older nginx,
+/// which reads only the first line of a repeated header, it must fail
+/// closed: every request is answered as `corsica serve` answers the same
+/// request without its CORS headers (no grant, no preflight answer), and
+/// every response of a CORS route says why.
+#[test]
+fn nginx_answers_every_request_as_corsica_serve_does_or_grants_nothing_before_1_23() {
+    let dir = scratch("nginx");
+    let up = upstreams();
+    let (_corsica, corsica_port) = start_corsica(&dir, &up);
+    let (nginx, port) = start_nginx(&dir, &up, "nginx");
+    let diffs = if nginx_version() >= (1, 23) {
+        differences(&nginx, port, corsica_port)
+    } else {
+        let mut diffs = Vec::new();
+        let all = cases();
+        for r in &all {
+            let mut plain = r.clone();
+            plain.headers.retain(|(n, _)| {
+                !n.eq_ignore_ascii_case("origin")
+                    && !n.to_ascii_lowercase().starts_with("access-control-")
+            });
+            let (Ok((mut ours, _)), Ok((mut theirs, head))) =
+                (send(corsica_port, &plain), send(port, r))
+            else {
+                diffs.push(format!("{r:?}: a server did not answer"));
+                continue;
+            };
+            let warning = theirs.warning.take();
+            let cors_route = !r.path.to_ascii_lowercase().starts_with("/public");
+            if cors_route && !warning.as_deref().is_some_and(|w| w.contains("nginx-lua")) {
+                diffs.push(format!(
+                    "{r:?}: no corsica-warning naming nginx-lua:\n{head}"
+                ));
+            }
+            // What the browser would say is compared through the headers.
+            ours.verdicts = None;
+            theirs.verdicts = None;
+            if ours != theirs {
+                diffs.push(format!(
+                    "{r:?}\n  corsica serve, without CORS headers: {ours:?}\n  nginx: {theirs:?}\n{head}"
+                ));
+            }
+        }
+        eprintln!(
+            "nginx before 1.23: {} requests, {} failing closed",
+            all.len(),
+            all.len() - diffs.len()
+        );
+        diffs
+    };
     assert!(
         diffs.is_empty(),
         "{} differences:\n{}",
@@ -665,7 +701,7 @@ fn haproxy_answers_every_request_as_corsica_serve_does() {
         &["-db", "-f", "haproxy.cfg"],
         port,
     );
-    let diffs = differences(&haproxy, port, corsica_port, None);
+    let diffs = differences(&haproxy, port, corsica_port);
     assert!(
         diffs.is_empty(),
         "{} differences:\n{}",
@@ -694,7 +730,7 @@ fn envoy_answers_every_request_as_corsica_serve_does() {
         &["-c", "envoy.yaml", "--base-id", &base_id, "-l", "warning"],
         port,
     );
-    let diffs = differences(&envoy, port, corsica_port, None);
+    let diffs = differences(&envoy, port, corsica_port);
     assert!(
         diffs.is_empty(),
         "{} differences:\n{}",
@@ -727,7 +763,7 @@ fn caddy_answers_every_request_as_corsica_serve_does() {
         &env,
         port,
     );
-    let diffs = differences(&caddy, port, corsica_port, None);
+    let diffs = differences(&caddy, port, corsica_port);
     assert!(
         diffs.is_empty(),
         "{} differences:\n{}",

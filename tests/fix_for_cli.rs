@@ -8,7 +8,7 @@ use std::sync::Arc;
 mod support;
 use support::{corsica, nginx_test, spawn};
 
-const TARGETS: [&str; 4] = ["nginx", "envoy", "caddy", "haproxy"];
+const TARGETS: [&str; 5] = ["nginx", "nginx-lua", "envoy", "caddy", "haproxy"];
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("corsica-fix-for-{name}-{}", std::process::id()));
@@ -89,9 +89,11 @@ fn the_default_is_corsica_with_no_snippet() {
 
 #[test]
 fn an_nginx_snippet_pasted_where_it_says_passes_nginx_t() {
-    let v = explain_json("nginx");
-    let text = v["fix_snippet"]["text"].as_str().unwrap();
-    nginx_test(&scratch("nginx-t"), text);
+    for target in ["nginx", "nginx-lua"] {
+        let v = explain_json(target);
+        let text = v["fix_snippet"]["text"].as_str().unwrap();
+        nginx_test(&scratch(&format!("{target}-t")), text);
+    }
 }
 
 #[test]

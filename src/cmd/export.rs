@@ -17,6 +17,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, CmdError> {
         gateway::read_config_file(&args.file).map_err(|e| format!("cannot read {name}: {e}"))?;
     let target = match args.to {
         ExportTarget::Nginx => Target::Nginx,
+        ExportTarget::NginxLua => Target::NginxLua,
         ExportTarget::Haproxy => Target::Haproxy,
         ExportTarget::Envoy => Target::Envoy,
         ExportTarget::Caddy => Target::Caddy,

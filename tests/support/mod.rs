@@ -156,8 +156,15 @@ pub fn nginx_test(dir: &std::path::Path, fragment: &str) {
         fragment.starts_with("# corsica CORS policy: paste inside the http { } block"),
         "{fragment}"
     );
+    // A fragment that needs a module names its load_module lines in a
+    // comment; they go at the top, as the comment says.
+    let modules: String = fragment
+        .lines()
+        .filter_map(|l| l.strip_prefix("#   load_module "))
+        .map(|rest| format!("load_module {}\n", rest.trim_end_matches(')')))
+        .collect();
     let nginx = format!(
-        "pid logs/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n\
+        "{modules}pid logs/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n\
          client_body_temp_path client_body_temp;\nproxy_temp_path proxy_temp;\n\
          fastcgi_temp_path fastcgi_temp;\nuwsgi_temp_path uwsgi_temp;\nscgi_temp_path scgi_temp;\n\
          access_log off;\n{fragment}}}\n"

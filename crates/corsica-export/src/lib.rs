@@ -24,8 +24,12 @@ pub mod snippet;
 /// A proxy to export to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
-    /// nginx 1.22 or later.
+    /// nginx, core modules only: exact on nginx 1.23 or later; on older
+    /// nginx it grants no CORS (see [`nginx::Reader::Core`]).
     Nginx,
+    /// nginx 1.22 or later with the Lua module, which reads repeated
+    /// request headers (see [`nginx::Reader::Lua`]).
+    NginxLua,
     /// HAProxy 2.6 or later.
     Haproxy,
     /// Envoy 1.40 or later.
@@ -39,6 +43,7 @@ impl Target {
     pub fn name(self) -> &'static str {
         match self {
             Target::Nginx => "nginx",
+            Target::NginxLua => "nginx-lua",
             Target::Haproxy => "haproxy",
             Target::Envoy => "envoy",
             Target::Caddy => "caddy",
@@ -71,8 +76,10 @@ pub fn export(
     }
     let plan = plan::lower(config);
     Ok(match (target, shape) {
-        (Target::Nginx, Shape::Whole) => nginx::whole(&plan),
-        (Target::Nginx, Shape::Fragment) => nginx::fragment(&plan),
+        (Target::Nginx, Shape::Whole) => nginx::whole(&plan, nginx::Reader::Core),
+        (Target::Nginx, Shape::Fragment) => nginx::fragment(&plan, nginx::Reader::Core),
+        (Target::NginxLua, Shape::Whole) => nginx::whole(&plan, nginx::Reader::Lua),
+        (Target::NginxLua, Shape::Fragment) => nginx::fragment(&plan, nginx::Reader::Lua),
         (Target::Haproxy, Shape::Whole) => haproxy::whole(&plan),
         (Target::Haproxy, Shape::Fragment) => haproxy::fragment(&plan),
         (Target::Envoy, Shape::Whole) => envoy::whole(&plan),

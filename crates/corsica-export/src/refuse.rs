@@ -148,7 +148,13 @@ mod tests {
                       [[routes]]\npath_prefix = \"/b\"\n[routes.policy]\norigins = [\"https://a.example\"]\n\
                       origins_from = \"redis://127.0.0.1:6379/0\"\n";
         let file: GatewayFile = toml::from_str(source).unwrap();
-        for target in [Target::Nginx, Target::Haproxy, Target::Envoy, Target::Caddy] {
+        for target in [
+            Target::Nginx,
+            Target::NginxLua,
+            Target::Haproxy,
+            Target::Envoy,
+            Target::Caddy,
+        ] {
             let keys: Vec<String> = refusals(&file, target)
                 .iter()
                 .map(|d| d.key.clone())
