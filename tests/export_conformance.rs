@@ -294,11 +294,67 @@ fn cases() -> Vec<Req> {
         "Access-Control-Request-Headers",
         "x-evil",
     ));
+    // Repeated lines that each hold only allowed values: the engine refuses
+    // any repeated CORS request header, also under `*`.
+    all.push(with(
+        with(
+            preflight("/items", app, "PUT"),
+            "Access-Control-Request-Headers",
+            "content-type",
+        ),
+        "Access-Control-Request-Headers",
+        "x-req",
+    ));
+    all.push(with(
+        with(
+            preflight("/open", app, "PUT"),
+            "Access-Control-Request-Headers",
+            "x-a",
+        ),
+        "Access-Control-Request-Headers",
+        "x-b",
+    ));
+    all.push(req(
+        "GET",
+        "/open",
+        &[("Origin", app), ("Origin", "https://other.example")],
+    ));
+    all.push(with(preflight("/open", app, "PUT"), "Origin", app));
     all.push(with(
         preflight("/items", app, "PUT"),
         "Access-Control-Request-Headers",
         " content-type ,\tx-req",
     ));
+    // Lengths at the engine's limits: a header list of 4096 bytes and of
+    // 4097 (under `*`, where every name is allowed), and a `*.` origin
+    // whose host is 253 bytes and 254 (DNS's limit, 253).
+    let list = |len: usize| -> &'static str {
+        let mut text = "x-a,".repeat(len / 4);
+        text.truncate(len - 1);
+        text.push('b');
+        assert_eq!(text.len(), len);
+        text.leak()
+    };
+    for len in [4096, 4097] {
+        all.push(with(
+            preflight("/open", app, "PUT"),
+            "Access-Control-Request-Headers",
+            list(len),
+        ));
+    }
+    let origin = |host_len: usize| -> &'static str {
+        let label = "a".repeat(63);
+        let base = ".example.org";
+        let mut host = format!("{label}.{label}.{label}.");
+        host.push_str(&"b".repeat(host_len - host.len() - base.len()));
+        host.push_str(base);
+        assert_eq!(host.len(), host_len);
+        format!("https://{host}").leak()
+    };
+    for host_len in [253, 254] {
+        all.push(preflight("/items", origin(host_len), "PUT"));
+        all.push(req("GET", "/items", &[("Origin", origin(host_len))]));
+    }
     // Path forms: case, dot segments, doubled slashes.
     all.push(req("GET", "/PUBLIC", &[("Origin", app)]));
     all.push(req("GET", "/public/", &[("Origin", app)]));
@@ -504,13 +560,49 @@ fn export(target: &str, file: &Path, out: &Path) {
     );
 }
 
+/// Requests a target cannot answer as the engine does, and why.
+type Known = Option<(fn(&Req) -> bool, &'static str)>;
+
+/// Whether `r` sends `Access-Control-Request-Headers` on two lines or more,
+/// each naming only allowed headers (every refused name in this suite holds
+/// "evil"). Envoy's codec joins those lines with `,` before any filter sees
+/// them, into the one line a browser sends; the engine refuses them.
+fn repeats_allowed_header_lists(r: &Req) -> bool {
+    let lines: Vec<&str> = r
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("access-control-request-headers"))
+        .map(|(_, v)| *v)
+        .collect();
+    lines.len() > 1 && lines.iter().all(|l| !l.contains("evil"))
+}
+
 /// Runs every case against `corsica serve` and against `target`, returning
-/// every difference, each with the request and both responses.
-fn differences(target: &Running, target_port: u16, corsica_port: u16) -> Vec<String> {
+/// every difference, each with the request and both responses. A case that
+/// `known` names must still differ, so that the list cannot go stale; each
+/// is printed.
+fn differences(target: &Running, target_port: u16, corsica_port: u16, known: Known) -> Vec<String> {
     let mut diffs = Vec::new();
     let all = cases();
+    let mut known_seen = 0;
     for r in &all {
         match (send(corsica_port, r), send(target_port, r)) {
+            (Ok((a, _)), Ok((b, _))) if known.is_some_and(|(f, _)| f(r)) => {
+                known_seen += 1;
+                if a == b {
+                    diffs.push(format!(
+                        "{r:?}\n  listed as a known difference of {}, but it now agrees: update the list",
+                        target.name
+                    ));
+                } else {
+                    eprintln!(
+                        "{}: known difference ({}):\n  {r:?}\n  corsica serve: {a:?}\n  {}: {b:?}",
+                        target.name,
+                        known.map(|k| k.1).unwrap_or_default(),
+                        target.name
+                    );
+                }
+            }
             (Ok((a, head_a)), Ok((b, head_b))) => {
                 if a != b {
                     diffs.push(format!(
@@ -526,10 +618,11 @@ fn differences(target: &Running, target_port: u16, corsica_port: u16) -> Vec<Str
         }
     }
     eprintln!(
-        "{}: {} requests, {} identical, {} different",
+        "{}: {} requests, {} identical, {} known differences, {} unexpected differences",
         target.name,
         all.len(),
-        all.len() - diffs.len(),
+        all.len() - known_seen - diffs.len(),
+        known_seen,
         diffs.len()
     );
     diffs
@@ -613,7 +706,7 @@ fn nginx_lua_answers_every_request_as_corsica_serve_does() {
     let up = upstreams();
     let (_corsica, corsica_port) = start_corsica(&dir, &up);
     let (nginx, port) = start_nginx(&dir, &up, "nginx-lua");
-    let diffs = differences(&nginx, port, corsica_port);
+    let diffs = differences(&nginx, port, corsica_port, None);
     assert!(
         diffs.is_empty(),
         "{} differences:\n{}",
@@ -624,11 +717,13 @@ fn nginx_lua_answers_every_request_as_corsica_serve_does() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The core-only export is exact on nginx 1.23 and later. On older nginx,
-/// which reads only the first line of a repeated header, it must fail
-/// closed: every request is answered as `corsica serve` answers the same
-/// request without its CORS headers (no grant, no preflight answer), and
-/// every response of a CORS route says why.
+/// The core-only export on nginx 1.23 and later answers as `corsica serve`
+/// does, but refuses a header list (or an origin under `*`) holding ", ".
+/// On older nginx, which reads only the first line of a repeated header,
+/// it must fail closed: every request is answered as `corsica serve`
+/// answers the same request without its CORS headers (no grant, no
+/// preflight answer), and every response of a CORS route says why. This
+/// machine's nginx decides which branch runs; Debian 12 has 1.22.
 #[test]
 fn nginx_answers_every_request_as_corsica_serve_does_or_grants_nothing_before_1_23() {
     let dir = scratch("nginx");
@@ -636,7 +731,44 @@ fn nginx_answers_every_request_as_corsica_serve_does_or_grants_nothing_before_1_
     let (_corsica, corsica_port) = start_corsica(&dir, &up);
     let (nginx, port) = start_nginx(&dir, &up, "nginx");
     let diffs = if nginx_version() >= (1, 23) {
-        differences(&nginx, port, corsica_port)
+        // nginx 1.23 joins repeated lines with ", ", so the export refuses
+        // one header list (or origin under `*`) that holds ", ": there the
+        // answer must be a refusal instead of corsica's.
+        let one_line_with_comma_space = |r: &Req, name: &str| {
+            let lines: Vec<&str> = r
+                .headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| *v)
+                .collect();
+            lines.len() == 1 && lines[0].contains(", ")
+        };
+        let refused_more = |r: &Req| {
+            one_line_with_comma_space(r, "access-control-request-headers")
+                || (r.path.starts_with("/open") && one_line_with_comma_space(r, "origin"))
+        };
+        let mut diffs = Vec::new();
+        for r in cases() {
+            let (Ok((ours, _)), Ok((theirs, head))) = (send(corsica_port, &r), send(port, &r))
+            else {
+                diffs.push(format!("{r:?}: a server did not answer"));
+                continue;
+            };
+            let blocked = theirs
+                .verdicts
+                .as_ref()
+                .is_some_and(|v| v.iter().all(|v| v.starts_with("blocked")));
+            if refused_more(&r) {
+                if !blocked {
+                    diffs.push(format!("{r:?}: nginx must refuse it:\n{head}"));
+                }
+            } else if ours != theirs {
+                diffs.push(format!(
+                    "{r:?}\n  corsica serve: {ours:?}\n  nginx: {theirs:?}\n{head}"
+                ));
+            }
+        }
+        diffs
     } else {
         let mut diffs = Vec::new();
         let all = cases();
@@ -701,7 +833,7 @@ fn haproxy_answers_every_request_as_corsica_serve_does() {
         &["-db", "-f", "haproxy.cfg"],
         port,
     );
-    let diffs = differences(&haproxy, port, corsica_port);
+    let diffs = differences(&haproxy, port, corsica_port, None);
     assert!(
         diffs.is_empty(),
         "{} differences:\n{}",
@@ -730,7 +862,15 @@ fn envoy_answers_every_request_as_corsica_serve_does() {
         &["-c", "envoy.yaml", "--base-id", &base_id, "-l", "warning"],
         port,
     );
-    let diffs = differences(&envoy, port, corsica_port);
+    let diffs = differences(
+        &envoy,
+        port,
+        corsica_port,
+        Some((
+            repeats_allowed_header_lists,
+            "Envoy joins repeated Access-Control-Request-Headers lines with `,` before any filter",
+        )),
+    );
     assert!(
         diffs.is_empty(),
         "{} differences:\n{}",
@@ -763,7 +903,7 @@ fn caddy_answers_every_request_as_corsica_serve_does() {
         &env,
         port,
     );
-    let diffs = differences(&caddy, port, corsica_port);
+    let diffs = differences(&caddy, port, corsica_port, None);
     assert!(
         diffs.is_empty(),
         "{} differences:\n{}",

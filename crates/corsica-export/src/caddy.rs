@@ -165,6 +165,12 @@ fn whole_value(field: &str, re: &str) -> String {
     format!("{{http.request.header.{field}}}.matches(r\"{re}\")")
 }
 
+/// A matcher line true when `Access-Control-Request-Headers` arrives on one
+/// line: some line equals all lines joined (Caddy replaces placeholders in
+/// `header` matcher values).
+const SINGLE_ACRH_LINE: &str =
+    "header Access-Control-Request-Headers {http.request.header.Access-Control-Request-Headers}";
+
 fn expression(conditions: &[String]) -> String {
     format!("expression {}", quote(&conditions.join(" && ")))
 }
@@ -174,7 +180,13 @@ fn matchers(out: &mut String, i: usize, cors: &CorsPlan) {
         // `*` still refuses a repeated Origin; one that holds a comma is
         // refused too (the engine would allow it; browsers never send it).
         None => whole_value("Origin", "^[^,]+$"),
-        Some(list) => whole_value("Origin", &format!("^(?:{})$", list.join("|"))),
+        // A host past DNS's limit, which a `*.` pattern's labels could add
+        // up to, is refused as the engine refuses it.
+        Some(list) => format!(
+            "{} && !{}",
+            whole_value("Origin", &format!("^(?:{})$", list.join("|"))),
+            whole_value("Origin", &format!("^{}", regex::host_too_long()))
+        ),
     };
     let preflight =
         "method OPTIONS\n\t\t\t\theader Origin *\n\t\t\t\theader Access-Control-Request-Method *";
@@ -201,8 +213,18 @@ fn matchers(out: &mut String, i: usize, cors: &CorsPlan) {
             "Access-Control-Request-Headers",
             &format!("(?i)^(?:{named})$"),
         );
-        let all = expression(&[origin_ok.clone(), method_ok.clone(), acrh]);
-        block("pre_named", &[preflight, &all]);
+        // Go's regexp counts to 1000 only; CEL's size() bounds the list as
+        // the engine does.
+        let fits = format!(
+            "size({{http.request.header.Access-Control-Request-Headers}}) <= {}",
+            corsica::MAX_ACRH_LEN
+        );
+        let all = expression(&[origin_ok.clone(), method_ok.clone(), acrh, fits]);
+        // The placeholder joins repeated lines with `,`, so two lines that
+        // each name allowed headers would pass the expression; the `header`
+        // matcher compares each line, and a line equals the joined value
+        // only when it is the one line, as the engine requires.
+        block("pre_named", &[preflight, SINGLE_ACRH_LINE, &all]);
     }
     let empty = whole_value("Access-Control-Request-Headers", "^[\\t ]*$");
     let all = expression(&[origin_ok.clone(), method_ok.clone(), empty]);

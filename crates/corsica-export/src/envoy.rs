@@ -6,6 +6,14 @@
 //! actual requests go upstream with the upstream's CORS headers removed and
 //! the answer's added (route-level headers also reach Envoy's own 503/504).
 //!
+//! Envoy's HTTP/1 codec joins the lines of `Origin`,
+//! `Access-Control-Request-Method` and `Access-Control-Request-Headers`
+//! with `,` before any filter runs (its CORS extension registers them as
+//! inline headers), so a repeated `Origin` or method fails its expression,
+//! `*` refuses an `Origin` holding a comma, and the one difference left is
+//! a header list sent on two lines that each name allowed headers, which
+//! reads as the one line a browser would send.
+//!
 //! The output is JSON, which is YAML: `envoy -c FILE.yaml --base-id N`.
 
 use serde_json::{json, Value as Json};
@@ -51,6 +59,20 @@ fn absent(name: &str) -> Json {
     json!({"name": name, "present_match": false})
 }
 
+/// A matcher that refuses an `Access-Control-Request-Headers` longer than
+/// the engine reads. RE2 counts to 1000 and refuses nested counts whose
+/// product is larger, so the bound is written as a sequence.
+fn list_fits() -> Json {
+    let max = corsica::MAX_ACRH_LEN + 1;
+    let mut too_long = ".{1000}".repeat(max / 1000);
+    too_long.push_str(&format!(".{{{}}}.*", max % 1000));
+    json!({
+        "name": "access-control-request-headers",
+        "string_match": {"safe_regex": {"regex": too_long}},
+        "invert_match": true,
+    })
+}
+
 /// The path matcher of a prefix, at a segment boundary.
 fn path_match(prefix: &str) -> Json {
     if prefix.ends_with('/') {
@@ -74,8 +96,19 @@ fn entries(prefix: &str, i: usize, route: &RoutePlan, timeout_ms: u128) -> Vec<J
         m
     };
     let origin_ok = match &cors.origins {
-        None => present("origin"),
-        Some(list) => regex_header("origin", &format!("(?:{})", list.join("|"))),
+        // `*`: any one origin; a comma means joined lines (the engine refuses
+        // those, and would allow one such line, which browsers never send).
+        None => vec![regex_header("origin", "[^,]*")],
+        Some(list) => vec![
+            regex_header("origin", &format!("(?:{})", list.join("|"))),
+            // A host past DNS's limit, which a `*.` pattern's labels could
+            // add up to, is refused as the engine refuses it.
+            json!({
+                "name": "origin",
+                "string_match": {"safe_regex": {"regex": format!("{}.*", regex::host_too_long())}},
+                "invert_match": true,
+            }),
+        ],
     };
     let preflight = vec![
         regex_header(":method", "OPTIONS"),
@@ -104,7 +137,7 @@ fn entries(prefix: &str, i: usize, route: &RoutePlan, timeout_ms: u128) -> Vec<J
     }
     let ok_headers = |names: Option<bool>| {
         let mut h = preflight.clone();
-        h.push(origin_ok.clone());
+        h.extend(origin_ok.iter().cloned());
         h.push(regex_header("access-control-request-method", &cors.methods));
         match names {
             // The request names a header: the list must be allowed.
@@ -117,6 +150,7 @@ fn entries(prefix: &str, i: usize, route: &RoutePlan, timeout_ms: u128) -> Vec<J
                     "access-control-request-headers",
                     &format!(".*{}.*", regex::TOKEN),
                 ));
+                h.push(list_fits());
             }
             // No header named: empty, or whitespace only.
             Some(false) => h.push(regex_header("access-control-request-headers", "[\\t ]*")),
@@ -142,7 +176,7 @@ fn entries(prefix: &str, i: usize, route: &RoutePlan, timeout_ms: u128) -> Vec<J
     }
     out.push(denied);
     for (headers, answer) in [
-        (vec![origin_ok.clone()], &a.actual_ok),
+        (origin_ok.clone(), &a.actual_ok),
         (vec![present("origin")], &a.actual_denied),
         (vec![], &a.non_cors),
     ] {

@@ -90,6 +90,15 @@ fn fragment_with_bind(plan: &Plan, whole: bool) -> String {
          acl corsica_no_acrh req.fhdr_cnt(access-control-request-headers) eq 0\n    \
          acl corsica_one_acrh req.fhdr_cnt(access-control-request-headers) eq 1\n",
     );
+    // Lengths the engine refuses: a host past DNS's limit (which a `*.`
+    // pattern's labels could add up to) and a header list past what it reads.
+    let _ = writeln!(
+        out,
+        "    acl corsica_host_too_long req.fhdr(origin) -m reg {}\n    \
+         acl corsica_acrh_fits req.fhdr(access-control-request-headers) -m len 0:{}",
+        pattern(&format!("^{}", regex::host_too_long())),
+        corsica::MAX_ACRH_LEN
+    );
     let _ = writeln!(
         out,
         "    acl corsica_acrh_names req.fhdr(access-control-request-headers) -m reg {}\n    \
@@ -191,7 +200,7 @@ fn verdict(out: &mut String, i: usize, cors: &CorsPlan) {
                 "    acl {r}_origin req.fhdr(origin) -m reg {}",
                 pattern(&format!("^(?:{})$", list.join("|")))
             );
-            format!("corsica_one_origin {r}_origin")
+            format!("corsica_one_origin {r}_origin !corsica_host_too_long")
         }
     };
     let _ = writeln!(
@@ -212,7 +221,7 @@ fn verdict(out: &mut String, i: usize, cors: &CorsPlan) {
         out,
         "    acl {r}_headers req.fhdr(access-control-request-headers) -m reg -i {}\n    \
          acl {r}_headers req.fhdr(access-control-request-headers) -m len 0",
-        pattern(&format!("^(?:{})$", cors.request_headers))
+        pattern(&format!("^(?:{})$", cors.request_headers_possessive))
     );
     let set = |state: &str, cond: &str| {
         format!("    http-request set-var(txn.corsica_state) str(r{i}_{state}) if {r} {cond}\n")
@@ -229,7 +238,7 @@ fn verdict(out: &mut String, i: usize, cors: &CorsPlan) {
     out.push_str(&set("preflight_ok", &format!("{pre} corsica_no_acrh")));
     out.push_str(&set(
         "preflight_ok",
-        &format!("{pre} corsica_one_acrh {r}_headers"),
+        &format!("{pre} corsica_one_acrh corsica_acrh_fits {r}_headers"),
     ));
     let _ = writeln!(
         out,

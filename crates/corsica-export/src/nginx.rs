@@ -4,13 +4,17 @@
 //! the upstream's CORS headers, and `if (…) { return …; }`, the one use of
 //! `if` that is safe in a location, answers preflights.
 //!
-//! One thing core nginx cannot do before 1.23.0: see every line of a
-//! repeated request header. nginx 1.22 keeps only the first line in
-//! `$http_*` (1.23.0 joins them with `", "`, as HTTP reads them), so it
-//! would grant `Origin: <allowed>` followed by `Origin: <other>`, which the
-//! engine refuses. [`Reader::Core`] therefore grants no CORS at all on
-//! nginx before 1.23 (it fails closed and says why in a response header),
-//! and [`Reader::Lua`] reads the lines with the Lua module, exact on 1.22.
+//! One thing core nginx cannot do: tell a repeated request header from one
+//! line. The engine refuses a repeated `Origin`,
+//! `Access-Control-Request-Method` or `Access-Control-Request-Headers`
+//! (browsers send each once). nginx 1.22 keeps only the first line in
+//! `$http_*`, so it would grant `Origin: <allowed>` then `Origin: <other>`;
+//! 1.23.0 joins the lines with `", "`, so `x-a` then `x-b` reads as the one
+//! line `x-a, x-b`. [`Reader::Core`] never grants more than the engine: it
+//! grants no CORS at all before 1.23 (and says why in a response header),
+//! and from 1.23 refuses a header list, or an origin under `*`, that holds
+//! `", "`, which one line from a browser never does. [`Reader::Lua`] counts
+//! the lines with the Lua module and is exact.
 
 use std::fmt::Write;
 
@@ -25,16 +29,17 @@ fn quote(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// How the configuration reads the CORS request headers, which decides the
-/// nginx versions it is exact on.
+/// How the configuration tells repeated CORS request headers, which
+/// decides the nginx versions it is exact on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reader {
-    /// Core nginx's `$http_*` variables: exact on nginx 1.23 and later. On
-    /// older nginx, which reads only the first line of a repeated header,
-    /// the configuration grants no CORS and says why.
+    /// Core nginx's `$http_*` variables. From nginx 1.23 it answers as the
+    /// engine does, except that it refuses a header list, or an origin
+    /// under `*`, holding `", "` (how 1.23 joins repeated lines). Before
+    /// 1.23 it grants no CORS and says why.
     Core,
-    /// The Lua module (`libnginx-mod-http-lua`) joins every line of each
-    /// CORS request header: exact on nginx 1.22 too.
+    /// The Lua module (`libnginx-mod-http-lua`) counts the lines of each
+    /// CORS request header: exact on nginx 1.22 and later.
     Lua,
 }
 
@@ -89,7 +94,7 @@ pub fn fragment(plan: &Plan, reader: Reader) -> String {
     );
     match reader {
         Reader::Core => out.push_str(
-            "# Exact on nginx 1.23 and later. Older nginx reads only the first line of a\n\
+            "# For nginx 1.23 and later. Older nginx reads only the first line of a\n\
              # repeated request header, so there this grants no CORS and sends a\n\
              # corsica-warning header saying why: export with --to nginx-lua for it.\n",
         ),
@@ -111,17 +116,24 @@ pub fn fragment(plan: &Plan, reader: Reader) -> String {
         plan.body_timeout.as_millis(),
         plan.idle_timeout.as_millis()
     );
-    if reader == Reader::Core {
+    match reader {
         // nginx before 1.23 reads only the first line of a repeated header:
-        // there the origin reads as absent, so nothing is granted.
-        out.push_str(
+        // there the origin reads as absent, so nothing is granted. From
+        // 1.23, repeated lines arrive joined and the maps refuse them.
+        Reader::Core => out.push_str(
             "map $nginx_version $corsica_reads_every_line { \"~^(0\\.|1\\.([0-9]|1[0-9]|2[0-2])\\.)\" 0; default 1; }\n\
              map $corsica_reads_every_line $corsica_origin { 1 $http_origin; default \"\"; }\n\
              map $corsica_reads_every_line $corsica_warning { 1 \"\"; default \"CORS withheld: nginx before 1.23 reads only the first line of a repeated header; export with corsica export --to nginx-lua\"; }\n\
-             map $http_access_control_request_method $corsica_acrm { default $http_access_control_request_method; }\n\
-             map $http_access_control_request_headers $corsica_acrh { default $http_access_control_request_headers; }\n",
-        );
+             map $nginx_version $corsica_repeated { default 0; }\n",
+        ),
+        // The server's set_by_lua_block sets $corsica_repeated, and with
+        // one line each, `$http_*` is the whole value.
+        Reader::Lua => out.push_str("map $http_origin $corsica_origin { default $http_origin; }\n"),
     }
+    out.push_str(
+        "map $http_access_control_request_method $corsica_acrm { default $http_access_control_request_method; }\n\
+         map $http_access_control_request_headers $corsica_acrh { default $http_access_control_request_headers; }\n",
+    );
     // Whether each request header is present: an absent header is an empty
     // variable in nginx.
     out.push_str(
@@ -137,7 +149,7 @@ pub fn fragment(plan: &Plan, reader: Reader) -> String {
     );
     for (i, route) in plan.routes.iter().enumerate() {
         if let Some(cors) = &route.cors {
-            route_maps(&mut out, i, cors);
+            route_maps(&mut out, i, cors, reader);
         }
     }
     for server in &plan.servers {
@@ -175,18 +187,31 @@ fn value(v: &Value) -> String {
     }
 }
 
-fn route_maps(out: &mut String, i: usize, cors: &CorsPlan) {
+fn route_maps(out: &mut String, i: usize, cors: &CorsPlan, reader: Reader) {
     let p = format!("$corsica_r{i}");
     match &cors.origins {
+        // Core nginx 1.23 joins a repeated Origin with ", ", which `*` must
+        // refuse; the engine would allow one such line (browsers never send it).
+        None if reader == Reader::Core => {
+            let _ = writeln!(
+                out,
+                "map $corsica_origin {p}_origin {{ default 1; \"~, \" 0; }}"
+            );
+        }
         None => {
             let _ = writeln!(out, "map $corsica_origin {p}_origin {{ default 1; }}");
         }
         Some(list) => {
             let _ = writeln!(out, "map $corsica_origin {p}_origin {{\n    default 0;");
+            let too_long = crate::regex::host_too_long();
             for re in list {
                 // `~` is case-sensitive, as the engine compares bytes;
                 // plain map keys would ignore case.
-                let _ = writeln!(out, "    {} 1;", quote(&format!("~^(?:{re})$")));
+                let _ = writeln!(
+                    out,
+                    "    {} 1;",
+                    quote(&format!("~^(?!{too_long})(?:{re})$"))
+                );
             }
             out.push_str("}\n");
         }
@@ -207,14 +232,26 @@ fn route_maps(out: &mut String, i: usize, cors: &CorsPlan) {
     let _ = writeln!(
         out,
         "map $corsica_acrh {p}_headers {{ default 0; \"\" 1; {} 1; }}",
-        quote(&format!("~*^(?:{})$", cors.request_headers))
+        // The lookaheads refuse a list longer than the engine reads and,
+        // for core nginx, one that may be repeated lines joined.
+        quote(&format!(
+            "~*^(?!.{{{}}}){}(?:{})$",
+            corsica::MAX_ACRH_LEN + 1,
+            if reader == Reader::Core {
+                "(?!.*, )"
+            } else {
+                ""
+            },
+            cors.request_headers
+        ))
     );
-    // The verdict, from: preflight? Origin present? origin, method, headers allowed?
+    // The verdict, from: a CORS request header repeated? preflight?
+    // Origin present? origin, method, headers allowed?
     let _ = writeln!(
         out,
-        "map \"$corsica_preflight$corsica_has_origin{p}_origin{p}_method{p}_headers\" {p}_state {{\n    \
-         default non_cors;\n    \"~^11111\" preflight_ok;\n    \"~^11\" preflight_denied;\n    \
-         \"~^011\" actual_ok;\n    \"~^01\" actual_denied;\n}}"
+        "map \"$corsica_repeated$corsica_preflight$corsica_has_origin{p}_origin{p}_method{p}_headers\" {p}_state {{\n    \
+         default non_cors;\n    \"~^011111\" preflight_ok;\n    \"~^.11\" preflight_denied;\n    \
+         \"~^0011\" actual_ok;\n    \"~^.01\" actual_denied;\n}}"
     );
     let a = &cors.answers;
     for (k, name) in header_names(cors).iter().enumerate() {
@@ -243,14 +280,11 @@ fn route_maps(out: &mut String, i: usize, cors: &CorsPlan) {
     out.push('\n');
 }
 
-/// The Lua that joins every line of the request header `name` with `", "`,
-/// as HTTP reads a repeated header and nginx 1.23 fills `$http_*`.
-fn lua_reader(variable: &str, name: &str) -> String {
-    format!(
-        "    set_by_lua_block {variable} {{ local v = ngx.req.get_headers(0)[\"{name}\"] \
-         if type(v) == \"table\" then return table.concat(v, \", \") end return v or \"\" }}\n"
-    )
-}
+/// The Lua that sets `$corsica_repeated` to 1 when a CORS request header
+/// arrives on more than one line (`get_headers` gives those as a table).
+const LUA_REPEATED: &str = "    set_by_lua_block $corsica_repeated { local h = ngx.req.get_headers(0) \
+     for _, n in ipairs({\"origin\", \"access-control-request-method\", \"access-control-request-headers\"}) do \
+     if type(h[n]) == \"table\" then return \"1\" end end return \"0\" }\n";
 
 fn render_server(out: &mut String, plan: &Plan, server: &Server, reader: Reader) {
     out.push_str("server {\n");
@@ -267,17 +301,9 @@ fn render_server(out: &mut String, plan: &Plan, server: &Server, reader: Reader)
         }
     }
     if reader == Reader::Lua {
-        // In the server, so each request reads them once, before any
-        // location's `if` or `add_header` uses them.
-        out.push_str(&lua_reader("$corsica_origin", "origin"));
-        out.push_str(&lua_reader(
-            "$corsica_acrm",
-            "access-control-request-method",
-        ));
-        out.push_str(&lua_reader(
-            "$corsica_acrh",
-            "access-control-request-headers",
-        ));
+        // In the server, so that it runs once per request, before any
+        // location's `if` or `add_header` reads it.
+        out.push_str(LUA_REPEATED);
     }
     for loc in &server.locations {
         let matcher = if loc.prefix == "/" {

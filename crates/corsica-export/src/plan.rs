@@ -76,6 +76,9 @@ pub struct CorsPlan {
     pub any_method: bool,
     /// Allowed `Access-Control-Request-Headers` (case-insensitive).
     pub request_headers: String,
+    /// The same, with possessive quantifiers (PCRE only; see
+    /// [`regex::request_headers_possessive`]).
+    pub request_headers_possessive: String,
     /// Allowed `Access-Control-Request-Headers` that name at least one
     /// header (`None`: the policy allows none).
     pub named_request_headers: Option<String>,
@@ -95,6 +98,9 @@ impl CorsPlan {
             methods: regex::methods(&policy.methods().items, policy.methods().any),
             any_method: policy.methods().any,
             request_headers: regex::request_headers(
+                (!headers.any).then_some(headers.items.as_slice()),
+            ),
+            request_headers_possessive: regex::request_headers_possessive(
                 (!headers.any).then_some(headers.items.as_slice()),
             ),
             named_request_headers: regex::named_request_headers(

@@ -153,7 +153,13 @@ pub fn answers(policy: &Policy) -> Answers {
         denied_status = p.status().as_u16();
         denied_headers = record(&p.headers(), &origin, None, None);
     }
-    let stranger = "https://corsica-denied.invalid";
+    // A refused actual request: `Origin` on two lines, which the engine
+    // refuses under every policy, `*` included (an origin the policy does
+    // not list would be allowed by `*`).
+    let refused_origin = request(&[
+        (header::ORIGIN, origin.as_str()),
+        (header::ORIGIN, origin.as_str()),
+    ]);
     Answers {
         preflight_ok_status: ok_status,
         preflight_ok: ok,
@@ -166,12 +172,7 @@ pub fn answers(policy: &Policy) -> Answers {
             &request(&[(header::ORIGIN, origin.as_str())]),
             &origin,
         ),
-        actual_denied: forward(
-            policy,
-            &Method::GET,
-            &request(&[(header::ORIGIN, stranger)]),
-            stranger,
-        ),
+        actual_denied: forward(policy, &Method::GET, &refused_origin, &origin),
         non_cors: forward(policy, &Method::GET, &HeaderMap::new(), &origin),
     }
 }

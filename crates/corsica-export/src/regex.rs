@@ -142,6 +142,14 @@ pub fn origin_entry(entry: &OriginEntry) -> Option<String> {
     })
 }
 
+/// An expression that matches, from the start of an `Origin` value, one
+/// whose host is longer than the engine's [`corsica::MAX_HOST_LEN`]: a
+/// `*.` pattern's labels could otherwise add up past what DNS (and the
+/// engine) allows. POSIX ERE, PCRE and RE2 all read it the same way.
+pub fn host_too_long() -> String {
+    format!("[^:]*://[^:]{{{}}}", corsica::MAX_HOST_LEN + 1)
+}
+
 /// A header name (an RFC 9110 token).
 pub const TOKEN: &str = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
 
@@ -152,15 +160,28 @@ pub const TOKEN: &str = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
 /// may refuse a little more than the policy, never allow more. A value of
 /// whitespace only is accepted, as the engine accepts it.
 pub fn request_headers(names: Option<&[String]>) -> String {
+    request_headers_with(names, "")
+}
+
+/// [`request_headers`] with possessive quantifiers, for PCRE only. A
+/// backtracking JIT (HAProxy's) keeps a frame per repetition and runs out
+/// of stack on a list of some 4,000 bytes; names, blanks and commas are
+/// disjoint, so no match ever needs to give a character back.
+pub fn request_headers_possessive(names: Option<&[String]>) -> String {
+    request_headers_with(names, "+")
+}
+
+fn request_headers_with(names: Option<&[String]>, possessive: &str) -> String {
+    let p = possessive;
     let name = match names {
-        None => TOKEN.to_owned(),
-        Some([]) => return "[\\t ]*".to_owned(),
+        None => format!("{TOKEN}{p}"),
+        Some([]) => return format!("[\\t ]*{p}"),
         Some(list) => format!(
             "(?:{})",
             list.iter().map(|n| escape(n)).collect::<Vec<_>>().join("|")
         ),
     };
-    format!("[\\t ]*(?:{name}[\\t ]*(?:,[\\t ]*{name}[\\t ]*)*)?")
+    format!("[\\t ]*{p}(?:{name}[\\t ]*{p}(?:,[\\t ]*{p}{name}[\\t ]*{p})*{p})?{p}")
 }
 
 /// Like [`request_headers`], for a value that names at least one header:
@@ -287,5 +308,24 @@ mod tests {
         assert!(!re.is_match("content-type,x-evil"));
         assert!(!re.is_match("x-request"));
         assert!(!re.is_match("content-type x-req"));
+    }
+
+    /// The possessive form (PCRE only) is the plain one with each
+    /// quantifier made possessive; HAProxy runs it in the conformance suite.
+    #[test]
+    fn possessive_request_headers_read_as_the_plain_ones() {
+        let names = ["content-type".to_owned(), "x-req".to_owned()];
+        for list in [Some(&names[..]), Some(&[][..]), None] {
+            let plain = request_headers(list);
+            let possessive = request_headers_possessive(list);
+            // Each quantifier follows a class or a group, never a name.
+            let undone = possessive
+                .replace("]*+", "]*")
+                .replace("]++", "]+")
+                .replace(")*+", ")*")
+                .replace(")?+", ")?");
+            assert_eq!(undone, plain);
+            assert_ne!(possessive, plain);
+        }
     }
 }

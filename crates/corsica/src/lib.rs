@@ -52,10 +52,10 @@ mod server;
 mod stored;
 mod token;
 
-pub use acrh::AcrhError;
+pub use acrh::{AcrhError, MAX_ACRH_LEN};
 pub use diagnostic::{ConfigError, Diagnostic, Palette, Severity};
 pub use method::FORBIDDEN_METHODS;
-pub use origin::{is_ip_host, parse_serialized as parse_origin, OriginParts};
+pub use origin::{is_ip_host, parse_serialized as parse_origin, OriginParts, MAX_HOST_LEN};
 pub use origin_set::{OriginMatch, OriginSet};
 pub use pattern::OriginEntry;
 pub use policy::{Policy, PolicyBuilder, PolicyConfig};

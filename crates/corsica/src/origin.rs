@@ -12,6 +12,10 @@
 /// this bound is hostile and is refused without further work.
 pub const MAX_ORIGIN_LEN: usize = 512;
 
+/// The longest host corsica accepts in an origin: a DNS name is at most 253
+/// bytes.
+pub const MAX_HOST_LEN: usize = 253;
+
 /// A serialized origin split into its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OriginParts<'a> {
@@ -214,7 +218,7 @@ fn ipv4_number(part: &str) -> Option<u64> {
 /// Whether `host` is a lower-case ASCII domain: labels of `a-z 0-9 - _`,
 /// none empty, none longer than 63 bytes, at most 253 bytes in all.
 pub fn is_domain(host: &str) -> bool {
-    host.len() <= 253
+    host.len() <= MAX_HOST_LEN
         && !host.is_empty()
         && host.split('.').all(|label| {
             !label.is_empty()
