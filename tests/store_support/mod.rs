@@ -24,10 +24,14 @@ pub fn free_port() -> u16 {
 
 /// A fresh temporary directory for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
+    // A counter, not a clock: two calls with one name (a store's directory
+    // and its test's) must never get the same directory, which the second
+    // would empty.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "corsica-store-{}-{name}-{}",
         std::process::id(),
-        Instant::now().elapsed().as_nanos()
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
