@@ -955,3 +955,254 @@ fn the_cases_tell_allowed_from_refused_on_corsica_serve() {
     assert_eq!(down.status, 502);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A self-signed certificate for `san` (a DNS name or an IP address), its
+/// key, and its PEM text. Each has its own subject: OpenSSL and BoringSSL
+/// look a trust anchor up by subject, so two anchors with one subject in a
+/// CA file would hide each other.
+fn certificate(san: &str, subject: &str) -> ((rcgen::Certificate, rcgen::KeyPair), String) {
+    let mut params = rcgen::CertificateParams::new(vec![san.to_owned()]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, subject);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let pem = cert.pem();
+    ((cert, key), pem)
+}
+
+/// An HTTPS upstream with `cert` that answers as [`upstream`] does.
+fn tls_upstream(
+    name: &'static str,
+    (cert, key): &(rcgen::Certificate, rcgen::KeyPair),
+) -> SocketAddr {
+    use std::sync::Arc;
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.der().clone()], key)
+    .unwrap();
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a TLS upstream");
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let Ok(conn) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
+                let mut tls = rustls::StreamOwned::new(conn, stream);
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match tls.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nx-upstream: {name}\r\nAccess-Control-Allow-Origin: *\r\n\
+                     Content-Length: 2\r\nConnection: close\r\n\r\nok"
+                );
+                let _ = tls.write_all(reply.as_bytes());
+                let _ = tls.flush();
+                tls.conn.send_close_notify();
+                let _ = tls.conn.complete_io(&mut tls.sock);
+            });
+        }
+    });
+    addr
+}
+
+/// `https://` upstreams are verified as `corsica serve` verifies them: a
+/// certificate from `upstream_ca` that names the URL's host is accepted, an
+/// untrusted one and one for another name are refused (502, with the
+/// policy's CORS headers). Every target must answer as `corsica serve`.
+#[test]
+fn https_upstreams_are_verified_on_every_target_as_corsica_serve_verifies_them() {
+    let dir = scratch("https");
+    let (named, named_pem) = certificate("localhost", "corsica test named");
+    let (numeric, numeric_pem) = certificate("127.0.0.1", "corsica test numeric");
+    let (stranger, _) = certificate("localhost", "corsica test stranger");
+    let ca = dir.join("upstream-ca.pem");
+    std::fs::write(&ca, format!("{named_pem}{numeric_pem}")).unwrap();
+    let named = tls_upstream("named", &named);
+    let numeric = tls_upstream("numeric", &numeric);
+    let stranger = tls_upstream("stranger", &stranger);
+    // nginx and HAProxy check DNS names only; an IP-address upstream is
+    // refused for them (checked below), so they run the file without it.
+    let file_for = |port: u16, ip_route: bool| {
+        let text = format!(
+            r#"listen = "127.0.0.1:{port}"
+upstream = "https://localhost:{named}"
+upstream_ca = "{ca}"
+
+[timeouts]
+connect = "2s"
+upstream_response = "2s"
+
+[policy]
+origins = ["https://app.example.com"]
+credentials = true
+
+[[routes]]
+path_prefix = "/ip"
+upstream = "https://127.0.0.1:{numeric}"
+
+[[routes]]
+path_prefix = "/untrusted"
+upstream = "https://localhost:{stranger}"
+
+[[routes]]
+path_prefix = "/wrong-name"
+upstream = "https://localhost:{numeric}"
+
+[[routes]]
+path_prefix = "/"
+"#,
+            named = named.port(),
+            numeric = numeric.port(),
+            stranger = stranger.port(),
+            ca = ca.display(),
+        );
+        if ip_route {
+            text
+        } else {
+            text.replace(
+                &format!(
+                    "[[routes]]\npath_prefix = \"/ip\"\nupstream = \"https://127.0.0.1:{}\"\n\n",
+                    numeric.port()
+                ),
+                "",
+            )
+        }
+    };
+    let app = "https://app.example.com";
+    let requests = [
+        req("GET", "/x", &[("Origin", app)]),
+        req("GET", "/ip/x", &[("Origin", app)]),
+        req("GET", "/untrusted/x", &[("Origin", app)]),
+        req("GET", "/wrong-name/x", &[("Origin", app)]),
+    ];
+    let corsica_port = free_port();
+    std::fs::write(dir.join("corsica.toml"), file_for(corsica_port, true)).unwrap();
+    let corsica_file = dir.join("corsica.toml");
+    let _corsica = start(
+        "corsica serve",
+        &dir,
+        env!("CARGO_BIN_EXE_corsica"),
+        &[
+            "serve",
+            "--config",
+            corsica_file.to_str().unwrap(),
+            "--workers",
+            "1",
+        ],
+        corsica_port,
+    );
+    let ours: Vec<Seen> = requests
+        .iter()
+        .map(|r| send(corsica_port, r).unwrap().0)
+        .collect();
+    let statuses: Vec<(u16, Option<&str>)> = ours
+        .iter()
+        .map(|s| (s.status, s.upstream.as_deref()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (200, Some("named")),
+            (200, Some("numeric")),
+            (502, None),
+            (502, None)
+        ],
+        "corsica serve itself"
+    );
+    let mut diffs = Vec::new();
+    for target in ["nginx-lua", "haproxy", "envoy", "caddy"] {
+        let port = free_port();
+        let file = dir.join(format!("{target}.toml"));
+        let checks_ip = matches!(target, "envoy" | "caddy");
+        if !checks_ip {
+            std::fs::write(&file, file_for(port, true)).unwrap();
+            let refused = Command::new(env!("CARGO_BIN_EXE_corsica"))
+                .args(["export", "--to", target])
+                .arg(&file)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&refused.stderr);
+            assert!(
+                !refused.status.success()
+                    && refused.stdout.is_empty()
+                    && stderr.contains("routes[0].upstream"),
+                "{target} must refuse an IP-address https upstream: {stderr}"
+            );
+        }
+        std::fs::write(&file, file_for(port, checks_ip)).unwrap();
+        let sub = dir.join(target);
+        std::fs::create_dir_all(sub.join("logs")).unwrap();
+        let out = sub.join("config");
+        export(target, &file, &out);
+        let out = out.to_str().unwrap().to_owned();
+        let running = match target {
+            "nginx-lua" => start(
+                target,
+                &sub,
+                "nginx",
+                &["-p", sub.to_str().unwrap(), "-c", &out, "-g", "daemon off;"],
+                port,
+            ),
+            "haproxy" => start(target, &sub, "haproxy", &["-db", "-f", &out], port),
+            "envoy" => {
+                let yaml = format!("{out}.yaml");
+                std::fs::rename(&out, &yaml).unwrap();
+                let base_id = (port as u32 % 60000).to_string();
+                start(
+                    target,
+                    &sub,
+                    "envoy",
+                    &["-c", &yaml, "--base-id", &base_id],
+                    port,
+                )
+            }
+            _ => start_with(
+                target,
+                &sub,
+                "caddy",
+                &["run", "--config", &out, "--adapter", "caddyfile"],
+                &[
+                    ("XDG_CONFIG_HOME", sub.clone()),
+                    ("XDG_DATA_HOME", sub.clone()),
+                ],
+                port,
+            ),
+        };
+        for (r, a) in requests.iter().zip(&ours) {
+            if !checks_ip && r.path.starts_with("/ip") {
+                continue;
+            }
+            match send(port, r) {
+                Ok((b, head)) if &b != a => diffs.push(format!(
+                    "{target}: {r:?}\n  corsica serve: {a:?}\n  {target}: {b:?}\n{head}\n{}",
+                    std::fs::read_to_string(&running.stderr)
+                        .unwrap_or_default()
+                        .lines()
+                        .rev()
+                        .take(5)
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )),
+                Ok(_) => {}
+                Err(e) => diffs.push(format!("{target}: {r:?}: {e}")),
+            }
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -90,10 +90,22 @@ fn body(plan: &Plan) -> String {
 
 fn route(out: &mut String, plan: &Plan, i: usize) {
     let r = &plan.routes[i];
+    // Go verifies an https:// upstream against the system's roots, or the
+    // given CA file, for the URL's host.
+    let (scheme, tls) = match &r.tls {
+        None => ("", String::new()),
+        Some(tls) => {
+            let mut lines = format!("\t\t\t\t\ttls_server_name {}\n", quote(&tls.server_name));
+            if let Some(ca) = &tls.ca_file {
+                let _ = writeln!(lines, "\t\t\t\t\ttls_trusted_ca_certs {}", quote(ca));
+            }
+            ("https://", lines)
+        }
+    };
     let proxy = |out: &mut String, strip: bool| {
         let _ = writeln!(
             out,
-            "\t\t\treverse_proxy {} {{\n{}\t\t\t\ttransport http {{\n\t\t\t\t\tdial_timeout {}ms\n\t\t\t\t\tresponse_header_timeout {}ms\n\t\t\t\t}}\n\t\t\t}}",
+            "\t\t\treverse_proxy {scheme}{} {{\n{}\t\t\t\ttransport http {{\n{tls}\t\t\t\t\tdial_timeout {}ms\n\t\t\t\t\tresponse_header_timeout {}ms\n\t\t\t\t}}\n\t\t\t}}",
             r.upstream,
             if strip { "\t\t\t\theader_down -Access-Control-*\n" } else { "" },
             plan.connect_timeout.as_millis(),

@@ -18,7 +18,7 @@
 
 use serde_json::{json, Value as Json};
 
-use crate::plan::{Plan, RoutePlan};
+use crate::plan::{Plan, RoutePlan, UpstreamTls};
 use crate::probe::{Headers, Value};
 use crate::regex;
 
@@ -282,9 +282,12 @@ fn clusters(plan: &Plan) -> Vec<Json> {
             let (host, port) = r.upstream.rsplit_once(':').unwrap_or((&r.upstream, "80"));
             // An IPv6 literal comes bracketed from the URL; Envoy wants it bare.
             let host = host.trim_start_matches('[').trim_end_matches(']');
-            json!({
+            let mut cluster = json!({
                 "name": format!("corsica_r{i}"),
                 "type": "STRICT_DNS",
+                // A name such as localhost may resolve to ::1 first while
+                // the upstream listens on IPv4 only.
+                "dns_lookup_family": "V4_PREFERRED",
                 "connect_timeout": format!("{}s", plan.connect_timeout.as_secs_f64()),
                 "load_assignment": {
                     "cluster_name": format!("corsica_r{i}"),
@@ -292,7 +295,35 @@ fn clusters(plan: &Plan) -> Vec<Json> {
                         "address": host, "port_value": port.parse::<u16>().unwrap_or(80),
                     }}}}]}],
                 },
-            })
+            });
+            if let Some(tls) = &r.tls {
+                cluster["transport_socket"] = upstream_tls(tls);
+            }
+            cluster
         })
         .collect()
+}
+
+/// Envoy verifies nothing without a `validation_context`: the CA file, and
+/// the URL's host as a DNS or IP address SAN; SNI for a name.
+fn upstream_tls(tls: &UpstreamTls) -> Json {
+    let ca = tls
+        .ca_file
+        .as_deref()
+        .unwrap_or(crate::nginx::SYSTEM_CA_BUNDLE);
+    let san_type = if tls.ip { "IP_ADDRESS" } else { "DNS" };
+    let mut context = json!({
+        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+        "common_tls_context": {
+            "tls_params": {"tls_minimum_protocol_version": "TLSv1_2"},
+            "validation_context": {
+                "trusted_ca": {"filename": ca},
+                "match_typed_subject_alt_names": [{"san_type": san_type, "matcher": {"exact": tls.server_name}}],
+            },
+        },
+    });
+    if !tls.ip {
+        context["sni"] = json!(tls.server_name);
+    }
+    json!({"name": "envoy.transport_sockets.tls", "typed_config": context})
 }

@@ -131,10 +131,29 @@ fn fragment_with_bind(plan: &Plan, whole: bool) -> String {
         "    http-after-response set-status 502 if { status 503 } !{ var(txn.corsica_upstream) -m found }\n\n",
     );
     for (i, route) in plan.routes.iter().enumerate() {
+        // `verify required` against `@system-ca` (HAProxy's name for the
+        // system's bundle) or upstream_ca, for the URL's host: SNI for a
+        // name, and `verifyhost` to check the certificate names it.
+        let tls = match &route.tls {
+            None => String::new(),
+            Some(tls) => {
+                let ca = tls.ca_file.as_deref().unwrap_or("@system-ca");
+                let sni = if tls.ip {
+                    String::new()
+                } else {
+                    format!(" sni str({})", tls.server_name)
+                };
+                format!(
+                    " ssl verify required ca-file {} verifyhost {}{sni} ssl-min-ver TLSv1.2",
+                    pattern(ca),
+                    tls.server_name
+                )
+            }
+        };
         let _ = writeln!(
             out,
             "backend corsica_r{i}\n    http-response set-var(txn.corsica_upstream) bool(true)\n    \
-             server upstream {}",
+             server upstream {}{tls}",
             route.upstream
         );
         if route.cors.is_some() {

@@ -20,7 +20,7 @@ use std::fmt::Write;
 
 use corsica::policy::CORS_RESPONSE_HEADERS;
 
-use crate::plan::{CorsPlan, Plan, RoutePlan, Server};
+use crate::plan::{CorsPlan, Plan, RoutePlan, Server, UpstreamTls};
 use crate::probe::Value;
 
 /// Quotes `text` for nginx's configuration parser, which unescapes `\\`,
@@ -328,9 +328,10 @@ fn render_server(out: &mut String, plan: &Plan, server: &Server, reader: Reader)
 }
 
 fn render_route(out: &mut String, plan: &Plan, i: usize, route: &RoutePlan, reader: Reader) {
+    let scheme = if route.tls.is_some() { "https" } else { "http" };
     let _ = writeln!(
         out,
-        "        proxy_pass http://{};\n        proxy_http_version 1.1;\n        \
+        "        proxy_pass {scheme}://{};\n        proxy_http_version 1.1;\n        \
          proxy_set_header Connection \"\";\n        proxy_set_header Host $http_host;\n        \
          proxy_connect_timeout {}ms;\n        proxy_read_timeout {}ms;\n        proxy_send_timeout {}ms;",
         route.upstream,
@@ -338,6 +339,9 @@ fn render_route(out: &mut String, plan: &Plan, i: usize, route: &RoutePlan, read
         plan.response_timeout.as_millis(),
         plan.response_timeout.as_millis(),
     );
+    if let Some(tls) = &route.tls {
+        upstream_tls(out, tls);
+    }
     let Some(cors) = &route.cors else {
         out.push_str("        # cors = false: passed through untouched.\n");
         return;
@@ -363,5 +367,23 @@ fn render_route(out: &mut String, plan: &Plan, i: usize, route: &RoutePlan, read
         "        if ({p}_state = preflight_ok) {{ return {}; }}\n        \
          if ({p}_state = preflight_denied) {{ return {}; }}",
         cors.answers.preflight_ok_status, cors.answers.preflight_denied_status
+    );
+}
+
+/// Where Debian and its derivatives keep the system's CA bundle; nginx
+/// verifies nothing unless told which CAs to trust.
+pub(crate) const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// nginx checks no upstream certificate by default, and checks a chain one
+/// certificate deep: both are set here. It sends no SNI for an IP address.
+fn upstream_tls(out: &mut String, tls: &UpstreamTls) {
+    let ca = tls.ca_file.as_deref().unwrap_or(SYSTEM_CA_BUNDLE);
+    let _ = writeln!(
+        out,
+        "        proxy_ssl_verify on;\n        proxy_ssl_verify_depth 10;\n        \
+         proxy_ssl_trusted_certificate {};\n        proxy_ssl_server_name on;\n        \
+         proxy_ssl_name {};\n        proxy_ssl_protocols TLSv1.2 TLSv1.3;",
+        quote(ca),
+        quote(&tls.server_name)
     );
 }

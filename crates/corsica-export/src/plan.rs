@@ -58,10 +58,27 @@ pub struct Location {
 /// One route: its upstream and its CORS handling.
 #[derive(Debug, Clone)]
 pub struct RoutePlan {
-    /// `host:port` of the upstream (plain HTTP).
+    /// `host:port` of the upstream.
     pub upstream: String,
+    /// For an `https://` upstream: how to verify it.
+    pub tls: Option<UpstreamTls>,
     /// `None` for `cors = false`: pass through untouched.
     pub cors: Option<CorsPlan>,
+}
+
+/// TLS to an `https://` upstream, verified as `corsica serve` verifies it:
+/// a certificate for the URL's host, from a trusted CA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamTls {
+    /// The host the certificate must name (brackets stripped from IPv6).
+    pub server_name: String,
+    /// Whether that host is an IP address: no SNI, an IP address SAN.
+    pub ip: bool,
+    /// `upstream_ca`, made absolute, as the only CA to trust; `None`: the
+    /// system's CA bundle. (`corsica serve` trusts `upstream_ca` on top of
+    /// the public roots; the targets take one file, so with `upstream_ca`
+    /// they trust less, never more.)
+    pub ca_file: Option<String>,
 }
 
 /// A policy, as checks and answers.
@@ -131,9 +148,29 @@ pub fn lower(config: &GatewayConfig) -> Plan {
                 .authority()
                 .map(|a| match a.port_u16() {
                     Some(_) => a.to_string(),
+                    None if r.upstream.scheme_str() == Some("https") => format!("{}:443", a.host()),
                     None => format!("{}:80", a.host()),
                 })
                 .unwrap_or_default(),
+            tls: (r.upstream.scheme_str() == Some("https")).then(|| {
+                let host = r.upstream.host().unwrap_or_default();
+                let server_name = host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_owned();
+                UpstreamTls {
+                    ip: server_name.parse::<std::net::IpAddr>().is_ok(),
+                    server_name,
+                    ca_file: config.upstream_ca.as_ref().map(|path| {
+                        // Read when the file was validated, so it exists; a
+                        // proxy started elsewhere needs the absolute path.
+                        std::fs::canonicalize(path)
+                            .unwrap_or_else(|_| path.clone())
+                            .display()
+                            .to_string()
+                    }),
+                }
+            }),
             cors: match &r.cors {
                 RouteCors::Policy { policy, .. } => Some(CorsPlan::new(policy)),
                 RouteCors::Off => None,

@@ -15,7 +15,7 @@ pub fn refusals(file: &GatewayFile, target: Target) -> Vec<Diagnostic> {
         stored_origins(&policy.value, "policy", name, &mut out);
     }
     for (i, located) in file.routes.iter().enumerate() {
-        route(&located.value, i, name, &mut out);
+        route(&located.value, i, target, &mut out);
     }
     if let Some(tls) = &file.tls {
         out.push(
@@ -31,23 +31,14 @@ pub fn refusals(file: &GatewayFile, target: Target) -> Vec<Diagnostic> {
     if let Some(h2) = file.upstream_http2.as_ref().filter(|v| v.value) {
         out.push(http2("upstream_http2".into(), name).at(h2.span.clone()));
     }
-    if let Some(ca) = &file.upstream_ca {
-        out.push(
-            Diagnostic::error(
-                "export-unsupported",
-                "upstream_ca",
-                format!("corsica export does not yet render upstream TLS trust for {name}"),
-                "use a plain http:// upstream on a private network, or run `corsica serve`",
-            )
-            .at(ca.span.clone()),
+    if let Some(up) = &file.upstream {
+        ip_certificate(
+            &up.value,
+            "upstream".into(),
+            target,
+            &mut out,
+            up.span.clone(),
         );
-    }
-    if let Some(up) = file
-        .upstream
-        .as_ref()
-        .filter(|u| !u.value.starts_with("http://"))
-    {
-        out.push(https("upstream".into(), name).at(up.span.clone()));
     }
     out
 }
@@ -73,7 +64,8 @@ fn stored_origins(policy: &PolicyConfig, at: &str, name: &str, out: &mut Vec<Dia
     }
 }
 
-fn route(r: &RouteFile, i: usize, name: &str, out: &mut Vec<Diagnostic>) {
+fn route(r: &RouteFile, i: usize, target: Target, out: &mut Vec<Diagnostic>) {
+    let name = target.name();
     let key = |k: &str| format!("routes[{i}].{k}");
     if let Some(policy) = &r.policy {
         stored_origins(&policy.value, &format!("routes[{i}].policy"), name, out);
@@ -110,12 +102,45 @@ fn route(r: &RouteFile, i: usize, name: &str, out: &mut Vec<Diagnostic>) {
     if let Some(h2) = r.upstream_http2.as_ref().filter(|v| v.value) {
         out.push(http2(key("upstream_http2"), name).at(h2.span.clone()));
     }
-    if let Some(up) = r
-        .upstream
-        .as_ref()
-        .filter(|u| !u.value.starts_with("http://"))
-    {
-        out.push(https(key("upstream"), name).at(up.span.clone()));
+    if let Some(up) = &r.upstream {
+        ip_certificate(&up.value, key("upstream"), target, out, up.span.clone());
+    }
+}
+
+/// An `https://` upstream named by an IP address: `corsica serve` checks the
+/// address against the certificate's IP address names; nginx and HAProxy
+/// check DNS names only, so they would refuse every such upstream.
+fn ip_certificate(
+    url: &str,
+    key: String,
+    target: Target,
+    out: &mut Vec<Diagnostic>,
+    span: Option<std::ops::Range<usize>>,
+) {
+    let Some(rest) = url.strip_prefix("https://") else {
+        return;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    let checks_dns_only = matches!(target, Target::Nginx | Target::NginxLua | Target::Haproxy);
+    if checks_dns_only && host.parse::<std::net::IpAddr>().is_ok() {
+        out.push(
+            Diagnostic::error(
+                "export-unsupported",
+                key,
+                format!(
+                    "{} checks the DNS names in an upstream's certificate, never its IP addresses, \
+                     so it would refuse https://{authority}, which corsica serve verifies by its IP address",
+                    target.name()
+                ),
+                "name the upstream by a DNS name its certificate holds (https://api.internal:8443), \
+                 or export to envoy or caddy, which check IP addresses",
+            )
+            .at(span),
+        );
     }
 }
 
@@ -125,15 +150,6 @@ fn http2(key: String, name: &str) -> Diagnostic {
         key,
         format!("corsica export does not yet render HTTP/2 upstreams for {name}"),
         "remove upstream_http2 to proxy in HTTP/1.1, or run `corsica serve`",
-    )
-}
-
-fn https(key: String, name: &str) -> Diagnostic {
-    Diagnostic::error(
-        "export-unsupported",
-        key,
-        format!("corsica export does not yet render https:// upstreams for {name}"),
-        "use an http:// upstream, or run `corsica serve`",
     )
 }
 
@@ -164,6 +180,34 @@ mod tests {
                 ["policy.origins_from", "routes[0].policy.origins_from"],
                 "{target:?}"
             );
+        }
+    }
+
+    #[test]
+    fn an_ip_address_https_upstream_is_refused_where_certificates_are_checked_by_dns_name_only() {
+        let source = "listen = \"127.0.0.1:8080\"\nupstream = \"https://api.internal:8443\"\n\
+                      [policy]\norigins = [\"https://a.example\"]\n\
+                      [[routes]]\npath_prefix = \"/v6\"\nupstream = \"https://[::1]:8443/\"\n\
+                      [[routes]]\npath_prefix = \"/v4\"\nupstream = \"https://10.0.0.1\"\n\
+                      [[routes]]\npath_prefix = \"/plain\"\nupstream = \"http://10.0.0.2:80\"\n";
+        let file: GatewayFile = toml::from_str(source).unwrap();
+        for (target, refused) in [
+            (Target::Nginx, true),
+            (Target::NginxLua, true),
+            (Target::Haproxy, true),
+            (Target::Envoy, false),
+            (Target::Caddy, false),
+        ] {
+            let keys: Vec<String> = refusals(&file, target)
+                .iter()
+                .map(|d| d.key.clone())
+                .collect();
+            let expected: &[&str] = if refused {
+                &["routes[0].upstream", "routes[1].upstream"]
+            } else {
+                &[]
+            };
+            assert_eq!(keys, expected, "{target:?}");
         }
     }
 }
