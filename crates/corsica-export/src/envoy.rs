@@ -18,7 +18,7 @@
 
 use serde_json::{json, Value as Json};
 
-use crate::plan::{Plan, RoutePlan, UpstreamTls};
+use crate::plan::{Plan, RoutePlan, UpstreamTls, SYSTEM_CA_BUNDLE};
 use crate::probe::{Headers, Value};
 use crate::regex;
 
@@ -307,10 +307,7 @@ fn clusters(plan: &Plan) -> Vec<Json> {
 /// Envoy verifies nothing without a `validation_context`: the CA file, and
 /// the URL's host as a DNS or IP address SAN; SNI for a name.
 fn upstream_tls(tls: &UpstreamTls) -> Json {
-    let ca = tls
-        .ca_file
-        .as_deref()
-        .unwrap_or(crate::nginx::SYSTEM_CA_BUNDLE);
+    let ca = tls.ca_file.as_deref().unwrap_or(SYSTEM_CA_BUNDLE);
     let san_type = if tls.ip { "IP_ADDRESS" } else { "DNS" };
     let mut context = json!({
         "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",

@@ -20,36 +20,9 @@ pub mod probe;
 pub mod refuse;
 pub mod regex;
 pub mod snippet;
+mod target;
 
-/// A proxy to export to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    /// nginx, core modules only: exact on nginx 1.23 or later; on older
-    /// nginx it grants no CORS (see [`nginx::Reader::Core`]).
-    Nginx,
-    /// nginx 1.22 or later with the Lua module, which reads repeated
-    /// request headers (see [`nginx::Reader::Lua`]).
-    NginxLua,
-    /// HAProxy 2.6 or later.
-    Haproxy,
-    /// Envoy 1.40 or later.
-    Envoy,
-    /// Caddy 2.6 or later.
-    Caddy,
-}
-
-impl Target {
-    /// The target's name, as the command line spells it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Target::Nginx => "nginx",
-            Target::NginxLua => "nginx-lua",
-            Target::Haproxy => "haproxy",
-            Target::Envoy => "envoy",
-            Target::Caddy => "caddy",
-        }
-    }
-}
+pub use target::Target;
 
 /// Whether to print a whole configuration or the part to paste.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

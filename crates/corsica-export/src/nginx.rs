@@ -20,7 +20,7 @@ use std::fmt::Write;
 
 use corsica::policy::CORS_RESPONSE_HEADERS;
 
-use crate::plan::{CorsPlan, Plan, RoutePlan, Server, UpstreamTls};
+use crate::plan::{CorsPlan, Plan, RoutePlan, Server, UpstreamTls, SYSTEM_CA_BUNDLE};
 use crate::probe::Value;
 
 /// Quotes `text` for nginx's configuration parser, which unescapes `\\`,
@@ -369,10 +369,6 @@ fn render_route(out: &mut String, plan: &Plan, i: usize, route: &RoutePlan, read
         cors.answers.preflight_ok_status, cors.answers.preflight_denied_status
     );
 }
-
-/// Where Debian and its derivatives keep the system's CA bundle; nginx
-/// verifies nothing unless told which CAs to trust.
-pub(crate) const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// nginx checks no upstream certificate by default, and checks a chain one
 /// certificate deep: both are set here. It sends no SNI for an IP address.

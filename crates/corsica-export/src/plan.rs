@@ -66,6 +66,11 @@ pub struct RoutePlan {
     pub cors: Option<CorsPlan>,
 }
 
+/// Where Debian and its derivatives keep the system's CA bundle, for the
+/// targets that must name a file (nginx and Envoy verify nothing unless
+/// told which CAs to trust).
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
 /// TLS to an `https://` upstream, verified as `corsica serve` verifies it:
 /// a certificate for the URL's host, from a trusted CA.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use corsica::{Diagnostic, PolicyConfig};
 use corsica_gateway::config::{GatewayFile, RouteFile};
 
-use crate::Target;
+use crate::target::Target;
 
 /// Every feature of `file` that `target` cannot express exactly. Empty
 /// when the export may proceed.
