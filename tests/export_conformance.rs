@@ -1206,3 +1206,155 @@ path_prefix = "/"
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An upstream that speaks HTTP/2 with prior knowledge only (h2c), as a
+/// gRPC server does: it answers as [`upstream`] does, naming the protocol
+/// version it was spoken to in, and an HTTP/1.1 client gets nothing.
+fn h2c_upstream() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an h2c upstream");
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(
+                        |req: http::Request<hyper::body::Incoming>| async move {
+                            let response = http::Response::builder()
+                                .header("x-upstream", format!("h2c {:?}", req.version()))
+                                .header("access-control-allow-origin", "*")
+                                .body(http_body_util::Full::new(bytes::Bytes::from_static(b"ok")))
+                                .unwrap();
+                            Ok::<_, std::convert::Infallible>(response)
+                        },
+                    );
+                    let _ = hyper::server::conn::http2::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    )
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+                });
+            }
+        });
+    });
+    addr
+}
+
+/// `upstream_http2 = true` (h2c) on HAProxy, Envoy and Caddy answers as
+/// `corsica serve` does; nginx, which proxies in HTTP/1.x only, refuses to
+/// export it.
+#[test]
+fn h2c_upstreams_are_spoken_to_in_http2_on_every_target_that_can() {
+    let dir = scratch("h2c");
+    let h2c = h2c_upstream();
+    let file_for = |port: u16| {
+        format!(
+            "listen = \"127.0.0.1:{port}\"\nupstream = \"http://{h2c}\"\nupstream_http2 = true\n\n\
+             [policy]\norigins = [\"https://app.example.com\"]\ncredentials = true\n"
+        )
+    };
+    let app = "https://app.example.com";
+    let requests = [
+        req("GET", "/x", &[("Origin", app)]),
+        req("GET", "/x", &[("Origin", "https://evil.example")]),
+        req("POST", "/x", &[]),
+    ];
+    let corsica_port = free_port();
+    let corsica_file = dir.join("corsica.toml");
+    std::fs::write(&corsica_file, file_for(corsica_port)).unwrap();
+    let _corsica = start(
+        "corsica serve",
+        &dir,
+        env!("CARGO_BIN_EXE_corsica"),
+        &[
+            "serve",
+            "--config",
+            corsica_file.to_str().unwrap(),
+            "--workers",
+            "1",
+        ],
+        corsica_port,
+    );
+    let ours: Vec<Seen> = requests
+        .iter()
+        .map(|r| send(corsica_port, r).unwrap().0)
+        .collect();
+    assert!(
+        ours.iter()
+            .all(|s| s.status == 200 && s.upstream.as_deref() == Some("h2c HTTP/2.0")),
+        "corsica serve itself: {ours:?}"
+    );
+    let mut diffs = Vec::new();
+    for target in ["nginx", "nginx-lua"] {
+        let file = dir.join(format!("{target}.toml"));
+        std::fs::write(&file, file_for(free_port())).unwrap();
+        let refused = Command::new(env!("CARGO_BIN_EXE_corsica"))
+            .args(["export", "--to", target])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            !refused.status.success()
+                && refused.stdout.is_empty()
+                && stderr.contains("upstream_http2"),
+            "{target} must refuse upstream_http2: {stderr}"
+        );
+    }
+    for target in ["haproxy", "envoy", "caddy"] {
+        let port = free_port();
+        let file = dir.join(format!("{target}.toml"));
+        std::fs::write(&file, file_for(port)).unwrap();
+        let sub = dir.join(target);
+        std::fs::create_dir_all(&sub).unwrap();
+        let out = sub.join("config");
+        export(target, &file, &out);
+        let out = out.to_str().unwrap().to_owned();
+        let running = match target {
+            "haproxy" => start(target, &sub, "haproxy", &["-db", "-f", &out], port),
+            "envoy" => {
+                let yaml = format!("{out}.yaml");
+                std::fs::rename(&out, &yaml).unwrap();
+                let base_id = (port as u32 % 60000).to_string();
+                start(
+                    target,
+                    &sub,
+                    "envoy",
+                    &["-c", &yaml, "--base-id", &base_id],
+                    port,
+                )
+            }
+            _ => start_with(
+                target,
+                &sub,
+                "caddy",
+                &["run", "--config", &out, "--adapter", "caddyfile"],
+                &[
+                    ("XDG_CONFIG_HOME", sub.clone()),
+                    ("XDG_DATA_HOME", sub.clone()),
+                ],
+                port,
+            ),
+        };
+        for (r, a) in requests.iter().zip(&ours) {
+            match send(port, r) {
+                Ok((b, head)) if &b != a => diffs.push(format!(
+                    "{target}: {r:?}\n  corsica serve: {a:?}\n  {target}: {b:?}\n{head}"
+                )),
+                Ok(_) => {}
+                Err(e) => diffs.push(format!("{target}: {r:?}: {e}")),
+            }
+        }
+        drop(running);
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -93,6 +93,8 @@ fn route(out: &mut String, plan: &Plan, i: usize) {
     // Go verifies an https:// upstream against the system's roots, or the
     // given CA file, for the URL's host.
     let (scheme, tls) = match &r.tls {
+        // h2c: HTTP/2 with prior knowledge on a plain connection.
+        None if r.http2 => ("", "\t\t\t\t\tversions h2c 2\n".to_owned()),
         None => ("", String::new()),
         Some(tls) => {
             let mut lines = format!("\t\t\t\t\ttls_server_name {}\n", quote(&tls.server_name));

@@ -299,6 +299,15 @@ fn clusters(plan: &Plan) -> Vec<Json> {
             if let Some(tls) = &r.tls {
                 cluster["transport_socket"] = upstream_tls(tls);
             }
+            if r.http2 {
+                // h2c: HTTP/2 with prior knowledge on a plain connection.
+                cluster["typed_extension_protocol_options"] = json!({
+                    "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                        "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                        "explicit_http_config": {"http2_protocol_options": {}},
+                    },
+                });
+            }
             cluster
         })
         .collect()

@@ -150,10 +150,11 @@ fn fragment_with_bind(plan: &Plan, whole: bool) -> String {
                 )
             }
         };
+        let h2 = if route.http2 { " proto h2" } else { "" };
         let _ = writeln!(
             out,
             "backend corsica_r{i}\n    http-response set-var(txn.corsica_upstream) bool(true)\n    \
-             server upstream {}{tls}",
+             server upstream {}{tls}{h2}",
             route.upstream
         );
         if route.cors.is_some() {

@@ -62,6 +62,9 @@ pub struct RoutePlan {
     pub upstream: String,
     /// For an `https://` upstream: how to verify it.
     pub tls: Option<UpstreamTls>,
+    /// `upstream_http2`: HTTP/2 with prior knowledge (h2c) to an `http://`
+    /// upstream.
+    pub http2: bool,
     /// `None` for `cors = false`: pass through untouched.
     pub cors: Option<CorsPlan>,
 }
@@ -157,6 +160,7 @@ pub fn lower(config: &GatewayConfig) -> Plan {
                     None => format!("{}:80", a.host()),
                 })
                 .unwrap_or_default(),
+            http2: r.upstream_http2,
             tls: (r.upstream.scheme_str() == Some("https")).then(|| {
                 let host = r.upstream.host().unwrap_or_default();
                 let server_name = host

@@ -29,7 +29,9 @@ pub fn refusals(file: &GatewayFile, target: Target) -> Vec<Diagnostic> {
         );
     }
     if let Some(h2) = file.upstream_http2.as_ref().filter(|v| v.value) {
-        out.push(http2("upstream_http2".into(), name).at(h2.span.clone()));
+        if let Some(refusal) = http2("upstream_http2".into(), target) {
+            out.push(refusal.at(h2.span.clone()));
+        }
     }
     if let Some(up) = &file.upstream {
         ip_certificate(
@@ -100,7 +102,9 @@ fn route(r: &RouteFile, i: usize, target: Target, out: &mut Vec<Diagnostic>) {
         );
     }
     if let Some(h2) = r.upstream_http2.as_ref().filter(|v| v.value) {
-        out.push(http2(key("upstream_http2"), name).at(h2.span.clone()));
+        if let Some(refusal) = http2(key("upstream_http2"), target) {
+            out.push(refusal.at(h2.span.clone()));
+        }
     }
     if let Some(up) = &r.upstream {
         ip_certificate(&up.value, key("upstream"), target, out, up.span.clone());
@@ -144,13 +148,22 @@ fn ip_certificate(
     }
 }
 
-fn http2(key: String, name: &str) -> Diagnostic {
-    Diagnostic::error(
-        "export-unsupported",
-        key,
-        format!("corsica export does not yet render HTTP/2 upstreams for {name}"),
-        "remove upstream_http2 to proxy in HTTP/1.1, or run `corsica serve`",
-    )
+/// nginx proxies to upstreams in HTTP/1.x only (its `grpc_pass` is for
+/// gRPC); HAProxy, Envoy and Caddy speak h2c.
+fn http2(key: String, target: Target) -> Option<Diagnostic> {
+    matches!(target, Target::Nginx | Target::NginxLua).then(|| {
+        Diagnostic::error(
+            "export-unsupported",
+            key,
+            format!(
+                "{} proxies to upstreams in HTTP/1.x only, so it cannot speak HTTP/2 with prior \
+                 knowledge (h2c) to this upstream as corsica serve does",
+                target.name()
+            ),
+            "export to haproxy, envoy or caddy, which speak h2c, or remove upstream_http2 if \
+             the upstream also speaks HTTP/1.1",
+        )
+    })
 }
 
 #[cfg(test)]
