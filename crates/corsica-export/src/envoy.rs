@@ -9,10 +9,9 @@
 //! Envoy's HTTP/1 codec joins the lines of `Origin`,
 //! `Access-Control-Request-Method` and `Access-Control-Request-Headers`
 //! with `,` before any filter runs (its CORS extension registers them as
-//! inline headers), so a repeated `Origin` or method fails its expression,
-//! `*` refuses an `Origin` holding a comma, and the one difference left is
-//! a header list sent on two lines that each name allowed headers, which
-//! reads as the one line a browser would send.
+//! inline headers): a split header list reads as the engine reads it, a
+//! repeated `Origin` or method fails its expression, and `*` refuses an
+//! `Origin` holding a comma.
 //!
 //! The output is JSON, which is YAML: `envoy -c FILE.yaml --base-id N`.
 

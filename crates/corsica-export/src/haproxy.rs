@@ -36,12 +36,16 @@ fn pattern(text: &str) -> String {
     out
 }
 
+/// The most lines of a split `Access-Control-Request-Headers` the export
+/// reads (see `fragment_with_bind`).
+const SPLIT_LINES: usize = 4;
+
 fn value(v: &Value) -> String {
     match v {
         Value::Static(text) => log_format(text),
         Value::EchoOrigin => "\"%[var(txn.corsica_origin)]\"".into(),
         Value::EchoMethod => "\"%[var(txn.corsica_acrm)]\"".into(),
-        Value::EchoRequestHeaders => "\"%[var(txn.corsica_acrh)]\"".into(),
+        Value::EchoRequestHeaders => "\"%[var(txn.corsica_acrh1)]\"".into(),
     }
 }
 
@@ -90,24 +94,38 @@ fn fragment_with_bind(plan: &Plan, whole: bool) -> String {
          acl corsica_no_acrh req.fhdr_cnt(access-control-request-headers) eq 0\n    \
          acl corsica_one_acrh req.fhdr_cnt(access-control-request-headers) eq 1\n",
     );
+    // The engine reads a header list split over several lines as the lines
+    // joined with commas. HAProxy takes up to SPLIT_LINES of them (each kept
+    // in a variable to echo), each short enough that their join stays
+    // within the engine's bound; more, or longer, it refuses.
+    let split_line_max = (corsica::MAX_ACRH_LEN - (SPLIT_LINES - 1)) / SPLIT_LINES;
     // Lengths the engine refuses: a host past DNS's limit (which a `*.`
     // pattern's labels could add up to) and a header list past what it reads.
+    // An ACL on a header that repeats matches when any line does.
     let _ = writeln!(
         out,
-        "    acl corsica_host_too_long req.fhdr(origin) -m reg {}\n    \
-         acl corsica_acrh_fits req.fhdr(access-control-request-headers) -m len 0:{}",
+        "    acl corsica_split_acrh req.fhdr_cnt(access-control-request-headers) 2:{SPLIT_LINES}\n    \
+         acl corsica_host_too_long req.fhdr(origin) -m reg {}\n    \
+         acl corsica_acrh_too_long req.fhdr(access-control-request-headers) -m len {}:\n    \
+         acl corsica_split_acrh_too_long req.fhdr(access-control-request-headers) -m len {}:",
         pattern(&format!("^{}", regex::host_too_long())),
-        corsica::MAX_ACRH_LEN
+        corsica::MAX_ACRH_LEN + 1,
+        split_line_max + 1
     );
     let _ = writeln!(
         out,
         "    acl corsica_acrh_names req.fhdr(access-control-request-headers) -m reg {}\n    \
          http-request set-var(txn.corsica_origin) req.fhdr(origin) if corsica_has_origin\n    \
          http-request set-var(txn.corsica_acrm) req.fhdr(access-control-request-method) if corsica_has_acrm\n    \
-         http-request set-var(txn.corsica_acrh) req.fhdr(access-control-request-headers) if corsica_one_acrh\n    \
-         http-request set-var(txn.corsica_names) str(1) if corsica_one_acrh corsica_acrh_names",
+         http-request set-var(txn.corsica_names) str(1) if corsica_acrh_names",
         pattern(regex::TOKEN)
     );
+    for line in 1..=SPLIT_LINES {
+        let _ = writeln!(
+            out,
+            "    http-request set-var(txn.corsica_acrh{line}) req.fhdr(access-control-request-headers,{line}) if !corsica_no_acrh"
+        );
+    }
     for (i, route) in plan.routes.iter().enumerate() {
         if let Some(cors) = &route.cors {
             verdict(&mut out, i, cors);
@@ -237,11 +255,11 @@ fn verdict(out: &mut String, i: usize, cors: &CorsPlan) {
         );
         method_ok.push_str(&format!(" !{r}_forbidden"));
     }
+    // Any line the policy does not allow (an ACL matches when any line does).
     let _ = writeln!(
         out,
-        "    acl {r}_headers req.fhdr(access-control-request-headers) -m reg -i {}\n    \
-         acl {r}_headers req.fhdr(access-control-request-headers) -m len 0",
-        pattern(&format!("^(?:{})$", cors.request_headers_possessive))
+        "    acl {r}_headers_refused req.fhdr(access-control-request-headers) -m reg -i {}",
+        pattern(&format!("^(?!(?:{})$)", cors.request_headers_possessive))
     );
     let set = |state: &str, cond: &str| {
         format!("    http-request set-var(txn.corsica_state) str(r{i}_{state}) if {r} {cond}\n")
@@ -258,7 +276,11 @@ fn verdict(out: &mut String, i: usize, cors: &CorsPlan) {
     out.push_str(&set("preflight_ok", &format!("{pre} corsica_no_acrh")));
     out.push_str(&set(
         "preflight_ok",
-        &format!("{pre} corsica_one_acrh corsica_acrh_fits {r}_headers"),
+        &format!("{pre} corsica_one_acrh !corsica_acrh_too_long !{r}_headers_refused"),
+    ));
+    out.push_str(&set(
+        "preflight_ok",
+        &format!("{pre} corsica_split_acrh !corsica_split_acrh_too_long !{r}_headers_refused"),
     ));
     let _ = writeln!(
         out,
@@ -295,10 +317,22 @@ fn answer(out: &mut String, i: usize, cors: &CorsPlan) {
         }
     }
     if let Some(v) = &a.preflight_allow_headers {
+        let cond = format!(
+            "{{ var(txn.corsica_state) -m str r{i}_preflight_ok }} {{ var(txn.corsica_names) -m found }}"
+        );
         let _ = writeln!(
             out,
-            "    http-after-response set-header access-control-allow-headers {} if {{ var(txn.corsica_state) -m str r{i}_preflight_ok }} {{ var(txn.corsica_names) -m found }}",
+            "    http-after-response set-header access-control-allow-headers {} if {cond}",
             value(v)
         );
+        if *v == Value::EchoRequestHeaders {
+            // The engine echoes each line of a split list as its own line.
+            for line in 2..=SPLIT_LINES {
+                let _ = writeln!(
+                    out,
+                    "    http-after-response add-header access-control-allow-headers \"%[var(txn.corsica_acrh{line})]\" if {cond} {{ var(txn.corsica_acrh{line}) -m found }}"
+                );
+            }
+        }
     }
 }

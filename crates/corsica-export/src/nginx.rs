@@ -4,17 +4,17 @@
 //! the upstream's CORS headers, and `if (…) { return …; }`, the one use of
 //! `if` that is safe in a location, answers preflights.
 //!
-//! One thing core nginx cannot do: tell a repeated request header from one
-//! line. The engine refuses a repeated `Origin`,
-//! `Access-Control-Request-Method` or `Access-Control-Request-Headers`
-//! (browsers send each once). nginx 1.22 keeps only the first line in
-//! `$http_*`, so it would grant `Origin: <allowed>` then `Origin: <other>`;
-//! 1.23.0 joins the lines with `", "`, so `x-a` then `x-b` reads as the one
-//! line `x-a, x-b`. [`Reader::Core`] never grants more than the engine: it
-//! grants no CORS at all before 1.23 (and says why in a response header),
-//! and from 1.23 refuses a header list, or an origin under `*`, that holds
-//! `", "`, which one line from a browser never does. [`Reader::Lua`] counts
-//! the lines with the Lua module and is exact.
+//! One thing core nginx 1.22 cannot do: see the later lines of a repeated
+//! request header. The engine refuses a repeated `Origin` or
+//! `Access-Control-Request-Method`, and reads a split
+//! `Access-Control-Request-Headers` as its lines joined. nginx 1.22 keeps
+//! only the first line in `$http_*`, so it would grant `Origin: <allowed>`
+//! then `Origin: <other>`; 1.23.0 joins the lines with `", "`.
+//! [`Reader::Core`] never grants more than the engine: it grants no CORS at
+//! all before 1.23 (and says why in a response header), and from 1.23
+//! refuses an origin under `*` that holds `", "`, which one line from a
+//! browser never does. [`Reader::Lua`] reads the lines with the Lua module
+//! and is exact.
 
 use std::fmt::Write;
 
@@ -34,11 +34,11 @@ fn quote(text: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reader {
     /// Core nginx's `$http_*` variables. From nginx 1.23 it answers as the
-    /// engine does, except that it refuses a header list, or an origin
-    /// under `*`, holding `", "` (how 1.23 joins repeated lines). Before
-    /// 1.23 it grants no CORS and says why.
+    /// engine does, except that it refuses an origin under `*` holding
+    /// `", "` (how 1.23 joins repeated lines). Before 1.23 it grants no
+    /// CORS and says why.
     Core,
-    /// The Lua module (`libnginx-mod-http-lua`) counts the lines of each
+    /// The Lua module (`libnginx-mod-http-lua`) reads every line of each
     /// CORS request header: exact on nginx 1.22 and later.
     Lua,
 }
@@ -126,14 +126,18 @@ pub fn fragment(plan: &Plan, reader: Reader) -> String {
              map $corsica_reads_every_line $corsica_warning { 1 \"\"; default \"CORS withheld: nginx before 1.23 reads only the first line of a repeated header; export with corsica export --to nginx-lua\"; }\n\
              map $nginx_version $corsica_repeated { default 0; }\n",
         ),
-        // The server's set_by_lua_block sets $corsica_repeated, and with
-        // one line each, `$http_*` is the whole value.
+        // The server's set_by_lua_blocks set $corsica_repeated and
+        // $corsica_acrh; with one line, `$http_*` is the whole value.
         Reader::Lua => out.push_str("map $http_origin $corsica_origin { default $http_origin; }\n"),
     }
     out.push_str(
-        "map $http_access_control_request_method $corsica_acrm { default $http_access_control_request_method; }\n\
-         map $http_access_control_request_headers $corsica_acrh { default $http_access_control_request_headers; }\n",
+        "map $http_access_control_request_method $corsica_acrm { default $http_access_control_request_method; }\n",
     );
+    if reader == Reader::Core {
+        out.push_str(
+            "map $http_access_control_request_headers $corsica_acrh { default $http_access_control_request_headers; }\n",
+        );
+    }
     // Whether each request header is present: an absent header is an empty
     // variable in nginx.
     out.push_str(
@@ -232,16 +236,10 @@ fn route_maps(out: &mut String, i: usize, cors: &CorsPlan, reader: Reader) {
     let _ = writeln!(
         out,
         "map $corsica_acrh {p}_headers {{ default 0; \"\" 1; {} 1; }}",
-        // The lookaheads refuse a list longer than the engine reads and,
-        // for core nginx, one that may be repeated lines joined.
+        // The lookahead refuses a list longer than the engine reads.
         quote(&format!(
-            "~*^(?!.{{{}}}){}(?:{})$",
+            "~*^(?!.{{{}}})(?:{})$",
             corsica::MAX_ACRH_LEN + 1,
-            if reader == Reader::Core {
-                "(?!.*, )"
-            } else {
-                ""
-            },
             cors.request_headers
         ))
     );
@@ -280,11 +278,16 @@ fn route_maps(out: &mut String, i: usize, cors: &CorsPlan, reader: Reader) {
     out.push('\n');
 }
 
-/// The Lua that sets `$corsica_repeated` to 1 when a CORS request header
-/// arrives on more than one line (`get_headers` gives those as a table).
-const LUA_REPEATED: &str = "    set_by_lua_block $corsica_repeated { local h = ngx.req.get_headers(0) \
-     for _, n in ipairs({\"origin\", \"access-control-request-method\", \"access-control-request-headers\"}) do \
-     if type(h[n]) == \"table\" then return \"1\" end end return \"0\" }\n";
+/// The Lua that sets `$corsica_repeated` to 1 when `Origin` or
+/// `Access-Control-Request-Method` arrives on more than one line
+/// (`get_headers` gives those as a table), and `$corsica_acrh` to every
+/// line of `Access-Control-Request-Headers` joined with `,`, as the engine
+/// reads a split list.
+const LUA_READERS: &str = "    set_by_lua_block $corsica_repeated { local h = ngx.req.get_headers(0) \
+     for _, n in ipairs({\"origin\", \"access-control-request-method\"}) do \
+     if type(h[n]) == \"table\" then return \"1\" end end return \"0\" }\n\
+     \x20   set_by_lua_block $corsica_acrh { local v = ngx.req.get_headers(0)[\"access-control-request-headers\"] \
+     if type(v) == \"table\" then return table.concat(v, \",\") end return v or \"\" }\n";
 
 fn render_server(out: &mut String, plan: &Plan, server: &Server, reader: Reader) {
     out.push_str("server {\n");
@@ -303,7 +306,7 @@ fn render_server(out: &mut String, plan: &Plan, server: &Server, reader: Reader)
     if reader == Reader::Lua {
         // In the server, so that it runs once per request, before any
         // location's `if` or `add_header` reads it.
-        out.push_str(LUA_REPEATED);
+        out.push_str(LUA_READERS);
     }
     for loc in &server.locations {
         let matcher = if loc.prefix == "/" {

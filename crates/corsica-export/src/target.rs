@@ -4,8 +4,8 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     /// nginx, core modules only: from nginx 1.23 as the engine answers but
-    /// for `", "` in a header list; on older nginx it grants no CORS (see
-    /// [`crate::nginx::Reader::Core`]).
+    /// for `", "` in an origin under `*`; on older nginx it grants no CORS
+    /// (see [`crate::nginx::Reader::Core`]).
     Nginx,
     /// nginx 1.22 or later with the Lua module, which reads repeated
     /// request headers (see [`crate::nginx::Reader::Lua`]).

@@ -28,9 +28,6 @@ pub enum AcrhError<'a> {
     TooManyEmptyElements,
     /// An element that is not a header name.
     NotAToken,
-    /// The header came in more than one field line. Browsers send one;
-    /// corsica refuses rather than join them, which would allocate.
-    Repeated,
     /// A header name the policy does not allow.
     NotAllowed(&'a str),
 }

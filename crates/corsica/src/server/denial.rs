@@ -106,10 +106,6 @@ impl Denial<'_> {
                 "Access-Control-Request-Headers is not a comma-separated list of header names"
                     .into()
             }
-            Denial::RequestHeaders(AcrhError::Repeated) => {
-                "Access-Control-Request-Headers came in more than one field line; browsers send one (join the names with commas)"
-                    .into()
-            }
         }
     }
 }

@@ -325,7 +325,17 @@ pub struct Preflight<'a> {
 struct Grant<'a> {
     origin: AllowOrigin<'a>,
     method: &'a HeaderValue,
-    request_headers: Option<&'a HeaderValue>,
+    request_headers: Option<Requested<'a>>,
+}
+
+/// The `Access-Control-Request-Headers` a grant may echo: the one field
+/// line browsers send, or every line of a list an intermediary split.
+#[derive(Debug, Clone, Copy)]
+enum Requested<'a> {
+    One(&'a HeaderValue),
+    /// The request's headers, whose `Access-Control-Request-Headers` lines
+    /// are echoed one by one, as sent (no allocation).
+    Lines(&'a HeaderMap),
 }
 
 impl<'a> Preflight<'a> {
@@ -382,8 +392,14 @@ impl<'a> Preflight<'a> {
                     }
                     // `*` policies echo the (validated) request: unlike a
                     // literal `*`, that also covers `Authorization`.
-                    (Some(requested), None) => {
+                    (Some(Requested::One(requested)), None) => {
                         headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
+                    }
+                    (Some(Requested::Lines(request)), None) => {
+                        headers.remove(header::ACCESS_CONTROL_ALLOW_HEADERS);
+                        for line in request.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+                            headers.append(header::ACCESS_CONTROL_ALLOW_HEADERS, line.clone());
+                        }
                     }
                     (Some(_), Some(_)) => {}
                 }
@@ -541,7 +557,7 @@ impl Policy {
         };
         let outcome = checked.and_then(|origin| match found.method.repeated {
             true => Err(Denial::MalformedMethod),
-            false => self.check_preflight(request_method, found.headers, origin),
+            false => self.check_preflight(request_method, found.headers, headers, origin),
         });
         Decision::Preflight(Preflight {
             policy: self,
@@ -571,6 +587,7 @@ impl Policy {
         &self,
         method: &'a HeaderValue,
         request_headers: Slot<'a>,
+        request: &'a HeaderMap,
         origin: AllowOrigin<'a>,
     ) -> Result<Grant<'a>, Denial<'a>> {
         let bytes = method.as_bytes();
@@ -588,7 +605,7 @@ impl Policy {
             let name = std::str::from_utf8(bytes).map_err(|_| Denial::MalformedMethod)?;
             return Err(Denial::MethodNotAllowed(name));
         }
-        let request_headers = self.check_request_headers(request_headers)?;
+        let request_headers = self.check_request_headers(request_headers, request)?;
         Ok(Grant {
             origin,
             method,
@@ -599,15 +616,40 @@ impl Policy {
     fn check_request_headers<'a>(
         &self,
         found: Slot<'a>,
-    ) -> Result<Option<&'a HeaderValue>, Denial<'a>> {
+        request: &'a HeaderMap,
+    ) -> Result<Option<Requested<'a>>, Denial<'a>> {
         let Some(value) = found.first else {
             return Ok(None);
         };
-        if found.repeated {
-            return Err(Denial::RequestHeaders(acrh::AcrhError::Repeated));
+        if !found.repeated {
+            let count = self.check_request_header_line(value)?;
+            return Ok((count > 0).then_some(Requested::One(value)));
         }
+        // Browsers send one line, but some intermediaries split a long list
+        // over several (rs/cors#184). HTTP reads them as one list joined
+        // with commas (RFC 9110 section 5.3), so each line is checked, and
+        // the joined length is held to the same bound as one line.
+        let mut joined_len = 0;
+        let mut count = 0;
+        for (i, line) in request
+            .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .iter()
+            .enumerate()
+        {
+            joined_len += line.len() + usize::from(i > 0);
+            if joined_len > acrh::MAX_ACRH_LEN {
+                return Err(Denial::RequestHeaders(acrh::AcrhError::TooLong));
+            }
+            count += self.check_request_header_line(line)?;
+        }
+        Ok((count > 0).then_some(Requested::Lines(request)))
+    }
+
+    /// Checks one field line of `Access-Control-Request-Headers`; returns
+    /// how many names it holds.
+    fn check_request_header_line<'a>(&self, line: &'a HeaderValue) -> Result<usize, Denial<'a>> {
         let rule = &self.request_headers;
-        let count = acrh::check(value.as_bytes(), |name| {
+        acrh::check(line.as_bytes(), |name| {
             // Browsers send lower case, so an exact match is the fast path.
             rule.any
                 || rule.items.iter().any(|allowed| {
@@ -615,8 +657,7 @@ impl Policy {
                     allowed == name || allowed.eq_ignore_ascii_case(name)
                 })
         })
-        .map_err(Denial::RequestHeaders)?;
-        Ok((count > 0).then_some(value))
+        .map_err(Denial::RequestHeaders)
     }
 }
 
