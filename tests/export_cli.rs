@@ -186,3 +186,18 @@ fn fragments_pasted_where_they_say_pass_each_servers_check() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--to nginx` says, where the user is looking, that it grants no CORS on
+/// nginx before 1.23 and what to use there; `--to nginx-lua` needs no note.
+#[test]
+fn the_core_nginx_export_names_the_versions_it_is_for() {
+    let (code, stdout, stderr) = export(&["--to", "nginx"], BASE);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("$corsica_reads_every_line"), "{stdout}");
+    assert!(stderr.contains("nginx 1.23 or later"), "{stderr}");
+    assert!(stderr.contains("--to nginx-lua"), "{stderr}");
+    let (code, stdout, stderr) = export(&["--to", "nginx-lua"], BASE);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("set_by_lua_block"), "{stdout}");
+    assert!(stderr.is_empty(), "{stderr}");
+}

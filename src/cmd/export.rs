@@ -62,6 +62,15 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, CmdError> {
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
                 None => print!("{text}"),
             }
+            if target == Target::Nginx {
+                // The output is safe everywhere, but on an older nginx it
+                // grants nothing; say so where the user is looking now.
+                eprintln!(
+                    "note: this configuration is for nginx 1.23 or later; on an older nginx \
+                     (Debian 12 ships 1.22) it grants no CORS and says so in a corsica-warning \
+                     header: use --to nginx-lua there"
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(refused) => {
