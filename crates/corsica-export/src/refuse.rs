@@ -121,14 +121,17 @@ fn ip_certificate(
     out: &mut Vec<Diagnostic>,
     span: Option<std::ops::Range<usize>>,
 ) {
-    let Some(rest) = url.strip_prefix("https://") else {
+    // The loader accepted the file, so the URL parses.
+    let Ok(uri) = url.parse::<http::Uri>() else {
         return;
     };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    let (Some("https"), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+        return;
     };
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     let checks_dns_only = matches!(target, Target::Nginx | Target::NginxLua | Target::Haproxy);
     if checks_dns_only && host.parse::<std::net::IpAddr>().is_ok() {
         out.push(
