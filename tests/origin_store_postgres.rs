@@ -8,7 +8,7 @@ mod store_support;
 
 use std::time::Duration;
 
-use store_support::{origins_cli, raw_add_postgres, temp_dir, wait_for, Gateway, Postgres};
+use store_support::{origins_cli, raw_add, temp_dir, wait_for, Gateway, Postgres};
 
 const PROPAGATION: Duration = Duration::from_secs(1);
 
@@ -63,7 +63,7 @@ fn three_replicas_follow_the_table_and_survive_an_outage() {
     assert_eq!(replicas[0].allows("https://eu.example"), Some(false));
 
     // Rows written around the CLI are validated by each replica.
-    raw_add_postgres(
+    raw_add(
         &url,
         "default",
         &["http://plain.example", "*", "https://ok.example"],

@@ -385,8 +385,9 @@ fn request(addr: SocketAddr, raw: &str) -> Option<(u16, String)> {
     Some((status, text))
 }
 
-/// Writes members straight into a Redis set (and publishes the change)
-/// without any validation, as a careless script would.
+/// Writes members straight into a store (a Redis set or the PostgreSQL
+/// table, and announces the change) without any validation, as a careless
+/// script would.
 pub fn raw_add(url: &str, set: &str, members: &[&str]) {
     let members: Vec<String> = members.iter().map(|m| (*m).to_owned()).collect();
     tokio::runtime::Builder::new_current_thread()
@@ -394,7 +395,7 @@ pub fn raw_add(url: &str, set: &str, members: &[&str]) {
         .build()
         .unwrap()
         .block_on(async {
-            corsica_store::RedisWriter::connect(url, set)
+            corsica_store::OriginWriter::connect(url, set)
                 .await
                 .unwrap()
                 .change(&members, &[])
@@ -585,21 +586,4 @@ impl Drop for Postgres {
         self.down();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// Writes members straight into the table, without any validation.
-pub fn raw_add_postgres(url: &str, set: &str, members: &[&str]) {
-    let members: Vec<String> = members.iter().map(|m| (*m).to_owned()).collect();
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            corsica_store::PostgresWriter::connect(url, set)
-                .await
-                .unwrap()
-                .change(&members, &[])
-                .await
-                .unwrap()
-        });
 }
